@@ -1,0 +1,67 @@
+import type { LeaderElection, ZkClient } from '@app/zk';
+import type { AuditEvent } from '@app/contracts';
+import type { AuditStore } from '@app/audit';
+import type { RegistrySettings } from '../config/registry-settings';
+import { TaskRetention } from '../retention/task-retention';
+import type { DrainMetrics } from './drain-metrics';
+import type { DrainLogger } from './drain-logger';
+import { OutboxDrainer } from './outbox-drainer';
+
+export interface DrainTermDependencies {
+  client: ZkClient;
+  election: LeaderElection;
+  store: AuditStore;
+  settings: RegistrySettings;
+  metrics: DrainMetrics;
+  logger: DrainLogger;
+  /** Each stored batch (for live streams). */
+  onStored: (events: readonly AuditEvent[]) => void;
+  /** ZooKeeper refused a fenced write: the term must end. */
+  onDeposed: () => void;
+}
+
+/**
+ * One drain leadership: from `elected` to `revoked`. The outbox drain and the
+ * retention of finished tasks, both writing through the election's fenced
+ * multi, so that nothing of a deposed term lands in ZooKeeper.
+ */
+export class DrainTerm {
+  readonly drainer: OutboxDrainer;
+  readonly retention: TaskRetention;
+
+  constructor(deps: DrainTermDependencies) {
+    const commit = (ops: Parameters<LeaderElection['fencedMulti']>[0]) =>
+      deps.election.fencedMulti(ops);
+    this.retention = new TaskRetention({
+      client: deps.client,
+      store: deps.store,
+      commit,
+      retentionMs: deps.settings.retentionMs,
+      committedThrough: () => this.drainer.committedThrough,
+      metrics: deps.metrics,
+      logger: deps.logger,
+    });
+    this.drainer = new OutboxDrainer({
+      client: deps.client,
+      store: deps.store,
+      commit,
+      settings: deps.settings,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      onCommitted: (events) => {
+        this.retention.onDrained(events);
+        if (events.length > 0) deps.onStored(events);
+      },
+      onDeposed: deps.onDeposed,
+    });
+  }
+
+  start(): void {
+    this.drainer.start();
+    this.retention.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.drainer.stop(), this.retention.stop()]);
+  }
+}

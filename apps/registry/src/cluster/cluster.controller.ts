@@ -1,0 +1,24 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { ClusterView } from '@app/contracts/dto/registry-api';
+import { RegistryApiErrors } from '../api/registry-api-errors.decorator';
+import { ClusterDto } from '../api/registry-views.dto';
+import { ClusterViewService } from './cluster-view.service';
+
+@ApiTags('cluster')
+@Controller('v1/cluster')
+export class ClusterController {
+  constructor(private readonly cluster: ClusterViewService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'The live cluster: leader, schedulers, workers and their load, registries',
+    description:
+      'From watched views of ZooKeeper (`/leader`, `/members/*`, the elections, `/assign/*`), not re-read per request; `stale` is true while the connection is in trouble.',
+  })
+  @ApiOkResponse({ type: ClusterDto })
+  @RegistryApiErrors()
+  get(): ClusterView {
+    return this.cluster.snapshot();
+  }
+}

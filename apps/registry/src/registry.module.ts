@@ -1,0 +1,62 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import {
+  AppConfigModule,
+  HealthModule,
+  LoggingModule,
+  MetricsModule,
+  ZooKeeperModule,
+  type ServiceDescriptor,
+} from '@app/common';
+import { ApiValidationPipe } from '@app/common/api';
+import { AuditModule } from '@app/audit/audit.module';
+import { StoreModule } from '@app/store/store.module';
+import { RegistryHttpExceptionFilter } from './api/registry-exception.filters';
+import { AuditDrainService } from './audit-drain/audit-drain.service';
+import { AuditController } from './audit-query/audit.controller';
+import { AuditQueryService } from './audit-query/audit-query.service';
+import { ClusterController } from './cluster/cluster.controller';
+import { ClusterViewService } from './cluster/cluster-view.service';
+import { REGISTRY_SETTINGS, loadRegistrySettings } from './config/registry-settings';
+import { EventTail } from './events/event-tail';
+import { EventsController } from './events/events.controller';
+import { RegistryGrpcController } from './grpc/registry-grpc.controller';
+import { RegistryMembership } from './membership/registry-membership';
+
+/** Cluster view, audit drain into PostgreSQL, audit/history API and live events. */
+export const REGISTRY_SERVICE: ServiceDescriptor = {
+  name: 'registry',
+  defaultHttpPort: 3001,
+  defaultGrpcPort: 50052,
+};
+
+/**
+ * The registry: every replica registers (`/members/registries`), serves the
+ * cluster view, the audit query API and the live stream (HTTP + gRPC); the one
+ * elected drains the outbox and retires finished tasks. The application must
+ * be prepared with REGISTRY_API_BOOTSTRAP (OpenAPI at /docs, gRPC).
+ */
+@Module({
+  imports: [
+    AppConfigModule.forRoot(REGISTRY_SERVICE),
+    LoggingModule,
+    HealthModule,
+    MetricsModule,
+    ZooKeeperModule,
+    // For the layout's persistent parents (the outbox, the elections).
+    StoreModule,
+    AuditModule.forRoot({ requiredForReadiness: true }),
+  ],
+  controllers: [AuditController, ClusterController, EventsController, RegistryGrpcController],
+  providers: [
+    { provide: REGISTRY_SETTINGS, useFactory: () => loadRegistrySettings(process.env) },
+    RegistryMembership,
+    AuditDrainService,
+    ClusterViewService,
+    AuditQueryService,
+    EventTail,
+    { provide: APP_PIPE, useClass: ApiValidationPipe },
+    { provide: APP_FILTER, useClass: RegistryHttpExceptionFilter },
+  ],
+})
+export class RegistryModule {}

@@ -1,0 +1,188 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  CONCURRENCY_POLICIES,
+  DEFAULT_TIMEZONE,
+  MISFIRE_POLICIES,
+  type ConcurrencyPolicy,
+  type MisfirePolicy,
+} from '@app/contracts';
+import type { CreateJobBody, UpdateJobBody } from '@app/contracts/dto/scheduler-api';
+import {
+  checkBoolean,
+  checkConcurrency,
+  checkCron,
+  checkJobName,
+  checkJobSchedule,
+  checkMisfire,
+  checkTaskType,
+  checkTimezone,
+  LIMITS,
+} from '../validation/checks';
+import { Optional, Required, Rule, When } from '../validation/rule';
+import {
+  ParallelismField,
+  PayloadField,
+  RetryDto,
+  RetryField,
+  RunAtField,
+  SelectorDto,
+  SelectorField,
+  TaskTypeField,
+  TimeoutField,
+} from './shared-fields';
+
+const SCHEDULE_DOC = {
+  example: '*/5 * * * *',
+  maxLength: LIMITS.scheduleLength,
+  description:
+    'Cron, 5 fields (minute precision) or 6 (leading seconds). Exactly one of schedule and runAt.',
+};
+
+function TimezoneField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      default: DEFAULT_TIMEZONE,
+      example: 'Europe/Paris',
+      description: 'IANA time zone of the schedule.',
+    }),
+    Optional(),
+    Rule('timezone', checkTimezone),
+  );
+}
+
+function ConcurrencyField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: CONCURRENCY_POLICIES,
+      default: 'allow',
+      description: "What a fire does while the job's previous task still runs.",
+    }),
+    Optional(),
+    Rule('concurrency', checkConcurrency),
+  );
+}
+
+function MisfireField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      enum: MISFIRE_POLICIES,
+      default: 'fire_once',
+      description: 'What happens to instants missed while no leader ran or the job was paused.',
+    }),
+    Optional(),
+    Rule('misfire', checkMisfire),
+  );
+}
+
+function PausedField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ default: false }),
+    Optional(),
+    Rule('paused', checkBoolean),
+  );
+}
+
+export class CreateJobDto implements CreateJobBody {
+  @ApiProperty({ example: 'nightly-report', maxLength: LIMITS.nameLength, description: 'Unique.' })
+  @Required('name', checkJobName)
+  name!: string;
+
+  @TaskTypeField()
+  type!: string;
+
+  @PayloadField()
+  payload?: unknown;
+
+  @ApiPropertyOptional(SCHEDULE_DOC)
+  // Checked also when absent: then runAt is required.
+  @When((job) => job.schedule !== undefined || job.runAt === undefined)
+  @Rule('schedule', checkJobSchedule)
+  schedule?: string;
+
+  @TimezoneField()
+  timezone?: string;
+
+  @RunAtField('One-off fire time. Exactly one of schedule and runAt.')
+  runAt?: string;
+
+  @RetryField()
+  retry?: RetryDto;
+
+  @TimeoutField()
+  timeoutMs?: number;
+
+  @ConcurrencyField()
+  concurrency?: ConcurrencyPolicy;
+
+  @MisfireField()
+  misfire?: MisfirePolicy;
+
+  @SelectorField()
+  selector?: SelectorDto;
+
+  @ParallelismField()
+  parallelism?: number;
+
+  @PausedField()
+  paused?: boolean;
+}
+
+/**
+ * A merge patch of a job. Fields given replace the job's (`retry` and `selector`
+ * as a whole); `null` removes `timeoutMs` or `selector`; `schedule` replaces a
+ * `runAt` and the other way round. The result is validated as a new job would be.
+ */
+export class UpdateJobDto implements UpdateJobBody {
+  @ApiPropertyOptional({ maxLength: LIMITS.nameLength })
+  @Optional()
+  @Rule('name', checkJobName)
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'noop', maxLength: LIMITS.typeLength })
+  @Optional()
+  @Rule('type', checkTaskType)
+  type?: string;
+
+  @PayloadField()
+  payload?: unknown;
+
+  @ApiPropertyOptional({
+    ...SCHEDULE_DOC,
+    description: `${SCHEDULE_DOC.description} Replaces runAt.`,
+  })
+  @Optional()
+  @Rule('schedule', (value, target) =>
+    target.runAt !== undefined
+      ? 'cannot be combined with runAt: give exactly one of schedule (cron) or runAt'
+      : checkCron(value, target),
+  )
+  schedule?: string;
+
+  @TimezoneField()
+  timezone?: string;
+
+  @RunAtField('One-off fire time; replaces schedule.')
+  runAt?: string;
+
+  @RetryField()
+  retry?: RetryDto;
+
+  @TimeoutField(true)
+  timeoutMs?: number | null;
+
+  @ConcurrencyField()
+  concurrency?: ConcurrencyPolicy;
+
+  @MisfireField()
+  misfire?: MisfirePolicy;
+
+  @SelectorField(true)
+  selector?: SelectorDto | null;
+
+  @ParallelismField()
+  parallelism?: number;
+
+  @PausedField()
+  paused?: boolean;
+}

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DEFAULT_PAGE_LIMIT, type JobView, type Page } from '@app/contracts/dto/scheduler-api';
+import { JobNotFoundError, JobStore, TaskStore } from '@app/store';
+import type { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
+import type { ListJobsQueryDto } from '../dto/query.dto';
+import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
+import { jobView } from '../mapping/views';
+
+/** Job operations shared by the HTTP and gRPC controllers; inputs are validated DTOs. */
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly tasks: TaskStore,
+  ) {}
+
+  async create(job: CreateJobDto): Promise<JobView> {
+    const record = await this.jobs.create(jobSpecOf(job));
+    return jobView(record, undefined, Date.now());
+  }
+
+  async get(id: string): Promise<JobView> {
+    const found = await this.jobs.get(id);
+    if (!found) throw new JobNotFoundError(id);
+    return jobView(found.record, found.state, Date.now());
+  }
+
+  async list(query: ListJobsQueryDto): Promise<Page<JobView>> {
+    const { jobs, next } = await this.jobs.list(query.cursor, query.limit ?? DEFAULT_PAGE_LIMIT);
+    const now = Date.now();
+    return {
+      items: jobs.map((job) => jobView(job.record, job.state, now)),
+      nextCursor: next ?? null,
+    };
+  }
+
+  async update(id: string, patch: UpdateJobDto): Promise<JobView> {
+    const record = await this.jobs.update(id, (current) => patchedJobSpec(current, patch));
+    // The leader's state (lastFireAt) lives beside the definition.
+    const state = (await this.jobs.get(id))?.state;
+    return jobView(record, state, Date.now());
+  }
+
+  delete(id: string): Promise<void> {
+    return this.jobs.delete(id);
+  }
+
+  /** Submits one task of the job now, whatever its schedule or pause. */
+  async trigger(id: string): Promise<{ taskId: string }> {
+    const found = await this.jobs.get(id);
+    if (!found) throw new JobNotFoundError(id);
+    const job = found.record;
+    const [task] = await this.tasks.submit([
+      {
+        id: `${id}@manual-${randomUUID()}`,
+        jobId: id,
+        type: job.type,
+        payload: job.payload,
+        retry: job.retry,
+        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+        ...(job.selector === undefined ? {} : { selector: job.selector }),
+        parallelism: job.parallelism,
+      },
+    ]);
+    return { taskId: task.id };
+  }
+}

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import {
+  DEFAULT_PAGE_LIMIT,
+  type Page,
+  type SubmittedTaskView,
+  type TaskView,
+} from '@app/contracts/dto/scheduler-api';
+import { TaskNotFoundError, TaskStore } from '@app/store';
+import { isUnavailable } from '@app/audit';
+import type { ListTasksQueryDto } from '../dto/query.dto';
+import type { SubmitTaskDto } from '../dto/task.dto';
+import { ApiError } from '../errors/api-error';
+import { taskSubmissionOf } from '../mapping/specs';
+import { submittedView, taskView } from '../mapping/views';
+import { historyCursor, parseTaskCursor } from './task-cursor';
+import { TaskHistoryReader } from './task-history';
+
+/**
+ * Task operations shared by the HTTP and gRPC controllers; inputs are validated DTOs.
+ *
+ * Reads go to ZooKeeper first, then to the history for tasks that have left it
+ * (retention): `get` answers a retired task from its final record, in the same
+ * shape. Without PostgreSQL, live tasks are served as before; a task that is
+ * not in ZooKeeper is a 503 (it may have been retired: we cannot say it does
+ * not exist), and listing stops at the end of the live tasks (see `list`).
+ */
+@Injectable()
+export class TasksService {
+  constructor(
+    private readonly tasks: TaskStore,
+    private readonly history: TaskHistoryReader,
+  ) {}
+
+  async submit(task: SubmitTaskDto): Promise<SubmittedTaskView> {
+    const [submitted] = await this.tasks.submit([taskSubmissionOf(task)]);
+    return submittedView(submitted);
+  }
+
+  /** In request order; the store commits them in as few transactions as size allows. */
+  async submitBatch(tasks: readonly SubmitTaskDto[]): Promise<SubmittedTaskView[]> {
+    const submitted = await this.tasks.submit(tasks.map(taskSubmissionOf));
+    return submitted.map(submittedView);
+  }
+
+  async get(id: string): Promise<TaskView> {
+    const found = await this.tasks.get(id);
+    if (found) return taskView(found.record);
+    let retired;
+    try {
+      retired = await this.history.retired(id);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      throw historyUnavailable(`task ${id} is not in ZooKeeper`, error);
+    }
+    if (!retired) throw new TaskNotFoundError(id);
+    return taskView(retired);
+  }
+
+  /**
+   * Live tasks from ZooKeeper by id, then retired tasks from the history by id
+   * (the cursor says which: see task-cursor.ts). A page may hold the last live
+   * tasks and the first retired ones. A task retired while a client pages may
+   * be listed twice (live, then retired); a page may be short with a cursor
+   * when the history holds many rows of live tasks. If the history cannot be
+   * read, a page that has live tasks ends with a history cursor (the next page
+   * is then a 503 until PostgreSQL is back); one that has none is a 503.
+   */
+  async list(query: ListTasksQueryDto): Promise<Page<TaskView>> {
+    const limit = query.limit ?? DEFAULT_PAGE_LIMIT;
+    const cursor = parseTaskCursor(query.cursor);
+    const items: TaskView[] = [];
+    let historyAfter: string | undefined;
+    if (cursor.phase === 'live') {
+      const { tasks, next } = await this.tasks.list({
+        jobId: query.jobId,
+        state: query.state,
+        after: cursor.after,
+        limit,
+      });
+      items.push(...tasks.map(taskView));
+      if (next !== undefined) return { items, nextCursor: next };
+    } else {
+      historyAfter = cursor.after;
+    }
+    if (!this.history.canHold(query.state)) return { items, nextCursor: null };
+    try {
+      // Even a full page asks for one more: is there any history to come?
+      const room = Math.max(limit - items.length, 1);
+      const page = await this.history.list({
+        jobId: query.jobId,
+        state: query.state,
+        after: historyAfter,
+        limit: room,
+      });
+      if (items.length === limit) {
+        return { items, nextCursor: page.records.length > 0 ? historyCursor() : null };
+      }
+      items.push(...page.records.map(taskView));
+      return { items, nextCursor: page.next === undefined ? null : historyCursor(page.next) };
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      if (items.length > 0) return { items, nextCursor: historyCursor(historyAfter) };
+      throw historyUnavailable('retired tasks cannot be listed', error);
+    }
+  }
+
+  async cancel(id: string): Promise<TaskView> {
+    return taskView(await this.tasks.cancel(id));
+  }
+}
+
+function historyUnavailable(what: string, error: unknown): ApiError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ApiError(
+    'unavailable',
+    `${what} and the task history (PostgreSQL) is unavailable (${detail}); retry later`,
+  );
+}

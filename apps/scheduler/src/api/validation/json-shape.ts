@@ -1,0 +1,2 @@
+// Shared with the registry's API: moved to @app/common/api.
+export * from '@app/common/api/validation/json-shape';

@@ -1,0 +1,509 @@
+import {
+  ConnectionLossError,
+  NoNodeError,
+  NodeExistsError,
+  NotLeaderError,
+  Op,
+  SessionExpiredError,
+  sortBySequence,
+  type ZkOp,
+} from '@app/zk';
+import {
+  ZkLayout,
+  isTerminal,
+  type Assignment,
+  type AuditEvent,
+  type TaskRecord,
+} from '@app/contracts';
+import {
+  activeWorkers,
+  decodeJson,
+  encodeJson,
+  toAssigned,
+  toCancelled,
+  toFailedAttempt,
+  toPending,
+} from '@app/store';
+import type { LeaderContext } from '../leadership/leader-context';
+import { Timers } from './timers';
+
+type TimerKind = 'due' | 'deadline';
+import { WorkerPool, type PoolWorker } from './worker-pool';
+import { WorkerTracker } from './worker-tracker';
+
+/** A task the leader is responsible for, with the znode version it last saw. */
+export interface LiveTask {
+  record: TaskRecord;
+  version: number;
+}
+
+const READ_CHUNK = 1_000;
+
+/**
+ * The leader's task engine (docs/task-protocol.md): keeps every unfinished task
+ * in memory (rebuilt from `/tasks` when elected), assigns ready tasks to the
+ * least-loaded matching workers, moves the tasks of dead workers, fails
+ * attempts whose worker never reported, and brings retries back when due.
+ *
+ * Every write is fenced (LeaderContext.writes) and compare-and-set on the
+ * task's version: when a write is refused, the task is read again and the
+ * decision made anew — ZooKeeper, not this memory, is the truth.
+ */
+export class Dispatcher {
+  readonly pool = new WorkerPool();
+  private readonly tasks = new Map<string, LiveTask>();
+  private readonly tasksByJob = new Map<string, Set<string>>();
+  /** Ready to assign, in arrival order. */
+  private readonly ready = new Set<string>();
+  /** Tasks with a write of ours in flight: no second decision until it lands. */
+  private readonly inFlight = new Set<string>();
+  private readonly queueEntries = new Set<string>();
+  private readonly timers: Timers<{ kind: TimerKind; id: string }>;
+  private readonly workers: WorkerTracker;
+  private pumpScheduled = false;
+  private queueReading = false;
+  private queueDirty = false;
+  private readonly onQueueChanged = (): void => void this.readQueue();
+
+  constructor(private readonly ctx: LeaderContext) {
+    this.timers = new Timers(({ kind, id }) => this.onTimer(kind, id), ctx.now);
+    this.workers = new WorkerTracker(
+      ctx,
+      this.pool,
+      {
+        joined: (worker) => this.onWorkerJoined(worker),
+        updated: () => this.pump(),
+        left: (worker) => this.onWorkerLeft(worker),
+        assignmentsGone: (worker, ids) => {
+          // The worker no longer holds them: its slots are free whatever the tasks became.
+          for (const id of ids) worker.assigned.delete(id);
+          this.pump();
+          void this.refreshAll(ids);
+        },
+        strayAssignments: (worker, ids) => void this.checkStrays(worker, ids),
+      },
+      (id) => this.inFlight.has(id),
+    );
+  }
+
+  /** Rebuilds the state from ZooKeeper, then starts dispatching. */
+  async start(): Promise<void> {
+    await this.workers.start();
+    await this.readQueue();
+    await this.loadAllTasks();
+    this.workers.watchAssignments();
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    this.timers.stop();
+    await this.workers.close();
+  }
+
+  /** Unfinished tasks of a job, as the leader knows them. */
+  tasksOfJob(jobId: string): LiveTask[] {
+    const ids = this.tasksByJob.get(jobId);
+    if (!ids) return [];
+    return [...ids]
+      .map((id) => this.tasks.get(id))
+      .filter((live): live is LiveTask => live !== undefined);
+  }
+
+  /** A task this leader just created (a job fire): track and dispatch it. */
+  adopt(record: TaskRecord, version: number): void {
+    this.reconcile(record, version);
+  }
+
+  /** Cancels an unfinished task (concurrency `replace`, a paused or deleted job). */
+  async cancel(id: string, reason: string): Promise<void> {
+    const live = this.tasks.get(id);
+    if (!live || this.inFlight.has(id)) return;
+    const holders = activeWorkers(live.record);
+    const next = toCancelled(live.record, reason, this.ctx.now());
+    await this.write(live, next, holders, [
+      this.taskEvent('task.cancelled', live.record, { from: live.record.state, reason }),
+    ]);
+  }
+
+  // ---- rebuild --------------------------------------------------------------------
+
+  private async loadAllTasks(): Promise<void> {
+    const { children } = await this.ctx.client.children(ZkLayout.tasks);
+    for (let i = 0; i < children.length; i += READ_CHUNK) {
+      await this.refreshAll(children.slice(i, i + READ_CHUNK));
+    }
+  }
+
+  /** Assignment nodes found after an election that no task record accounts for. */
+  private async checkStrays(worker: PoolWorker, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      const live = this.tasks.get(id);
+      if (live && activeWorkers(live.record).includes(worker.id)) continue;
+      this.ctx.logger.warn('removing a stray assignment', { workerId: worker.id, taskId: id });
+      await this.ctx.writes
+        .submit({ ops: [Op.delete(ZkLayout.assignment(worker.id, id))] })
+        .catch((error: unknown) =>
+          this.ctx.logger.warn('stray assignment stays', { taskId: id, error: String(error) }),
+        );
+    }
+  }
+
+  // ---- new work -----------------------------------------------------------------------
+
+  private async readQueue(): Promise<void> {
+    if (this.queueReading) {
+      this.queueDirty = true;
+      return;
+    }
+    this.queueReading = true;
+    try {
+      do {
+        this.queueDirty = false;
+        const { children } = await this.ctx.client.children(ZkLayout.queue, this.onQueueChanged);
+        const fresh = sortBySequence(children).filter((name) => !this.queueEntries.has(name));
+        await Promise.all(fresh.map((name) => this.takeQueueEntry(name)));
+      } while (this.queueDirty && this.ctx.active);
+    } catch (error) {
+      if (!this.ctx.active) return;
+      this.ctx.logger.warn('could not read the queue; retrying', { error: String(error) });
+      setTimeout(() => void this.readQueue(), 500);
+    } finally {
+      this.queueReading = false;
+    }
+  }
+
+  private async takeQueueEntry(name: string): Promise<void> {
+    this.queueEntries.add(name);
+    const path = ZkLayout.queueEntry(name);
+    try {
+      const { data } = await this.ctx.client.get(path);
+      const { ids } = decodeJson<{ ids: string[] }>(data);
+      await this.refreshAll(ids.filter((id) => !this.tasks.has(id)));
+      await this.ctx.writes.submit({ ops: [Op.delete(path)] });
+    } catch (error) {
+      if (error instanceof NoNodeError) return; // taken by an earlier term already
+      this.queueEntries.delete(name);
+      throw error;
+    }
+  }
+
+  // ---- the state machine ------------------------------------------------------------
+
+  /** Reads tasks again and decides what each needs. */
+  private async refreshAll(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.refresh(id)));
+  }
+
+  private async refresh(id: string): Promise<void> {
+    try {
+      const { data, stat } = await this.ctx.client.get(ZkLayout.task(id));
+      if (this.ctx.active) this.reconcile(decodeJson<TaskRecord>(data), stat.version);
+    } catch (error) {
+      if (error instanceof NoNodeError) {
+        this.forget(id);
+        return;
+      }
+      if (!this.ctx.active) return;
+      this.ctx.logger.warn('could not read a task; retrying', { taskId: id, error: String(error) });
+      setTimeout(() => void this.refresh(id), 500);
+    }
+  }
+
+  /** The one place that maps a task's stored state to what the leader does next. */
+  private reconcile(record: TaskRecord, version: number): void {
+    const id = record.id;
+    const known = this.tasks.get(id);
+    if (known && known.version > version) return; // an older read than what we hold
+    if (isTerminal(record.state)) {
+      this.forget(id);
+      return;
+    }
+    const live = this.track(record, version);
+    switch (record.state) {
+      case 'pending':
+        // Tasks go to workers ahead of their instant, so they start on time.
+        this.whenDue(live, record.runAt - this.ctx.tuning.fireLeadMs);
+        return;
+      case 'retrying':
+        this.whenDue(live, record.retryAt ?? this.ctx.now());
+        return;
+      case 'assigned':
+      case 'running': {
+        const holders = activeWorkers(record);
+        const dead = holders.filter((worker) => !this.pool.get(worker));
+        if (holders.length === 0 || dead.length > 0) {
+          void this.reassign(live, dead[0] ?? 'unknown', 'worker gone');
+          return;
+        }
+        for (const worker of holders) this.pool.get(worker)!.assigned.add(id);
+        const deadline = this.deadlineOf(record);
+        if (deadline !== undefined) this.timers.schedule(deadline, { kind: 'deadline', id });
+        return;
+      }
+    }
+  }
+
+  private track(record: TaskRecord, version: number): LiveTask {
+    let live = this.tasks.get(record.id);
+    if (live) {
+      live.record = record;
+      live.version = version;
+    } else {
+      live = { record, version };
+      this.tasks.set(record.id, live);
+      if (record.jobId !== undefined) {
+        let ids = this.tasksByJob.get(record.jobId);
+        if (!ids) this.tasksByJob.set(record.jobId, (ids = new Set()));
+        ids.add(record.id);
+      }
+    }
+    return live;
+  }
+
+  private forget(id: string): void {
+    const live = this.tasks.get(id);
+    this.tasks.delete(id);
+    this.ready.delete(id);
+    if (live?.record.jobId !== undefined) {
+      const ids = this.tasksByJob.get(live.record.jobId);
+      ids?.delete(id);
+      if (ids?.size === 0) this.tasksByJob.delete(live.record.jobId);
+    }
+    for (const worker of this.pool.all()) if (worker.assigned.delete(id)) this.pump();
+  }
+
+  private whenDue(live: LiveTask, at: number): void {
+    if (at <= this.ctx.now()) {
+      this.ready.add(live.record.id);
+      this.pump();
+    } else {
+      this.timers.schedule(at, { kind: 'due', id: live.record.id });
+    }
+  }
+
+  private onTimer(kind: TimerKind, id: string): void {
+    if (!this.ctx.active) return;
+    const live = this.tasks.get(id);
+    if (!live || this.inFlight.has(id)) return;
+    const { state } = live.record;
+    if (kind === 'due' && (state === 'pending' || state === 'retrying')) {
+      this.ready.add(id);
+      this.pump();
+    } else if (kind === 'deadline' && (state === 'assigned' || state === 'running')) {
+      const deadline = this.deadlineOf(live.record);
+      if (deadline !== undefined && deadline <= this.ctx.now()) void this.timeOut(live);
+    }
+  }
+
+  // ---- assignment ----------------------------------------------------------------
+
+  private pump(): void {
+    if (this.pumpScheduled || !this.ctx.active) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      if (this.ctx.active) this.assignReady();
+    });
+  }
+
+  private assignReady(): void {
+    for (const id of this.ready) {
+      if (this.pool.freeCapacity() === 0) return;
+      const live = this.tasks.get(id);
+      if (!live || this.inFlight.has(id) || !['pending', 'retrying'].includes(live.record.state)) {
+        this.ready.delete(id);
+        continue;
+      }
+      const chosen = this.pool.choose(live.record.selector, live.record.parallelism);
+      if (!chosen) continue; // waits until a matching worker has room
+      this.ready.delete(id);
+      void this.assign(live, chosen);
+    }
+  }
+
+  private async assign(live: LiveTask, workers: PoolWorker[]): Promise<void> {
+    const ids = workers.map((w) => w.id);
+    const next = toAssigned(live.record, ids, this.ctx.now());
+    // The assignment carries the record as written, so the worker admits it with one read.
+    const assignment: Assignment = {
+      attempt: next.attempt,
+      taskVersion: live.version + 1,
+      record: next,
+    };
+    const ops: ZkOp[] = [
+      Op.set(ZkLayout.task(next.id), encodeJson(next), live.version),
+      ...ids.map((worker) =>
+        Op.create(ZkLayout.assignment(worker, next.id), encodeJson(assignment)),
+      ),
+    ];
+    for (const worker of workers) worker.assigned.add(next.id);
+    this.inFlight.add(next.id);
+    try {
+      await this.ctx.writes.submit({
+        ops,
+        events: [
+          this.taskEvent('task.assigned', next, ids.length > 1 ? { workers: ids } : undefined),
+        ],
+      });
+      this.inFlight.delete(next.id);
+      this.reconcile(next, live.version + 1);
+      for (const worker of workers) this.workers.recheck(worker.id);
+    } catch (error) {
+      this.inFlight.delete(next.id);
+      for (const worker of workers) worker.assigned.delete(next.id);
+      if (error instanceof NodeExistsError && (error.opIndex ?? 0) >= 1) {
+        // A leftover assignment node would refuse every new assignment: remove it first.
+        const stale = ZkLayout.assignment(ids[error.opIndex! - 1], next.id);
+        await this.ctx.writes.submit({ ops: [Op.delete(stale)] }).catch(() => undefined);
+      }
+      this.afterRefusal(next.id, error);
+    }
+  }
+
+  // ---- moving work away from workers ---------------------------------------------------
+
+  private onWorkerJoined(worker: PoolWorker): void {
+    void this.ctx.writes
+      .submit({
+        ops: [],
+        events: [
+          this.ctx.event('worker.joined', { workerId: worker.id, detail: { ...worker.info } }),
+        ],
+      })
+      .catch(() => undefined);
+    this.pump();
+  }
+
+  private onWorkerLeft(worker: PoolWorker): void {
+    this.ctx.logger.warn('worker left; moving its tasks', {
+      workerId: worker.id,
+      tasks: worker.assigned.size,
+    });
+    void this.ctx.writes
+      .submit({
+        ops: [],
+        events: [
+          this.ctx.event('worker.left', {
+            workerId: worker.id,
+            detail: { tasks: worker.assigned.size },
+          }),
+        ],
+      })
+      .catch(() => undefined);
+    for (const id of worker.assigned) {
+      const live = this.tasks.get(id);
+      if (live && !this.inFlight.has(id)) void this.reassign(live, worker.id, 'worker gone');
+    }
+    void this.removeAssignDirLater(worker.id);
+  }
+
+  private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {
+    const next = toPending(live.record);
+    const holders = activeWorkers(live.record);
+    await this.write(live, next, holders, [
+      this.taskEvent('task.reassigned', live.record, { from: fromWorker, reason }),
+    ]);
+  }
+
+  private async timeOut(live: LiveTask): Promise<void> {
+    const timeoutMs = live.record.timeoutMs ?? 0;
+    const next = toFailedAttempt(
+      live.record,
+      {
+        code: 'timeout',
+        message: `no report within ${timeoutMs} ms (+${this.ctx.tuning.timeoutGraceMs} ms grace)`,
+      },
+      this.ctx.now(),
+    );
+    const events = [this.taskEvent('task.timed_out', live.record, { by: 'leader' })];
+    events.push(
+      next.state === 'retrying'
+        ? this.taskEvent('task.retry_scheduled', next, { retryAt: next.retryAt })
+        : this.taskEvent('task.failed', next, { code: 'timeout' }),
+    );
+    await this.write(live, next, activeWorkers(live.record), events);
+  }
+
+  /**
+   * Sets the task to `next` and deletes the assignments of `holders`, all in one
+   * fenced transaction. An assignment already gone is dropped from the
+   * transaction rather than failing it.
+   */
+  private async write(
+    live: LiveTask,
+    next: TaskRecord,
+    holders: string[],
+    events: AuditEvent[],
+  ): Promise<void> {
+    const id = next.id;
+    if (this.inFlight.has(id)) return;
+    this.inFlight.add(id);
+    let remaining = [...holders];
+    try {
+      for (;;) {
+        const ops = [
+          Op.set(ZkLayout.task(id), encodeJson(next), live.version),
+          ...remaining.map((worker) => Op.delete(ZkLayout.assignment(worker, id))),
+        ];
+        try {
+          await this.ctx.writes.submit({ ops, events });
+          break;
+        } catch (error) {
+          const index = error instanceof NoNodeError ? (error.opIndex ?? 0) : 0;
+          if (index < 1) throw error;
+          remaining = remaining.filter((_, i) => i !== index - 1);
+        }
+      }
+      this.inFlight.delete(id);
+      for (const worker of holders) this.pool.get(worker)?.assigned.delete(id);
+      this.reconcile(next, live.version + 1);
+      this.pump();
+    } catch (error) {
+      this.inFlight.delete(id);
+      this.afterRefusal(id, error);
+    }
+  }
+
+  private async removeAssignDirLater(workerId: string): Promise<void> {
+    // Best effort: the directory of a dead worker goes once its tasks have moved.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    if (!this.ctx.active || this.pool.get(workerId)) return;
+    await this.ctx.writes
+      .submit({ ops: [Op.delete(ZkLayout.assignments(workerId))] })
+      .catch(() => undefined);
+  }
+
+  // ---- helpers -------------------------------------------------------------------------
+
+  /** A write was refused: unless leadership ended, read the task again and decide anew. */
+  private afterRefusal(id: string, error: unknown): void {
+    if (error instanceof NotLeaderError || !this.ctx.active) return;
+    const connection = error instanceof ConnectionLossError || error instanceof SessionExpiredError;
+    if (!connection)
+      this.ctx.logger.log('write refused; reading the task again', {
+        taskId: id,
+        error: String(error),
+      });
+    setTimeout(() => void this.refresh(id), connection ? 500 : 0);
+  }
+
+  private deadlineOf(record: TaskRecord): number | undefined {
+    if (record.timeoutMs === undefined) return undefined;
+    const start = Math.max(record.assignedAt ?? record.createdAt, record.runAt);
+    return start + record.timeoutMs + this.ctx.tuning.timeoutGraceMs;
+  }
+
+  private taskEvent(
+    type: Parameters<LeaderContext['event']>[0],
+    record: TaskRecord,
+    detail?: Record<string, unknown>,
+  ): AuditEvent {
+    return this.ctx.event(type, {
+      taskId: record.id,
+      jobId: record.jobId,
+      workerId: record.workerId,
+      attempt: record.attempt,
+      ...(detail ? { detail } : {}),
+    });
+  }
+}

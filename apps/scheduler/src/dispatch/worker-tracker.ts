@@ -1,0 +1,145 @@
+import { GroupView, NoNodeError } from '@app/zk';
+import { ZkLayout, type WorkerInfo } from '@app/contracts';
+import type { LeaderContext } from '../leadership/leader-context';
+import type { PoolWorker, WorkerPool } from './worker-pool';
+
+export interface WorkerTrackerEvents {
+  joined(worker: PoolWorker): void;
+  /** Its member data changed (draining, capacity, labels). */
+  updated(worker: PoolWorker): void;
+  left(worker: PoolWorker): void;
+  /** Assignments the leader had confirmed and that are no longer there. */
+  assignmentsGone(worker: PoolWorker, taskIds: string[]): void;
+  /** Assignment nodes nobody told the leader about (first look after an election). */
+  strayAssignments(worker: PoolWorker, taskIds: string[]): void;
+}
+
+interface Watched {
+  refreshing: boolean;
+  dirty: boolean;
+  firstLook: boolean;
+  watcher: () => void;
+}
+
+/**
+ * The leader's view of the workers: who is live (member nodes) and which
+ * assignments each still holds (children of `/assign/<worker>`). A vanished
+ * assignment is how the leader learns a task left a worker.
+ */
+export class WorkerTracker {
+  private readonly view: GroupView<WorkerInfo>;
+  private readonly watched = new Map<string, Watched>();
+  private watching = false;
+
+  constructor(
+    private readonly ctx: LeaderContext,
+    private readonly pool: WorkerPool,
+    private readonly events: WorkerTrackerEvents,
+    /** True while the leader's own write about this task is in flight. */
+    private readonly inFlight: (taskId: string) => boolean,
+  ) {
+    this.view = new GroupView<WorkerInfo>(ctx.client, { path: ZkLayout.members('workers') });
+  }
+
+  /** Loads the live workers (no assignment watches yet: see `watchAssignments`). */
+  async start(): Promise<void> {
+    this.view.on('joined', (id, info) => {
+      if (!this.ctx.active) return;
+      const worker = this.pool.upsert(id, info);
+      this.events.joined(worker);
+      if (this.watching) this.watch(worker.id);
+    });
+    this.view.on('updated', (id, info) => {
+      if (this.ctx.active) this.events.updated(this.pool.upsert(id, info));
+    });
+    this.view.on('left', (id) => {
+      if (!this.ctx.active) return;
+      this.watched.delete(id);
+      const worker = this.pool.remove(id);
+      if (worker) this.events.left(worker);
+    });
+    await this.view.start();
+    for (const [id, info] of this.view.members()) this.pool.upsert(id, info);
+  }
+
+  /** Starts watching every live worker's assignments (after the tasks are loaded). */
+  watchAssignments(): void {
+    this.watching = true;
+    for (const worker of this.pool.all()) this.watch(worker.id);
+  }
+
+  async close(): Promise<void> {
+    this.watched.clear();
+    await this.view.close();
+  }
+
+  /**
+   * Looks again after one of our own assignment writes landed. The children
+   * watch fires on our own create, before the write's reply: a listing made
+   * then skips the ids still in flight, and if the worker deleted them before
+   * that listing ran, no later notification would ever say they went.
+   */
+  recheck(workerId: string): void {
+    if (this.watched.has(workerId)) void this.refresh(workerId);
+  }
+
+  private watch(workerId: string): void {
+    if (this.watched.has(workerId)) return;
+    const entry: Watched = {
+      refreshing: false,
+      dirty: false,
+      firstLook: true,
+      watcher: () => void this.refresh(workerId),
+    };
+    this.watched.set(workerId, entry);
+    void this.refresh(workerId);
+  }
+
+  private async refresh(workerId: string): Promise<void> {
+    const entry = this.watched.get(workerId);
+    if (!entry || !this.ctx.active) return;
+    if (entry.refreshing) {
+      entry.dirty = true;
+      return;
+    }
+    entry.refreshing = true;
+    try {
+      do {
+        entry.dirty = false;
+        await this.look(workerId, entry);
+      } while (entry.dirty && this.ctx.active && this.watched.get(workerId) === entry);
+    } catch (error) {
+      this.ctx.logger.warn('could not read assignments', { workerId, error: String(error) });
+      // Connection trouble: the watch is re-armed when the next look succeeds.
+      setTimeout(() => void this.refresh(workerId), 500);
+    } finally {
+      entry.refreshing = false;
+    }
+  }
+
+  private async look(workerId: string, entry: Watched): Promise<void> {
+    const worker = this.pool.get(workerId);
+    if (!worker) return;
+    // Only assignments confirmed before the read can be missing from its answer.
+    const confirmed = [...worker.assigned].filter((id) => !this.inFlight(id));
+    let present: Set<string>;
+    try {
+      present = new Set(
+        (await this.ctx.client.children(ZkLayout.assignments(workerId), entry.watcher)).children,
+      );
+    } catch (error) {
+      if (!(error instanceof NoNodeError)) throw error;
+      await this.ctx.client.mkdirp(ZkLayout.assignments(workerId));
+      entry.dirty = true;
+      return;
+    }
+    if (!this.ctx.active) return;
+    const gone = confirmed.filter((id) => !present.has(id));
+    if (gone.length > 0) this.events.assignmentsGone(worker, gone);
+    if (entry.firstLook) {
+      entry.firstLook = false;
+      const stray = [...present].filter((id) => !worker.assigned.has(id) && !this.inFlight(id));
+      if (stray.length > 0) this.events.strayAssignments(worker, stray);
+    }
+  }
+}

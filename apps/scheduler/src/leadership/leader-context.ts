@@ -1,0 +1,45 @@
+import type { ZkClient, FencingToken } from '@app/zk';
+import type { AuditEvent, AuditEventType } from '@app/contracts';
+import type { AuditFields, AuditWriter, WriteBatcher } from '@app/store';
+import type { SchedulerTuning } from '../scheduler-tuning';
+
+export interface LeaderLogger {
+  log(message: string, context?: Record<string, unknown>): void;
+  warn(message: string, context?: Record<string, unknown>): void;
+  error(message: string, context?: Record<string, unknown>): void;
+}
+
+/**
+ * What every part of one leadership term shares. `writes` commits fenced
+ * transactions: ZooKeeper refuses them once this term has ended.
+ */
+export class LeaderContext {
+  private ended = false;
+
+  constructor(
+    readonly client: ZkClient,
+    readonly writes: WriteBatcher,
+    private readonly auditWriter: AuditWriter,
+    readonly token: FencingToken,
+    readonly tuning: SchedulerTuning,
+    readonly logger: LeaderLogger,
+    readonly now: () => number = Date.now,
+  ) {}
+
+  /** False once the term has ended: callbacks of old watches and timers stop here. */
+  get active(): boolean {
+    return !this.ended;
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  get fencingToken(): string {
+    return `${this.token.epoch}:${this.token.candidatePath}`;
+  }
+
+  event(type: AuditEventType, fields: AuditFields = {}): AuditEvent {
+    return this.auditWriter.event(type, { ...fields, fencingToken: this.fencingToken });
+  }
+}

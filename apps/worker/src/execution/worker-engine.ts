@@ -1,0 +1,85 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Registry } from 'prom-client';
+import { ZkClient } from '@app/zk';
+import { AppConfig } from '@app/common';
+import { ZkLayout } from '@app/contracts';
+import { AuditWriter, WriteBatcher } from '@app/store';
+import { HandlerRegistry } from '../handlers/handler-registry';
+import { WorkerRegistration } from '../membership/worker-registration';
+import { AssignmentWatcher } from './assignment-watcher';
+import { TaskExecutor } from './task-executor';
+import { WorkerMetrics } from './worker-metrics';
+
+/**
+ * The worker's execution engine in the application: at bootstrap it makes
+ * sure `/assign/<me>` exists, registers the member node, then watches the
+ * inbox. A lost session aborts every task held (`session_lost`); the next
+ * session lists the inbox again (GroupMembership registers again by itself).
+ */
+@Injectable()
+export class WorkerEngine implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WorkerEngine.name);
+  private readonly executor: TaskExecutor;
+  private readonly watcher: AssignmentWatcher;
+  private started = false;
+
+  constructor(
+    private readonly client: ZkClient,
+    private readonly config: AppConfig,
+    private readonly registration: WorkerRegistration,
+    writes: WriteBatcher,
+    audit: AuditWriter,
+    handlers: HandlerRegistry,
+    registry: Registry,
+  ) {
+    this.executor = new TaskExecutor({
+      workerId: config.memberId,
+      capacity: config.worker.capacity,
+      client,
+      writes,
+      audit,
+      handlers,
+      metrics: new WorkerMetrics(registry),
+      // Called only once running, after the watcher below exists.
+      relist: () => this.watcher.refresh(),
+    });
+    this.watcher = new AssignmentWatcher(client, config.memberId, (children) =>
+      this.executor.onListing(children),
+    );
+  }
+
+  /** Tasks whose handler runs now. */
+  get running(): number {
+    return this.executor.running;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.client.mkdirp(ZkLayout.assignments(this.config.memberId));
+    // Registered first: if the id is taken by a live worker, this one fails to
+    // start before it has touched that worker's inbox. The first listing sees
+    // whatever was assigned in between.
+    await this.registration.register();
+    this.client.on('lost', this.onSessionLost);
+    this.watcher.start();
+    this.started = true;
+    this.logger.log({
+      msg: 'worker registered and watching its assignments',
+      workerId: this.config.memberId,
+      capacity: this.config.worker.capacity,
+    });
+  }
+
+  /**
+   * Shutdown: hands back what has not started, lets running tasks finish for
+   * `graceMs`, hands back the rest, and stops watching.
+   */
+  async drain(graceMs: number): Promise<{ handedBack: number }> {
+    if (!this.started) return { handedBack: 0 };
+    const result = await this.executor.drain(graceMs);
+    await this.watcher.stop();
+    this.client.off('lost', this.onSessionLost);
+    return result;
+  }
+
+  private readonly onSessionLost = (): void => this.executor.dropAll();
+}

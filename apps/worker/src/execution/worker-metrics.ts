@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The worker's Prometheus metrics, registered on the application's registry. */
+export class WorkerMetrics {
+  readonly started: Counter<'type'>;
+  readonly succeeded: Counter<'type'>;
+  readonly failed: Counter<'type'>;
+  readonly running: Gauge;
+  readonly handlerDuration: Histogram<'type'>;
+  readonly startLateness: Histogram;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.started = new Counter({
+      name: 'zks_worker_tasks_started_total',
+      help: 'Task attempts started by this worker, by task type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.succeeded = new Counter({
+      name: 'zks_worker_tasks_succeeded_total',
+      help: 'Task attempts that succeeded on this worker, by task type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'zks_worker_tasks_failed_total',
+      help: 'Task attempts that failed on this worker (handler error or timeout), by task type',
+      labelNames: ['type'],
+      registers,
+    });
+    this.running = new Gauge({
+      name: 'zks_worker_tasks_running',
+      help: 'Task attempts running on this worker now',
+      registers,
+    });
+    this.handlerDuration = new Histogram({
+      name: 'zks_worker_handler_duration_seconds',
+      help: 'Time from the start of an attempt to its outcome, by task type',
+      labelNames: ['type'],
+      buckets: [0.001, 0.005, 0.025, 0.1, 0.5, 1, 5, 30, 120, 600, 3600],
+      registers,
+    });
+    this.startLateness = new Histogram({
+      name: 'zks_worker_start_lateness_seconds',
+      help: 'Start of an attempt minus its runAt (0 or more; tasks due on arrival count their wait)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5, 30],
+      registers,
+    });
+  }
+}

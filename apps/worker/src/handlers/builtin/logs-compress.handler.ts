@@ -1,0 +1,217 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { constants as zlibConstants } from 'node:zlib';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Minimatch } from 'minimatch';
+import { LOGS_COMPRESS_OPTIONS } from '../handlers-options';
+import { hasParentSegment, realPathInside } from '../support/contained-path';
+import { gzipFile, PARTIAL_SUFFIX } from '../support/gzip-file';
+import {
+  optionalBoolean,
+  optionalString,
+  payloadObject,
+  requiredNumber,
+  requiredString,
+} from '../support/payload-fields';
+import { TaskHandlerType } from '../task-handler-type.decorator';
+import {
+  HandlerAbortedError,
+  PayloadError,
+  throwIfAborted,
+  type TaskContext,
+  type TaskHandler,
+} from '../task-handler';
+
+export interface LogsCompressOptions {
+  /**
+   * Directories that tasks may compress in (a task's directory must be one of
+   * them or below, compared by real path). Default: any absolute path — to be
+   * locked down by deployment configuration.
+   */
+  roots?: string[];
+  /** gzip level 1 (fast) … 9 (small), 0 stores. Default zlib's (6), like gzip. */
+  level?: number;
+}
+
+export interface LogsCompressPayload {
+  directory: string;
+  olderThanMinutes: number;
+  pattern: string;
+  recursive: boolean;
+}
+
+export interface LogsCompressResult {
+  filesCompressed: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  bytesSaved: number;
+  /** Files matching the pattern left alone: too recent, already .gz, symlinks, not regular, changed meanwhile. */
+  skipped: number;
+}
+
+export const DEFAULT_LOG_PATTERN = '*.log';
+const MAX_MINUTES = 100 * 365 * 24 * 60;
+const MAX_PATTERN_LENGTH = 256;
+const FAILURES_IN_MESSAGE = 5;
+
+/**
+ * The classic cluster chore: gzip the log files of a directory that have not
+ * changed for N minutes. Safe to re-run after a crash (see gzipFile); file
+ * names are matched with minimatch (shell-like: `*` does not match a leading
+ * dot). A file that fails does not stop the others; the task then fails
+ * naming them, and a retry finishes the rest.
+ */
+@TaskHandlerType('logs.compress')
+@Injectable()
+export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, LogsCompressResult> {
+  readonly type = 'logs.compress';
+  private readonly roots: string[] | undefined;
+  private readonly level: number;
+
+  constructor(@Optional() @Inject(LOGS_COMPRESS_OPTIONS) options: LogsCompressOptions = {}) {
+    for (const root of options.roots ?? []) {
+      if (!path.isAbsolute(root)) {
+        throw new Error(`logs.compress roots must be absolute paths, got ${root}`);
+      }
+    }
+    const level = options.level ?? zlibConstants.Z_DEFAULT_COMPRESSION;
+    if (!Number.isInteger(level) || level < -1 || level > 9) {
+      throw new Error(`logs.compress level must be an integer from 0 to 9, got ${level}`);
+    }
+    this.roots = options.roots;
+    this.level = level;
+  }
+
+  parse(payload: unknown): LogsCompressPayload {
+    const object = payloadObject(payload, [
+      'directory',
+      'olderThanMinutes',
+      'pattern',
+      'recursive',
+    ]);
+    const directory = requiredString(object, 'directory');
+    if (!path.isAbsolute(directory)) {
+      throw new PayloadError('directory', `must be an absolute path, got ${directory}`);
+    }
+    if (hasParentSegment(directory)) {
+      throw new PayloadError('directory', `must not contain '..', got ${directory}`);
+    }
+    const olderThanMinutes = requiredNumber(object, 'olderThanMinutes', {
+      min: 0,
+      max: MAX_MINUTES,
+    });
+    const pattern = optionalString(object, 'pattern') ?? DEFAULT_LOG_PATTERN;
+    if (pattern.includes('/') || pattern.length > MAX_PATTERN_LENGTH) {
+      throw new PayloadError(
+        'pattern',
+        `must be a file-name glob without '/' of at most ${MAX_PATTERN_LENGTH} characters`,
+      );
+    }
+    return {
+      directory: path.normalize(directory),
+      olderThanMinutes,
+      pattern,
+      recursive: optionalBoolean(object, 'recursive') ?? false,
+    };
+  }
+
+  async run(payload: LogsCompressPayload, context: TaskContext): Promise<LogsCompressResult> {
+    const { signal, logger } = context;
+    throwIfAborted(signal);
+    const directory = await this.resolveDirectory(payload.directory);
+    const matcher = new Minimatch(payload.pattern);
+    const cutoffMs = Date.now() - payload.olderThanMinutes * 60_000;
+    const totals = { filesCompressed: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
+    const failures: string[] = [];
+
+    for await (const entry of walk(directory, payload.recursive)) {
+      if (!matcher.match(entry.name)) {
+        continue;
+      }
+      throwIfAborted(signal);
+      if (!entry.regular || entry.name.endsWith('.gz') || entry.name.endsWith(PARTIAL_SUFFIX)) {
+        totals.skipped += 1;
+        continue;
+      }
+      try {
+        const outcome = await gzipFile(entry.path, cutoffMs, this.level, signal);
+        if (outcome.kind === 'compressed') {
+          totals.filesCompressed += 1;
+          totals.bytesBefore += outcome.bytesBefore;
+          totals.bytesAfter += outcome.bytesAfter;
+        } else {
+          totals.skipped += 1;
+          if (outcome.reason === 'modified') {
+            logger.warn('log file changed while compressing; left as is', { file: entry.path });
+          }
+        }
+      } catch (error: unknown) {
+        if (signal.aborted) {
+          throw new HandlerAbortedError(signal.reason);
+        }
+        failures.push(`${entry.path}: ${(error as Error).message}`);
+      }
+    }
+
+    const result = { ...totals, bytesSaved: totals.bytesBefore - totals.bytesAfter };
+    logger.info('logs compressed', { directory, ...result, failed: failures.length });
+    if (failures.length > 0) {
+      throw new Error(
+        `logs.compress: ${failures.length} file(s) failed (${result.filesCompressed} compressed): ` +
+          failures.slice(0, FAILURES_IN_MESSAGE).join('; '),
+      );
+    }
+    return result;
+  }
+
+  /** The directory's real path, refused when it is not a directory or lies outside the roots. */
+  private async resolveDirectory(directory: string): Promise<string> {
+    let real: string | undefined;
+    try {
+      real = await realPathInside(directory, this.roots ?? [path.parse(directory).root]);
+    } catch (error: unknown) {
+      throw new PayloadError('directory', `cannot be used: ${(error as Error).message}`);
+    }
+    if (real === undefined) {
+      throw new PayloadError(
+        'directory',
+        `${directory} is outside the allowed roots (${(this.roots ?? []).join(', ')})`,
+      );
+    }
+    if (!(await stat(real)).isDirectory()) {
+      throw new PayloadError('directory', `is not a directory: ${directory}`);
+    }
+    return real;
+  }
+}
+
+interface WalkEntry {
+  path: string;
+  name: string;
+  /** A regular file (symlinks, sockets, FIFOs are not; symlinks are never followed). */
+  regular: boolean;
+}
+
+/**
+ * Files of a directory (and its subdirectories when recursive), never through
+ * symlinks. Each directory is listed before any of its files is touched, so
+ * the .gz files we create are not listed back.
+ */
+async function* walk(directory: string, recursive: boolean): AsyncGenerator<WalkEntry> {
+  const entries = await readdir(directory, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const subdirectories: string[] = [];
+  for (const dirent of entries) {
+    const full = path.join(directory, dirent.name);
+    if (dirent.isDirectory()) {
+      if (recursive) {
+        subdirectories.push(full);
+      }
+      continue;
+    }
+    yield { path: full, name: dirent.name, regular: dirent.isFile() };
+  }
+  for (const subdirectory of subdirectories) {
+    yield* walk(subdirectory, recursive);
+  }
+}

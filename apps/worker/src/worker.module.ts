@@ -1,0 +1,47 @@
+import { Module, forwardRef } from '@nestjs/common';
+import {
+  AppConfigModule,
+  HealthModule,
+  LoggingModule,
+  MetricsModule,
+  ZooKeeperModule,
+  loadAppConfig,
+  type ServiceDescriptor,
+} from '@app/common';
+import { StoreModule } from '@app/store/store.module';
+import { loadShutdownGraceMs, SHUTDOWN_GRACE_MS } from './config/shutdown-grace';
+import { WorkerShutdown } from './execution/shutdown';
+import { WorkerEngine } from './execution/worker-engine';
+import { HandlersModule } from './handlers/handlers.module';
+import { WorkerRegistration } from './membership/worker-registration';
+
+/** Runs the tasks assigned to it; HTTP only (health and metrics). */
+export const WORKER_SERVICE: ServiceDescriptor = {
+  name: 'worker',
+  defaultHttpPort: 3002,
+};
+
+@Module({
+  imports: [
+    AppConfigModule.forRoot(WORKER_SERVICE),
+    LoggingModule,
+    HealthModule,
+    MetricsModule,
+    ZooKeeperModule,
+    StoreModule,
+    // Built when the application is created, not when this file is imported:
+    // the handler set depends on the environment (WORKER_ALLOW_SHELL).
+    forwardRef(() =>
+      HandlersModule.forRoot({
+        allowShell: loadAppConfig(process.env, WORKER_SERVICE).worker.allowShell,
+      }),
+    ),
+  ],
+  providers: [
+    { provide: SHUTDOWN_GRACE_MS, useFactory: () => loadShutdownGraceMs(process.env) },
+    WorkerRegistration,
+    WorkerEngine,
+    WorkerShutdown,
+  ],
+})
+export class WorkerModule {}

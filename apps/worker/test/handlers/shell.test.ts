@@ -1,0 +1,238 @@
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { timing } from '@app/zk/testing';
+import {
+  HandlerAbortedError,
+  PayloadError,
+  ShellCommandFailedError,
+  ShellHandler,
+  TaskAbortReason,
+  type ShellHandlerOptions,
+} from '../../src/handlers';
+import { taskContext } from './task-context';
+
+/** Gone = no such process, or a zombie nobody reaped yet (it runs nothing). */
+function isGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name.
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+async function pidsIn(file: string, count: number): Promise<number[]> {
+  return timing.waitFor(
+    async () => {
+      const pids = (await readFile(file, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map(Number);
+      return pids.length >= count ? pids : undefined;
+    },
+    { message: `${count} pids in ${file}`, intervalMs: 10 },
+  );
+}
+
+describe('shell handler', () => {
+  let directory: string;
+
+  beforeEach(async () => {
+    directory = await realpath(await mkdtemp(path.join(os.tmpdir(), 'shell-handler-')));
+  });
+
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  async function run(payload: unknown, options: ShellHandlerOptions = {}) {
+    const handler = new ShellHandler(options);
+    return handler.run(handler.parse(payload), taskContext().context);
+  }
+
+  it('runs a command with an argument array, never through a shell', async () => {
+    await expect(run({ command: 'echo', args: ['$HOME;', 'rm', '-rf', '*'] })).resolves.toEqual({
+      exitCode: 0,
+      stdout: '$HOME; rm -rf *\n',
+      stderr: '',
+      truncated: false,
+    });
+  });
+
+  it('fails on a non-zero exit with the code and the stderr tail', async () => {
+    const error = await run({
+      command: 'sh',
+      args: ['-c', 'echo partial; echo disk full >&2; exit 3'],
+    }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ShellCommandFailedError);
+    expect(error).toMatchObject({
+      message: 'sh exited with code 3: disk full',
+      exitCode: 3,
+      stdout: 'partial\n',
+    });
+  });
+
+  it('keeps the last maxOutputBytes of each stream and says it truncated', async () => {
+    const result = await run(
+      {
+        command: 'sh',
+        args: ['-c', 'i=0; while [ $i -lt 500 ]; do echo "line $i"; i=$((i+1)); done'],
+      },
+      { maxOutputBytes: 100 },
+    );
+    expect(result.truncated).toBe(true);
+    expect(result.stdout).toHaveLength(100);
+    expect(result.stdout.endsWith('line 499\n')).toBe(true);
+  });
+
+  it('gives the task ids and the payload env, but not the worker secrets', async () => {
+    process.env.WORKER_SECRET_FOR_TEST = 'hunter2';
+    try {
+      const handler = new ShellHandler();
+      const { context } = taskContext({ taskId: 't-9', attempt: 2, idempotencyKey: 'k-9' });
+      const result = await handler.run(
+        handler.parse({
+          command: 'sh',
+          args: [
+            '-c',
+            'echo "$TASK_ID $TASK_ATTEMPT $TASK_IDEMPOTENCY_KEY $GREETING [$WORKER_SECRET_FOR_TEST]"',
+          ],
+          env: { GREETING: 'hi' },
+        }),
+        context,
+      );
+      expect(result.stdout).toBe('t-9 2 k-9 hi []\n');
+      const inherited = await run(
+        { command: 'sh', args: ['-c', 'echo "$WORKER_SECRET_FOR_TEST"'] },
+        { inheritEnv: true },
+      );
+      expect(inherited.stdout).toBe('hunter2\n');
+    } finally {
+      delete process.env.WORKER_SECRET_FOR_TEST;
+    }
+  });
+
+  it('on abort, kills the whole process group (grandchildren included)', async () => {
+    const pidFile = path.join(directory, 'pids');
+    const handler = new ShellHandler();
+    const { context, controller } = taskContext();
+    const running = handler.run(
+      handler.parse({
+        command: 'sh',
+        args: [
+          '-c',
+          'echo $$ > pids; sleep 30 & echo $! >> pids; sleep 30 & echo $! >> pids; wait',
+        ],
+        cwd: directory,
+      }),
+      context,
+    );
+    const pids = await pidsIn(pidFile, 3);
+    expect(pids.every((pid) => !isGone(pid))).toBe(true);
+    controller.abort(new TaskAbortReason('cancelled'));
+    const error = await running.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(HandlerAbortedError);
+    expect(error).toMatchObject({ code: 'cancelled' });
+    await timing.waitFor(() => pids.every(isGone), {
+      message: `processes ${pids.join(', ')} gone`,
+    });
+  });
+
+  it('escalates to SIGKILL after the grace when the group ignores SIGTERM', async () => {
+    const pidFile = path.join(directory, 'pids');
+    const handler = new ShellHandler({ killGraceMs: 200 });
+    const { context, controller } = taskContext();
+    const running = handler.run(
+      handler.parse({
+        command: 'sh',
+        // An ignored signal stays ignored across exec, so the sleep ignores TERM too.
+        args: ['-c', 'trap "" TERM; echo $$ > pids; sleep 30 & echo $! >> pids; wait'],
+        cwd: directory,
+      }),
+      context,
+    );
+    const pids = await pidsIn(pidFile, 2);
+    const abortedAt = performance.now();
+    controller.abort(new TaskAbortReason('timeout'));
+    await expect(running).rejects.toBeInstanceOf(HandlerAbortedError);
+    expect(performance.now() - abortedAt).toBeGreaterThanOrEqual(190);
+    await timing.waitFor(() => pids.every(isGone), {
+      message: `processes ${pids.join(', ')} gone`,
+    });
+  });
+
+  it('ends what the command left running in its group when it exits', async () => {
+    const result = await run({ command: 'sh', args: ['-c', 'sleep 30 & echo $!'] });
+    const orphan = Number(result.stdout.trim());
+    expect(orphan).toBeGreaterThan(0);
+    await timing.waitFor(() => isGone(orphan), { message: `orphan ${orphan} gone` });
+  });
+
+  it('refuses commands outside allowedCommands, and looks names up in the worker PATH only', async () => {
+    const handler = new ShellHandler({ allowedCommands: ['sh', 'echo'] });
+    expect(() => handler.parse({ command: 'bash', args: ['-c', 'id'] })).toThrow(
+      "payload.command 'bash' is not in the worker's allowed commands (sh, echo)",
+    );
+    expect(() => handler.parse({ command: '/bin/sh' })).toThrow(PayloadError);
+    // A task's PATH cannot swap the allowlisted `echo` for another program.
+    const result = await run(
+      { command: 'echo', args: ['real echo'], env: { PATH: directory } },
+      { allowedCommands: ['echo'] },
+    );
+    expect(result.stdout).toBe('real echo\n');
+  });
+
+  it('keeps cwd inside the working directory, symlinks included', async () => {
+    const root = path.join(directory, 'root');
+    await mkdir(path.join(root, 'sub'), { recursive: true });
+    await symlink(directory, path.join(root, 'escape'));
+    const handler = new ShellHandler({ workingDirectory: root });
+
+    expect(() => handler.parse({ command: 'pwd', cwd: '../' })).toThrow(
+      `payload.cwd must stay inside the working directory ${root}, got ../`,
+    );
+    expect(() => handler.parse({ command: 'pwd', cwd: '/etc' })).toThrow(PayloadError);
+    await expect(
+      handler.run(handler.parse({ command: 'pwd', cwd: 'escape' }), taskContext().context),
+    ).rejects.toThrow(`payload.cwd resolves outside the working directory ${root}: escape`);
+
+    const inSub = await handler.run(
+      handler.parse({ command: 'pwd', cwd: 'sub' }),
+      taskContext().context,
+    );
+    expect(inSub.stdout).toBe(`${path.join(root, 'sub')}\n`);
+    const atRoot = await handler.run(handler.parse({ command: 'pwd' }), taskContext().context);
+    expect(atRoot.stdout).toBe(`${root}\n`);
+  });
+
+  it('reports commands that cannot start', async () => {
+    await expect(run({ command: 'no-such-command-zk' })).rejects.toThrow(
+      "command not found in the worker's PATH: no-such-command-zk",
+    );
+    await expect(run({ command: path.join(directory, 'missing') })).rejects.toThrow(
+      /^cannot start .*missing: spawn .* ENOENT$/,
+    );
+  });
+
+  it('names the field of every bad payload', () => {
+    const handler = new ShellHandler();
+    const cases: [unknown, RegExp][] = [
+      [{}, /^payload\.command is required$/],
+      [{ command: '' }, /^payload\.command must be a non-empty string$/],
+      [{ command: 'sh -c "id"', shell: true }, /^payload\.shell is not a known field/],
+      [{ command: 'sh', args: 'id' }, /^payload\.args must be an array of strings$/],
+      [{ command: 'sh', args: ['-c', 1] }, /^payload\.args\[1\] must be a string$/],
+      [{ command: 'sh', env: { A: 1 } }, /^payload\.env\.A must be a string$/],
+      [{ command: 'sh', env: { 'A-B': 'x' } }, /^payload\.env\.A-B is not a valid environment/],
+      [{ command: 'sh', env: { LD_PRELOAD: '/x.so' } }, /^payload\.env\.LD_PRELOAD is not allowed/],
+      [{ command: 'sh', cwd: 'relative' }, /^payload\.cwd must be an absolute path$/],
+    ];
+    for (const [payload, message] of cases) {
+      expect(() => handler.parse(payload)).toThrow(PayloadError);
+      expect(() => handler.parse(payload)).toThrow(message);
+    }
+  });
+});

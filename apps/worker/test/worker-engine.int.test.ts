@@ -1,0 +1,267 @@
+/**
+ * The worker's execution engine against a real ZooKeeper, one worker
+ * application in this process per test (fresh ZK_ROOT). The test plays the
+ * leader: it writes task records and assignments exactly as protocol step 2
+ * (and step 5 for retries) does, and reads what the worker wrote.
+ */
+import { ZkClient } from '@app/zk';
+import { expireSession, TestingServer, timing } from '@app/zk/testing';
+import { Op } from '@app/zk';
+import { ZkLayout, type WorkerInfo } from '@app/contracts';
+import { decodeJson, encodeJson } from '@app/store';
+import { Cluster } from './support/cluster';
+import { probe } from './support/test-handlers';
+
+const W = 'worker-1';
+
+let server: TestingServer;
+let cluster: Cluster;
+
+beforeAll(async () => {
+  server = await TestingServer.start();
+}, timing.ms(60_000));
+
+afterAll(async () => {
+  await server?.close();
+}, timing.ms(30_000));
+
+beforeEach(async () => {
+  probe.reset();
+  cluster = await Cluster.create(server);
+});
+
+afterEach(async () => {
+  await cluster?.close();
+});
+
+describe('worker execution engine', () => {
+  test('a noop task runs and succeeds in one write: started + succeeded in one outbox node, assignment deleted', async () => {
+    await cluster.bootWorker(W);
+    const task = await cluster.assign({ type: 'noop', payload: {} }, [W]);
+
+    const { record, version } = await cluster.waitForTask(task.id, (r) => r.state === 'succeeded');
+    expect(version).toBe(1); // one set on the version the test created
+    expect(record).toMatchObject({ state: 'succeeded', attempt: 1, workerId: W, result: {} });
+    expect(record.startedAt).toBeGreaterThanOrEqual(task.runAt);
+    expect(record.finishedAt).toBeGreaterThanOrEqual(record.startedAt!);
+    expect(await cluster.assignmentExists(W, task.id)).toBe(false);
+    const outbox = await cluster.outbox();
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0].map((e) => e.type)).toEqual(['task.started', 'task.succeeded']);
+    expect(outbox[0][1]).toMatchObject({
+      taskId: task.id,
+      workerId: W,
+      attempt: 1,
+      actor: expect.stringMatching(/^worker\/worker-1\/\d+$/),
+    });
+  });
+
+  test('a failing handler: retrying with failures and retryAt, then failed once attempts are exhausted', async () => {
+    await cluster.bootWorker(W);
+    const task = await cluster.assign(
+      { type: 'test.fail', payload: {}, retry: { maxAttempts: 2, backoffMs: 5_000 } },
+      [W],
+    );
+
+    const first = await cluster.waitForTask(task.id, (r) => r.state === 'retrying');
+    expect(first.record).toMatchObject({
+      failures: 1,
+      error: { code: 'handler', message: 'deliberate failure' },
+    });
+    // backoffMs × 2^(failures before this one) after the failure.
+    expect(first.record.retryAt! - first.record.startedAt!).toBeGreaterThanOrEqual(5_000);
+    expect(first.record.retryAt! - Date.now()).toBeLessThanOrEqual(5_000);
+    expect(first.record.finishedAt).toBeUndefined();
+    expect(await cluster.assignmentExists(W, task.id)).toBe(false);
+
+    await cluster.reassign(task.id, [W]); // step 5, attempt 2
+    const second = await cluster.waitForTask(task.id, (r) => r.state === 'failed');
+    expect(second.record).toMatchObject({ attempt: 2, failures: 2, error: { code: 'handler' } });
+    expect(second.record.finishedAt).toBeDefined();
+    expect(second.record.retryAt).toBeUndefined();
+    expect((await cluster.eventsOf(task.id)).map((e) => `${e.type}#${e.attempt}`)).toEqual([
+      'task.started#1',
+      'task.failed#1',
+      'task.retry_scheduled#1',
+      'task.started#2',
+      'task.failed#2',
+    ]);
+  });
+
+  test('a timeout aborts the handler (reason timeout) and fails the attempt with code timeout', async () => {
+    await cluster.bootWorker(W);
+    const retried = await cluster.assign(
+      { type: 'test.hang', payload: {}, timeoutMs: 300, retry: { maxAttempts: 2, backoffMs: 100 } },
+      [W],
+    );
+    const started = await probe.started(retried.id);
+    const aborted = await probe.aborted(retried.id);
+    expect(aborted.reason).toBe('timeout');
+    expect(aborted.at - started.at).toBeGreaterThanOrEqual(290);
+    const { record } = await cluster.waitForTask(retried.id, (r) => r.state === 'retrying');
+    expect(record.error).toMatchObject({ code: 'timeout', message: 'timed out after 300 ms' });
+    const events = (await cluster.eventsOf(retried.id)).map((e) => e.type);
+    expect(events).toEqual(['task.started', 'task.timed_out', 'task.retry_scheduled']);
+
+    const last = await cluster.assign({ type: 'test.hang', payload: {}, timeoutMs: 200 }, [W]);
+    expect((await probe.aborted(last.id)).reason).toBe('timeout');
+    const failed = await cluster.waitForTask(last.id, (r) => r.state === 'failed');
+    expect(failed.record).toMatchObject({ failures: 1, error: { code: 'timeout' } });
+    expect(await cluster.assignmentExists(W, last.id)).toBe(false);
+  });
+
+  test('cancellation: the assignment vanishes, the handler is aborted (cancelled), nothing the worker writes lands', async () => {
+    await cluster.bootWorker(W);
+    const task = await cluster.assign({ type: 'test.hang', payload: {} }, [W]);
+    await probe.started(task.id);
+    const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+
+    // Step 8, as the API does it: cancelled at the version read, assignment deleted.
+    await cluster.leader.multi([
+      Op.set(
+        ZkLayout.task(task.id),
+        encodeJson({ ...running.record, state: 'cancelled', finishedAt: Date.now() }),
+        running.version,
+      ),
+      Op.delete(ZkLayout.assignment(W, task.id)),
+    ]);
+    expect((await probe.aborted(task.id)).reason).toBe('cancelled');
+    await timing.sleep(200); // pacing: a late write would land within this
+    const after = await cluster.task(task.id);
+    expect(after.version).toBe(running.version + 1);
+    expect(after.record.state).toBe('cancelled');
+    expect((await cluster.eventsOf(task.id)).map((e) => e.type)).toEqual(['task.started']);
+  });
+
+  test('runAt in the future: the task starts at its instant, within a few ms', async () => {
+    await cluster.bootWorker(W);
+    const base = Date.now() + 400;
+    const tasks = await cluster.assignMany(
+      [0, 50, 120, 300].map((offset) => ({
+        type: 'test.clock',
+        payload: {},
+        runAt: base + offset,
+      })),
+      [W],
+    );
+    const lateness: number[] = [];
+    for (const task of tasks) {
+      const started = await probe.started(task.id);
+      lateness.push(started.at - task.runAt);
+      const { record } = await cluster.waitForTask(task.id, (r) => r.state === 'succeeded');
+      expect(record.startedAt! - task.runAt).toBeGreaterThanOrEqual(0);
+    }
+    console.log(`start lateness (ms) of tasks given ahead of time: ${lateness.join(', ')}`);
+    for (const late of lateness) {
+      expect(late).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThanOrEqual(timing.ms(15));
+    }
+  });
+
+  test('a stale version: the report is rejected, nothing changes, the handler is not run again', async () => {
+    await cluster.bootWorker(W);
+    const task = await cluster.assign({ type: 'test.gate', payload: {} }, [W]);
+    await probe.started(task.id);
+    const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+    // Someone else wrote meanwhile (same content, version + 1).
+    await cluster.leader.set(ZkLayout.task(task.id), encodeJson(running.record), running.version);
+
+    probe.release(task.id);
+    await timing.sleep(200); // pacing: the worker's report is rejected within this
+    const after = await cluster.task(task.id);
+    expect(after.version).toBe(running.version + 1);
+    expect(after.record).toEqual(running.record);
+    expect(await cluster.assignmentExists(W, task.id)).toBe(true);
+    expect((await cluster.eventsOf(task.id)).map((e) => e.type)).toEqual(['task.started']);
+    expect(probe.events.drain().filter((e) => e.type === 'started')).toEqual([]);
+  });
+
+  test('session expiry while running: handler aborted (session_lost), no late write, member registered again', async () => {
+    const app = await cluster.bootWorker(W, { sessionTimeoutMs: 2_000 });
+    const client = app.get(ZkClient);
+    const member = ZkLayout.member('workers', W);
+    const before = (await cluster.leader.get(member)).stat.ephemeralOwner;
+    const task = await cluster.assign({ type: 'test.hang', payload: {} }, [W]);
+    await probe.started(task.id);
+    const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+
+    await expireSession(server.connectString, client.sessionCredentials());
+    expect((await probe.aborted(task.id)).reason).toBe('session_lost');
+    const owner = await timing.waitFor(async () => {
+      const stat = await cluster.leader.exists(member);
+      return stat !== null && stat.ephemeralOwner !== before ? stat.ephemeralOwner : undefined;
+    });
+    expect(owner).toBe(client.sessionInfo?.sessionId);
+    const info = decodeJson<WorkerInfo>((await cluster.leader.get(member)).data);
+    expect(info).toMatchObject({ capacity: 8, pid: process.pid });
+
+    await timing.sleep(200); // pacing: a late write would land within this
+    const after = await cluster.task(task.id);
+    expect(after.version).toBe(running.version);
+    expect(after.record.state).toBe('running');
+    // Re-listed on the new session, the assignment is not run again (the task is not `assigned`).
+    expect(probe.events.drain().filter((e) => e.type === 'started')).toEqual([]);
+  });
+
+  test('a task held on a lost session is not run again on the next one; its next attempt is', async () => {
+    const app = await cluster.bootWorker(W, { sessionTimeoutMs: 2_000 });
+    const client = app.get(ZkClient);
+    const task = await cluster.assign(
+      // Due well after the session is replaced, even on a loaded machine.
+      { type: 'test.clock', payload: {}, runAt: Date.now() + timing.ms(3_000) },
+      [W],
+    );
+    await timing.waitFor(
+      async () => (await cluster.leader.exists(ZkLayout.member('workers', W))) !== null,
+    );
+    const lost = client.sessionInfo?.sessionId;
+    await expireSession(server.connectString, client.sessionCredentials());
+    await timing.waitFor(() => client.isConnected && client.sessionInfo?.sessionId !== lost);
+
+    // Still `assigned` to this worker at attempt 1, and due: the worker leaves it to the leader.
+    await timing.sleep(Math.max(0, task.runAt - Date.now()) + 200);
+    expect(probe.events.drain()).toEqual([]);
+    const held = await cluster.task(task.id);
+    expect(held.record.state).toBe('assigned');
+
+    // The leader: step 6 (worker gone), then step 2 again (attempt 2), to the same worker.
+    await cluster.leader.multi([
+      Op.set(
+        ZkLayout.task(task.id),
+        encodeJson({ ...held.record, state: 'pending' }),
+        held.version,
+      ),
+      Op.delete(ZkLayout.assignment(W, task.id)),
+    ]);
+    await cluster.reassign(task.id, [W]);
+    expect(await probe.started(task.id)).toMatchObject({ attempt: 2 });
+    await cluster.waitForTask(task.id, (r) => r.state === 'succeeded' && r.attempt === 2);
+  });
+
+  test('an unknown type or a bad payload fails the task for good; big results become a note', async () => {
+    await cluster.bootWorker(W);
+    const [unknown, badPayload, big] = await cluster.assignMany(
+      [
+        { type: 'no.such.type', payload: {}, retry: { maxAttempts: 3, backoffMs: 10 } },
+        { type: 'sleep', payload: { ms: 'soon' }, retry: { maxAttempts: 2, backoffMs: 10 } },
+        { type: 'test.clock', payload: { pad: 70_000 } },
+      ],
+      [W],
+    );
+    const failed = await cluster.waitForTask(unknown.id, (r) => r.state === 'failed');
+    expect(failed.record.error?.code).toBe('unknown_type');
+    expect(failed.record.error?.message).toMatch(
+      /no handler for type no\.such\.type; known types: .*noop/,
+    );
+    const refused = await cluster.waitForTask(badPayload.id, (r) => r.state === 'failed');
+    expect(refused.record.failures).toBe(1);
+    expect(refused.record.error).toMatchObject({
+      code: 'payload',
+      message: expect.stringMatching(/ms/),
+    });
+    const succeeded = await cluster.waitForTask(big.id, (r) => r.state === 'succeeded');
+    expect(succeeded.record.result).toEqual({
+      note: expect.stringMatching(/result dropped: \d+ bytes of JSON exceed the 65536-byte limit/),
+    });
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Shutdown: a worker in a child process (the real main.ts) receives SIGTERM
+ * while a long task runs; in-process workers check the grace period and the
+ * hand-back of tasks that had not started.
+ */
+import { join } from 'node:path';
+import { FixtureProcess, TestingServer, timing } from '@app/zk/testing';
+import { ZkLayout, type WorkerInfo } from '@app/contracts';
+import { decodeJson, readQueueEntries } from '@app/store';
+import { Cluster, workerEnv } from './support/cluster';
+import { probe } from './support/test-handlers';
+
+const MAIN = join(__dirname, '..', 'src', 'main.ts');
+
+let server: TestingServer;
+let cluster: Cluster;
+let child: FixtureProcess | undefined;
+
+beforeAll(async () => {
+  server = await TestingServer.start();
+}, timing.ms(60_000));
+
+afterAll(async () => {
+  await server?.close();
+}, timing.ms(30_000));
+
+beforeEach(async () => {
+  probe.reset();
+  cluster = await Cluster.create(server);
+});
+
+afterEach(async () => {
+  if (child?.isRunning) await child.kill('SIGKILL');
+  child = undefined;
+  await cluster?.close();
+});
+
+async function queuedIds(): Promise<string[]> {
+  const names = await readQueueEntries(cluster.leader);
+  const entries = await Promise.all(names.map((n) => cluster.leader.get(ZkLayout.queueEntry(n))));
+  return entries.flatMap(({ data }) => decodeJson<{ ids: string[] }>(data).ids);
+}
+
+describe('worker shutdown', () => {
+  test(
+    'SIGTERM with a long task: member marked draining, task handed back within the grace, exit 0, member gone',
+    async () => {
+      const id = 'worker-sigterm';
+      const member = ZkLayout.member('workers', id);
+      const graceMs = 500;
+      child = FixtureProcess.spawn(MAIN, {
+        env: { ...workerEnv(server, cluster.root, id, { graceMs }), LOG_LEVEL: 'info' },
+      });
+      const fixture = child;
+      await timing.waitFor(async () => (await cluster.leader.exists(member)) !== null, {
+        timeoutMs: 30_000,
+        message: () => `worker never registered; output:\n${fixture.output}`,
+      });
+      // HTTP_PORT=0: the member data gets the real port once the server listens.
+      const info = await timing.waitFor(async () => {
+        const data = decodeJson<WorkerInfo>((await cluster.leader.get(member)).data);
+        return /:[1-9]\d*$/.test(data.endpoint) ? data : undefined;
+      });
+      expect(info).toMatchObject({ pid: fixture.pid, capacity: 8, labels: {} });
+
+      const task = await cluster.assign({ type: 'sleep', payload: { ms: 600_000 } }, [id]);
+      await cluster.waitForTask(task.id, (r) => r.state === 'running');
+
+      const signalledAt = Date.now();
+      const exited = fixture.kill('SIGTERM');
+      const draining = await timing.waitFor(
+        async () => {
+          const node = await cluster.leader.get(member).catch(() => undefined);
+          if (node === undefined) throw new Error('member node gone before it was seen draining');
+          return decodeJson<WorkerInfo>(node.data).draining === true ? true : undefined;
+        },
+        { intervalMs: 5 },
+      );
+      expect(draining).toBe(true);
+
+      const { record } = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+      const handedBackAfter = Date.now() - signalledAt;
+      expect(handedBackAfter).toBeGreaterThanOrEqual(graceMs);
+      expect(handedBackAfter).toBeLessThan(graceMs + timing.ms(2_000));
+      expect(record.workerId).toBeUndefined();
+      expect(record.attempt).toBe(1);
+      expect(await cluster.assignmentExists(id, task.id)).toBe(false);
+      expect(await queuedIds()).toContain(task.id);
+      const reassigned = (await cluster.eventsOf(task.id)).filter(
+        (e) => e.type === 'task.reassigned',
+      );
+      expect(reassigned).toHaveLength(1);
+      expect(reassigned[0].detail).toMatchObject({ reason: 'handed back', from: 'running' });
+
+      expect(await exited).toEqual({ code: 0, signal: null });
+      expect(await cluster.leader.exists(member)).toBeNull();
+    },
+    timing.ms(60_000),
+  );
+
+  test('a task that finishes within the grace is reported, not handed back; one not started yet goes back at once', async () => {
+    const id = 'worker-grace';
+    const app = await cluster.bootWorker(id, { graceMs: 5_000 });
+    const [running, later] = await cluster.assignMany(
+      [
+        { type: 'test.gate', payload: {} },
+        { type: 'test.clock', payload: {}, runAt: Date.now() + 60_000 },
+      ],
+      [id],
+    );
+    await probe.started(running.id);
+    const closed = app.close();
+    const back = await cluster.waitForTask(later.id, (r) => r.state === 'pending');
+    expect(back.record.workerId).toBeUndefined();
+    expect(await cluster.assignmentExists(id, later.id)).toBe(false);
+
+    probe.release(running.id);
+    await closed;
+    expect((await cluster.task(running.id)).record.state).toBe('succeeded');
+    expect(await queuedIds()).toEqual([later.id]);
+    expect(await cluster.leader.exists(ZkLayout.member('workers', id))).toBeNull();
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * What every scheduling benchmark runs: one ZooKeeper server (fsync on, a
+ * production-like JVM with the C2 compiler) and the services as real child
+ * processes started from their TypeScript sources (test/support), plus the
+ * counters a report needs (ZooKeeper's own, CPU per process).
+ *
+ * With `profileDir`, every service can record a V8 CPU profile of an interval
+ * (`startProfiles`/`stopProfiles`, see support/cpu-profiler-preload.js).
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { TestingServer } from '@app/zk/testing';
+import type { AppName, AppProcess } from '../../test/support/app-process';
+import { LocalCluster } from '../../test/support/local-cluster';
+import type { WatchedProcess } from './process-cpu';
+import { readConnections, type ConnectionCounters } from './zk-connections';
+import { readZkCounters, type ZkCounters } from './zk-counters';
+
+export interface BenchClusterOptions {
+  /** ZK_SESSION_TIMEOUT_MS of every service. */
+  sessionTimeoutMs: number;
+  /** Environment of every service (WORKER_CAPACITY, SCHEDULER_…). */
+  env?: Record<string, string>;
+  /** ZooKeeper JVM heap (MB); benchmarks keep every task and audit event in it. */
+  zkHeapMb?: number;
+  /** Write V8 CPU profiles of the services here. */
+  profileDir?: string;
+  log?: (line: string) => void;
+}
+
+/** Like bench/zk-baseline.ts: the harness default stops at C1, which a throughput figure should not. */
+const BENCH_JVM_OPTIONS = ['-XX:TieredStopAtLevel=4'];
+
+export class BenchCluster {
+  readonly schedulers: AppProcess[] = [];
+  readonly workers: AppProcess[] = [];
+
+  private constructor(
+    readonly server: TestingServer,
+    readonly cluster: LocalCluster,
+    private readonly options: BenchClusterOptions,
+  ) {}
+
+  /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
+  static async start(options: BenchClusterOptions): Promise<BenchCluster> {
+    options.log?.(`starting ZooKeeper (fsync on, ${options.zkHeapMb ?? 512} MB heap)…`);
+    const server = await TestingServer.start({
+      heapMb: options.zkHeapMb ?? 512,
+      jvmOptions: BENCH_JVM_OPTIONS,
+    });
+    if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+    const cluster = new LocalCluster({
+      connectString: server.connectString,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      env: {
+        DATABASE_URL: benchDatabaseUrl(),
+        ...options.env,
+        ...(options.profileDir
+          ? {
+              NODE_OPTIONS: `--require ${join(__dirname, 'cpu-profiler-preload.js')}`,
+              BENCH_CPU_PROFILE_DIR: options.profileDir,
+            }
+          : {}),
+      },
+    });
+    return new BenchCluster(server, cluster, options);
+  }
+
+  /** Starts `schedulers` schedulers (the first one leads), then `workers` workers. */
+  async startServices(schedulers: number, workers: number): Promise<void> {
+    this.options.log?.(`starting ${schedulers} scheduler(s) and ${workers} worker(s)…`);
+    for (let i = 0; i < schedulers; i++) await this.add('scheduler');
+    await this.cluster.leader(60_000);
+    await Promise.all(Array.from({ length: workers }, () => this.add('worker')));
+    await this.waitForWorkers(workers);
+  }
+
+  async add(app: Exclude<AppName, 'registry'>): Promise<AppProcess> {
+    const started = await this.cluster.start(app);
+    (app === 'scheduler' ? this.schedulers : this.workers).push(started);
+    return started;
+  }
+
+  /** Until `count` worker member nodes are registered. */
+  async waitForWorkers(count: number): Promise<void> {
+    const zk = await this.cluster.zk();
+    const deadline = Date.now() + 60_000;
+    while ((await zk.children('/members/workers')).children.length < count) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} workers registered`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** The processes whose CPU a report shows: ZooKeeper first, then the live services. */
+  watched(): WatchedProcess[] {
+    return [
+      { name: 'zookeeper (JVM)', pid: this.server.pid! },
+      ...[...this.schedulers, ...this.workers]
+        .filter((p) => p.isRunning)
+        .map((p) => ({ name: p.memberId, pid: p.pid })),
+    ];
+  }
+
+  /** Warnings and errors in the recent output of each service (pino levels ≥ 40). */
+  warnings(): Record<string, string[]> {
+    const result: Record<string, string[]> = {};
+    for (const p of this.cluster.processes) {
+      const lines = p.output.split('\n').filter((line) => /"level":(4|5|6)0/.test(line));
+      if (lines.length > 0) result[p.memberId] = lines.map((line) => line.slice(0, 300));
+    }
+    return result;
+  }
+
+  counters(): Promise<ZkCounters> {
+    return readZkCounters(this.server.host, this.server.port);
+  }
+
+  connections(): Promise<ConnectionCounters> {
+    return readConnections(this.server.host, this.server.port);
+  }
+
+  /** Starts a CPU profile in every live service (with `profileDir` only). */
+  startProfiles(): void {
+    if (!this.options.profileDir) return;
+    for (const p of this.cluster.processes) if (p.isRunning) process.kill(p.pid, 'SIGWINCH');
+  }
+
+  /** Stops the profiles and waits until each service has written its file; returns the paths. */
+  async stopProfiles(): Promise<string[]> {
+    const dir = this.options.profileDir;
+    if (!dir) return [];
+    const live = this.cluster.processes.filter((p) => p.isRunning);
+    const before = new Set(readdirSync(dir));
+    for (const p of live) process.kill(p.pid, 'SIGWINCH');
+    const deadline = Date.now() + 60_000;
+    let done: string[] = [];
+    while (Date.now() < deadline) {
+      done = readdirSync(dir).filter((name) => name.endsWith('.done') && !before.has(name));
+      if (done.length >= live.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const profiles = done.map((name) => join(dir, name.replace(/\.done$/, '.cpuprofile')));
+    this.options.log?.(`CPU profiles: ${profiles.join(' ')}`);
+    return profiles;
+  }
+
+  /** Kills the services, then stops ZooKeeper. */
+  async close(): Promise<void> {
+    await this.cluster.close();
+    await this.server.close();
+  }
+}
+
+/**
+ * PostgreSQL for the services' audit history (the scheduler's readiness waits
+ * for it; nothing in these benchmarks drains or reads history): BENCH_DATABASE_URL,
+ * else DATABASE_URL, else the development server on 127.0.0.1:5432 (trust
+ * auth), database `zks_bench`, created by the services if missing.
+ */
+export function benchDatabaseUrl(): string {
+  return (
+    process.env.BENCH_DATABASE_URL ??
+    process.env.DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/zks_bench'
+  );
+}
+
+/** A JSON request to a service's HTTP API; a non-2xx answer throws with its body. */
+export async function request<T>(
+  process: AppProcess,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const response = await fetch(process.url(path), {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Sum of a Prometheus counter/gauge over every label set, from a `/metrics` text. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (rest[0] !== ' ' && rest[0] !== '{') continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

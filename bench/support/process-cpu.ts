@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { table } from './table';
+
+/** Clock ticks per second of /proc times (sysconf(_SC_CLK_TCK), 100 on Linux in practice). */
+const TICKS_PER_SECOND = ((): number => {
+  try {
+    const value = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    return Number.isFinite(value) && value > 0 ? value : 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc/<pid>/stat
+ * (threads included: a JVM's GC and I/O threads count). Undefined once it is gone.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may hold spaces: count fields after its closing ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]); // field 14 of the whole line
+  const stime = Number(fields[12]); // field 15
+  return ((utime + stime) * 1_000) / TICKS_PER_SECOND;
+}
+
+/** Busy CPU time of the whole machine so far (ms, every core), from /proc/stat. */
+export function machineBusyMs(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]; // "cpu  user nice system idle iowait irq softirq steal…"
+  const [user, nice, system, , , irq, softirq, steal] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000) / TICKS_PER_SECOND;
+}
+
+/** One named process watched over an interval. */
+export interface WatchedProcess {
+  name: string;
+  pid: number;
+}
+
+export interface CpuUsage {
+  name: string;
+  pid: number;
+  /** CPU seconds used in the interval. */
+  cpuSeconds: number;
+  /** Share of one core over the interval (100 = one core busy all the time). */
+  percentOfCore: number;
+}
+
+/** Reads every process's CPU now; `usage()` gives what each used since. */
+export class CpuMeter {
+  private readonly startedAt = performance.now();
+  private readonly before: Map<number, number>;
+  private readonly selfBefore = process.cpuUsage();
+  private readonly machineBefore = machineBusyMs();
+
+  constructor(private readonly processes: readonly WatchedProcess[]) {
+    this.before = new Map(processes.map((p) => [p.pid, processCpuMs(p.pid) ?? 0]));
+  }
+
+  /**
+   * Per process, then this benchmark process, then everything else the machine
+   * ran meanwhile (other users' work: noise in the figures), with the wall time.
+   */
+  usage(): { wallSeconds: number; processes: CpuUsage[] } {
+    const wallMs = performance.now() - this.startedAt;
+    const rows: CpuUsage[] = this.processes.map(({ name, pid }) => {
+      const ms = (processCpuMs(pid) ?? this.before.get(pid) ?? 0) - (this.before.get(pid) ?? 0);
+      return usageRow(name, pid, ms, wallMs);
+    });
+    const self = process.cpuUsage(this.selfBefore);
+    rows.push(
+      usageRow('bench (this process)', process.pid, (self.user + self.system) / 1_000, wallMs),
+    );
+    const ours = rows.reduce((sum, row) => sum + row.cpuSeconds * 1_000, 0);
+    const others = Math.max(0, machineBusyMs() - this.machineBefore - ours);
+    rows.push(usageRow('other processes on the machine', 0, others, wallMs));
+    return { wallSeconds: Math.round(wallMs) / 1_000, processes: rows };
+  }
+}
+
+function usageRow(name: string, pid: number, cpuMs: number, wallMs: number): CpuUsage {
+  return {
+    name,
+    pid,
+    cpuSeconds: Math.round(cpuMs) / 1_000,
+    percentOfCore: Math.round((cpuMs / Math.max(1, wallMs)) * 1_000) / 10,
+  };
+}
+
+export interface CpuReport {
+  wallSeconds: number;
+  processes: CpuUsage[];
+  /** The benchmark's processes together (ZooKeeper, services, this one), % of one core. */
+  totalPercentOfCore: number;
+  /** Everything else on the machine meanwhile, % of one core. */
+  othersPercentOfCore: number;
+}
+
+export function cpuReport(usage: ReturnType<CpuMeter['usage']>): CpuReport {
+  const ours = usage.processes.filter((p) => p.pid !== 0);
+  const others = usage.processes.find((p) => p.pid === 0);
+  return {
+    ...usage,
+    totalPercentOfCore: Math.round(ours.reduce((sum, p) => sum + p.percentOfCore, 0) * 10) / 10,
+    othersPercentOfCore: others?.percentOfCore ?? 0,
+  };
+}
+
+export function cpuTable(report: CpuReport): string {
+  return table(
+    ['process', 'pid', 'CPU s', '% of a core'],
+    [
+      ...report.processes
+        .filter((p) => p.pid !== 0)
+        .map((p) => [p.name, String(p.pid), String(p.cpuSeconds), String(p.percentOfCore)]),
+      ['total of the benchmark', '', '', String(report.totalPercentOfCore)],
+      ['other processes on the machine (noise)', '', '', String(report.othersPercentOfCore)],
+    ],
+  );
+}

@@ -1,0 +1,305 @@
+import type { AuditEvent, TaskRecord } from '@app/contracts';
+import type { DataSource, QueryRunner } from 'typeorm';
+import {
+  auditQueryStatement,
+  cursorParameter,
+  pageLimit,
+  taskHistoryStatement,
+} from './audit-query-sql';
+import {
+  AUDIT_EVENT_COLUMNS,
+  eventColumns,
+  historyColumns,
+  isoTime,
+  isValidEpochMs,
+  jsonParameter,
+  TASK_HISTORY_COLUMNS,
+  toHistoryRow,
+  toStoredEvent,
+  toTaskHistory,
+  withoutNul,
+  type AuditEventRow,
+  type TaskHistoryRow,
+} from './audit-rows';
+import type {
+  AuditPage,
+  AuditQuery,
+  AuditStore,
+  StoredAuditEvent,
+  TaskHistory,
+  TaskHistoryFilter,
+} from './audit-store';
+import { asUnavailable } from './unavailable';
+import { foldsIntoHistory, foldTaskEvent, type HistoryRow } from './task-history-fold';
+
+export interface TypeOrmAuditStoreOptions {
+  /**
+   * Throws (an AuditUnavailableError) while the database is not ready yet, so
+   * calls fail at once with the reason instead of reaching a pool that is not
+   * there (AuditDatabase.assertReady).
+   */
+  assertReady?: () => void;
+  /** Events per INSERT statement (default 1 000). */
+  insertChunk?: number;
+  /** `ping` answers false after this long (default 2 s). */
+  pingTimeoutMs?: number;
+}
+
+/**
+ * Key of the transaction advisory lock every `append` takes first. Appends
+ * are then serialised, so a seq is only ever allocated after every smaller
+ * one has committed: a reader paging by `seq > after` cannot step over a row
+ * that commits later with a smaller seq (two drains overlapping during a
+ * leader hand-over, a retried batch). The drain is one process at a time, so
+ * the lock costs nothing in the normal case.
+ */
+const APPEND_LOCK_KEY = 0x7a6b_6170; // 'zkap'
+
+const INSERT_EVENTS = `
+  INSERT INTO audit_events
+    (event_id, "time", "type", job_id, task_id, worker_id, attempt, actor, fencing_token, detail)
+  SELECT e.event_id, e.at, e.kind, e.job_id, e.task_id, e.worker_id, e.attempt, e.actor,
+         e.fencing_token, e.detail
+    FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::integer[], $8::text[], $9::text[], $10::jsonb[])
+         WITH ORDINALITY
+         AS e(event_id, at, kind, job_id, task_id, worker_id, attempt, actor, fencing_token, detail, ord)
+   ORDER BY e.ord
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING seq, event_id`;
+
+const LOCK_HISTORY = `
+  SELECT ${TASK_HISTORY_COLUMNS} FROM task_history WHERE task_id = ANY($1::text[]) FOR UPDATE`;
+
+const UPSERT_HISTORY = `
+  INSERT INTO task_history
+    (task_id, job_id, "type", state, attempt, worker_id, created_at, started_at, finished_at,
+     error, last_seq, updated_at)
+  SELECT h.*, now()
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[],
+                $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::jsonb[], $11::bigint[])
+         AS h(task_id, job_id, kind, state, attempt, worker_id, created_at, started_at,
+              finished_at, error, last_seq)
+  ON CONFLICT (task_id) DO UPDATE SET
+    job_id = EXCLUDED.job_id, "type" = EXCLUDED."type", state = EXCLUDED.state,
+    attempt = EXCLUDED.attempt, worker_id = EXCLUDED.worker_id,
+    created_at = EXCLUDED.created_at, started_at = EXCLUDED.started_at,
+    finished_at = EXCLUDED.finished_at, error = EXCLUDED.error,
+    last_seq = EXCLUDED.last_seq, updated_at = EXCLUDED.updated_at
+  WHERE task_history.last_seq < EXCLUDED.last_seq`;
+
+const SAVE_FINAL_RECORD = `
+  INSERT INTO task_history
+    (task_id, job_id, "type", state, attempt, worker_id, created_at, started_at, finished_at,
+     error, record, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz, $8::timestamptz, $9::timestamptz,
+          $10::jsonb, $11::jsonb, now())
+  ON CONFLICT (task_id) DO UPDATE SET
+    job_id = EXCLUDED.job_id, "type" = EXCLUDED."type", state = EXCLUDED.state,
+    attempt = EXCLUDED.attempt, worker_id = EXCLUDED.worker_id,
+    created_at = EXCLUDED.created_at, started_at = EXCLUDED.started_at,
+    finished_at = EXCLUDED.finished_at,
+    error = COALESCE(EXCLUDED.error, task_history.error),
+    record = EXCLUDED.record, updated_at = EXCLUDED.updated_at`;
+
+/**
+ * The audit history in PostgreSQL through TypeORM (parameterised SQL on the
+ * data source's pool; the schema comes from the migrations).
+ *
+ * `append` is one transaction: the events go in with one multi-row
+ * `INSERT … SELECT FROM unnest(…) ON CONFLICT (event_id) DO NOTHING RETURNING`
+ * per chunk (column arrays as parameters: no parameter limit, one plan), then
+ * the tasks of the newly inserted events are locked, read, folded in memory
+ * (task-history-fold.ts) and written back with one `unnest` upsert, guarded by
+ * `last_seq`. Four statements per batch, whatever its size.
+ *
+ * Errors: a database that cannot be reached rejects with AuditUnavailableError
+ * (promptly: connections time out after the data source's connect timeout);
+ * an event PostgreSQL would refuse, with InvalidAuditEventError before anything
+ * is sent; a bad query parameter, with InvalidAuditQueryError.
+ */
+export class TypeOrmAuditStore implements AuditStore {
+  private readonly insertChunk: number;
+  private readonly pingTimeoutMs: number;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: TypeOrmAuditStoreOptions = {},
+  ) {
+    this.insertChunk = options.insertChunk ?? 1_000;
+    this.pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
+  }
+
+  async append(events: readonly AuditEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const chunks: unknown[][][] = [];
+    for (let i = 0; i < events.length; i += this.insertChunk) {
+      chunks.push(eventColumns(events.slice(i, i + this.insertChunk)));
+    }
+    return this.transaction(async (runner) => {
+      await runner.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK_KEY]);
+      const seqOf = new Map<string, string>();
+      for (const columns of chunks) {
+        const rows = (await runner.query(INSERT_EVENTS, columns)) as Array<{
+          seq: string;
+          event_id: string;
+        }>;
+        for (const row of rows) seqOf.set(row.event_id, row.seq);
+      }
+      const inserted: StoredAuditEvent[] = [];
+      for (const event of events) {
+        const id = event.id.toLowerCase();
+        const seq = seqOf.get(id);
+        // A duplicate within the batch was inserted once, for its first occurrence.
+        if (seq === undefined) continue;
+        seqOf.delete(id);
+        inserted.push({ ...event, seq });
+      }
+      await this.foldIntoHistory(runner, inserted);
+      return inserted.length;
+    });
+  }
+
+  async saveFinalRecord(record: TaskRecord): Promise<void> {
+    const time = (value: number | undefined): string | null =>
+      isValidEpochMs(value) ? isoTime(value) : null;
+    await this.run((source) =>
+      source.query(SAVE_FINAL_RECORD, [
+        withoutNul(record.id),
+        record.jobId === undefined ? null : withoutNul(record.jobId),
+        withoutNul(record.type),
+        record.state,
+        record.attempt,
+        record.workerId === undefined ? null : withoutNul(record.workerId),
+        time(record.createdAt),
+        time(record.startedAt),
+        time(record.finishedAt),
+        jsonParameter(record.error),
+        jsonParameter(record),
+      ]),
+    );
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const { sql, params, limit } = auditQueryStatement(query);
+    const rows = (await this.run((source) => source.query(sql, params))) as AuditEventRow[];
+    const events = rows.slice(0, limit).map(toStoredEvent);
+    return rows.length > limit ? { events, nextCursor: events[events.length - 1].seq } : { events };
+  }
+
+  async taskHistory(taskId: string): Promise<TaskHistory | undefined> {
+    const rows = (await this.run((source) =>
+      source.query(`SELECT ${TASK_HISTORY_COLUMNS} FROM task_history WHERE task_id = $1`, [taskId]),
+    )) as TaskHistoryRow[];
+    return rows.length === 0 ? undefined : toTaskHistory(rows[0]);
+  }
+
+  async listTaskHistory(
+    filter: TaskHistoryFilter,
+  ): Promise<{ tasks: TaskHistory[]; next?: string }> {
+    const { sql, params, limit } = taskHistoryStatement(filter);
+    const rows = (await this.run((source) => source.query(sql, params))) as TaskHistoryRow[];
+    const tasks = rows.slice(0, limit).map(toTaskHistory);
+    return rows.length > limit ? { tasks, next: tasks[tasks.length - 1].taskId } : { tasks };
+  }
+
+  async eventsAfter(seq: string, limit: number): Promise<StoredAuditEvent[]> {
+    const after = cursorParameter('seq', seq);
+    const rows = (await this.run((source) =>
+      source.query(
+        `SELECT ${AUDIT_EVENT_COLUMNS} FROM audit_events WHERE seq > $1::bigint ORDER BY seq LIMIT $2`,
+        [after, pageLimit(limit)],
+      ),
+    )) as AuditEventRow[];
+    return rows.map(toStoredEvent);
+  }
+
+  async lastSeq(): Promise<string> {
+    const rows = (await this.run((source) =>
+      source.query(`SELECT COALESCE(MAX(seq), 0)::text AS seq FROM audit_events`),
+    )) as Array<{ seq: string }>;
+    return rows[0].seq;
+  }
+
+  async ping(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.pingTimeoutMs);
+    });
+    try {
+      this.options.assertReady?.();
+      const answered = this.dataSource.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      return await Promise.race([answered, late]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private async foldIntoHistory(
+    runner: QueryRunner,
+    inserted: readonly StoredAuditEvent[],
+  ): Promise<void> {
+    const byTask = new Map<string, Array<StoredAuditEvent & { taskId: string }>>();
+    for (const event of inserted) {
+      if (!foldsIntoHistory(event)) continue;
+      const folded = { ...event, taskId: withoutNul(event.taskId) };
+      if (event.jobId !== undefined) folded.jobId = withoutNul(event.jobId);
+      if (event.workerId !== undefined) folded.workerId = withoutNul(event.workerId);
+      const list = byTask.get(folded.taskId);
+      if (list) list.push(folded);
+      else byTask.set(folded.taskId, [folded]);
+    }
+    if (byTask.size === 0) return;
+    const existing = (await runner.query(LOCK_HISTORY, [[...byTask.keys()]])) as TaskHistoryRow[];
+    const rows = new Map<string, HistoryRow>(
+      existing.map((row) => [row.task_id, toHistoryRow(row)]),
+    );
+    const changed: HistoryRow[] = [];
+    for (const [taskId, taskEvents] of byTask) {
+      const before = rows.get(taskId);
+      let row = before;
+      // Inserted in this order, so seq order: the order the changes happened.
+      for (const event of taskEvents) row = foldTaskEvent(row, event);
+      if (row !== undefined && row !== before) changed.push(row);
+    }
+    if (changed.length > 0) await runner.query(UPSERT_HISTORY, historyColumns(changed));
+  }
+
+  private async transaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    this.options.assertReady?.();
+    let runner: QueryRunner;
+    try {
+      runner = this.dataSource.createQueryRunner();
+    } catch (error: unknown) {
+      throw asUnavailable(error);
+    }
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      const result = await work(runner);
+      await runner.commitTransaction();
+      return result;
+    } catch (error: unknown) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      throw asUnavailable(error);
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  }
+
+  private async run<T>(work: (source: DataSource) => Promise<T>): Promise<T> {
+    this.options.assertReady?.();
+    try {
+      return await work(this.dataSource);
+    } catch (error: unknown) {
+      throw asUnavailable(error);
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import type { AuditEvent } from '@app/contracts';
+import {
+  AuditUnavailableError,
+  auditEventProblem,
+  InvalidAuditEventError,
+  isUnavailable,
+} from '@app/audit';
+import { eventColumns, jsonParameter, toStoredEvent } from '../src/audit-rows';
+import { asUnavailable } from '../src/unavailable';
+
+const valid: AuditEvent = {
+  id: '6f1c1a52-2f5e-4a59-9a7e-0d1b2c3d4e5f',
+  time: 1_763_683_200_123,
+  type: 'task.created',
+  actor: 'scheduler/s-1/42',
+};
+
+describe('auditEventProblem', () => {
+  it('accepts a well-formed event and names what PostgreSQL would refuse', () => {
+    expect(auditEventProblem(valid)).toBeUndefined();
+    expect(auditEventProblem({ ...valid, id: 'e-1' })).toMatch(/UUID/);
+    expect(auditEventProblem({ ...valid, time: Number.NaN })).toMatch(/time/);
+    expect(auditEventProblem({ ...valid, attempt: 1.5 })).toMatch(/attempt/);
+    expect(auditEventProblem({ ...valid, actor: undefined as unknown as string })).toMatch(/actor/);
+    expect(
+      auditEventProblem({ ...valid, detail: 'text' as unknown as Record<string, unknown> }),
+    ).toMatch(/detail/);
+  });
+
+  it('eventColumns throws InvalidAuditEventError naming the position and id', () => {
+    expect(() => eventColumns([valid, { ...valid, id: 'nope' }])).toThrow(InvalidAuditEventError);
+    try {
+      eventColumns([valid, { ...valid, id: 'nope' }]);
+    } catch (error) {
+      expect(error).toMatchObject({ index: 1, eventId: 'nope' });
+    }
+  });
+});
+
+describe('row conversions', () => {
+  it('replaces NUL, which PostgreSQL refuses in text and jsonb', () => {
+    expect(jsonParameter({ message: 'a\u0000b' })).toBe('{"message":"a\uFFFDb"}');
+    expect(jsonParameter(undefined)).toBeNull();
+    const [, , , , , , , actor] = eventColumns([{ ...valid, actor: 'x\u0000' }]);
+    expect(actor).toEqual(['x\uFFFD']);
+  });
+
+  it('reads a row back into the appended shape, optional fields left out', () => {
+    expect(
+      toStoredEvent({
+        seq: '7',
+        event_id: valid.id,
+        time: new Date(valid.time),
+        type: valid.type,
+        job_id: null,
+        task_id: 't-1',
+        worker_id: null,
+        attempt: null,
+        actor: valid.actor,
+        fencing_token: null,
+        detail: null,
+      }),
+    ).toEqual({ ...valid, seq: '7', taskId: 't-1' });
+  });
+});
+
+describe('isUnavailable', () => {
+  it('tells connection failures from other errors', () => {
+    expect(
+      isUnavailable(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    ).toBe(true);
+    expect(
+      isUnavailable(Object.assign(new Error('terminating connection'), { code: '57P01' })),
+    ).toBe(true);
+    expect(isUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isUnavailable({ message: 'x', driverError: { code: '08006' } })).toBe(true);
+    expect(isUnavailable(Object.assign(new Error('syntax error'), { code: '42601' }))).toBe(false);
+    const wrapped = asUnavailable(
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+    );
+    expect(wrapped).toBeInstanceOf(AuditUnavailableError);
+    expect((wrapped as Error).message).toMatch(/PostgreSQL is unavailable: connect ECONNREFUSED/);
+  });
+});

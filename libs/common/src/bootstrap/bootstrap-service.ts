@@ -1,0 +1,121 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Transport, type GrpcOptions, type MicroserviceOptions } from '@nestjs/microservices';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppConfig, type ServiceDescriptor } from '../config/app-config';
+import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
+
+/** A gRPC API served on GRPC_PORT (all interfaces) beside HTTP: a hybrid application. */
+export type GrpcServiceOptions = Omit<GrpcOptions['options'], 'url'>;
+
+export interface OpenApiOptions {
+  title: string;
+  description?: string;
+  version: string;
+  /** The UI path; the JSON document is at `<path>-json`. Default `docs`. */
+  path?: string;
+}
+
+/** What a service adds to the plain HTTP application. Every part is optional. */
+export interface BootstrapOptions {
+  grpc?: GrpcServiceOptions;
+  openApi?: OpenApiOptions;
+  /** Largest JSON request body in bytes (a bigger one is answered 413); Express's default is 100 KiB. */
+  jsonBodyLimitBytes?: number;
+}
+
+/**
+ * Applies `options` to an application that is not initialised yet: the JSON
+ * body limit, the OpenAPI document, and the gRPC microservice (connected,
+ * started after `init()`). Used by bootstrapService and by tests that build
+ * the application themselves, so both run the same setup.
+ */
+export async function prepareApplication(
+  app: INestApplication,
+  config: AppConfig,
+  options: BootstrapOptions,
+): Promise<void> {
+  if (options.jsonBodyLimitBytes !== undefined) {
+    (app as NestExpressApplication).useBodyParser('json', { limit: options.jsonBodyLimitBytes });
+  }
+  if (options.openApi) setupOpenApi(app, options.openApi);
+  if (options.grpc) {
+    if (config.grpcPort === undefined) {
+      throw new Error(`${config.service} has no GRPC_PORT: it cannot serve gRPC`);
+    }
+    app.connectMicroservice<MicroserviceOptions>(
+      {
+        transport: Transport.GRPC,
+        options: { ...options.grpc, url: `0.0.0.0:${config.grpcPort}` },
+      },
+      // The microservice keeps its own (empty) global pipes and filters: gRPC
+      // handlers bind theirs explicitly, the HTTP ones do not fit there.
+      { inheritAppConfig: false },
+    );
+  }
+  await app.init();
+  if (options.grpc) await app.startAllMicroservices();
+}
+
+/** Serves the OpenAPI UI at `/<path>` and the document at `/<path>-json`. */
+export function setupOpenApi(app: INestApplication, options: OpenApiOptions): void {
+  const builder = new DocumentBuilder().setTitle(options.title).setVersion(options.version);
+  if (options.description) builder.setDescription(options.description);
+  const document = SwaggerModule.createDocument(app, builder.build());
+  SwaggerModule.setup(options.path ?? 'docs', app, document);
+}
+
+/**
+ * Starts one service process: validates the environment (a wrong value exits
+ * with code 1 and a message naming the variable), creates the application with
+ * the pino logger, enables shutdown hooks (SIGTERM/SIGINT close the app, so
+ * `onApplicationShutdown` hooks run), applies `options` (gRPC, OpenAPI, body
+ * limit) and listens on HTTP_PORT.
+ *
+ * Any startup failure exits the process with code 1; it never leaves a
+ * half-started service behind.
+ */
+export async function bootstrapService(
+  module: Type<unknown>,
+  service: ServiceDescriptor,
+  options: BootstrapOptions = {},
+): Promise<INestApplication> {
+  // Checked before Nest starts so that the message is the only output. The
+  // AppConfigModule validates the same environment again inside the container.
+  try {
+    loadAppConfig(process.env, service);
+  } catch (error) {
+    return fail(service, error);
+  }
+
+  let app: INestApplication | undefined;
+  try {
+    app = await NestFactory.create(module, { bufferLogs: true, abortOnError: false });
+    const logger = app.get(Logger);
+    app.useLogger(logger);
+    app.enableShutdownHooks();
+    const config = app.get(AppConfig);
+    await prepareApplication(app, config, options);
+    await app.listen(config.httpPort);
+    const grpc = options.grpc ? `, gRPC on 0.0.0.0:${config.grpcPort}` : '';
+    logger.log(
+      `${service.name} listening on ${await app.getUrl()}${grpc} (pid ${process.pid})`,
+      'Bootstrap',
+    );
+    return app;
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    return fail(service, error);
+  }
+}
+
+function fail(service: ServiceDescriptor, error: unknown): never {
+  const detail =
+    error instanceof ConfigValidationError
+      ? error.message
+      : `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+  process.stderr.write(`${service.name}: ${detail}\n`);
+  process.exit(1);
+}

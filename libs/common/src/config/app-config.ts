@@ -1,0 +1,84 @@
+import type { LogLevel } from './environment-variables';
+
+export type ServiceName = 'scheduler' | 'worker' | 'registry';
+
+/** What a service tells the shared runtime about itself. */
+export interface ServiceDescriptor {
+  readonly name: ServiceName;
+  readonly defaultHttpPort: number;
+  /** Omitted for a service without a gRPC API: GRPC_PORT is then neither read nor checked. */
+  readonly defaultGrpcPort?: number;
+}
+
+export interface ZooKeeperConfig {
+  /** `host:port[,host:port…][/chroot]` */
+  readonly connect: string;
+  /** Root znode of this cluster, absolute, no trailing slash. */
+  readonly root: string;
+  readonly sessionTimeoutMs: number;
+}
+
+export interface WorkerConfig {
+  readonly capacity: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly allowShell: boolean;
+}
+
+export interface AppConfigValues {
+  readonly service: ServiceName;
+  readonly zooKeeper: ZooKeeperConfig;
+  /** Unset: the audit store picks its embedded default. */
+  readonly databaseUrl: string | undefined;
+  readonly httpPort: number;
+  /** Undefined for a service without a gRPC API. */
+  readonly grpcPort: number | undefined;
+  readonly worker: WorkerConfig;
+  /** When set, the APIs require `Authorization: Bearer <token>`. */
+  readonly apiToken: string | undefined;
+  readonly logLevel: LogLevel;
+  /** This process's id in the cluster: its member node and audit actor. */
+  readonly memberId: string;
+}
+
+/**
+ * The validated, typed configuration of one service process; also its
+ * injection token (`constructor(private readonly config: AppConfig)`).
+ * Built only by `loadAppConfig`; frozen.
+ */
+export class AppConfig implements AppConfigValues {
+  readonly service: ServiceName;
+  readonly zooKeeper: ZooKeeperConfig;
+  readonly databaseUrl: string | undefined;
+  readonly httpPort: number;
+  readonly grpcPort: number | undefined;
+  readonly worker: WorkerConfig;
+  readonly apiToken: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly memberId: string;
+
+  constructor(values: AppConfigValues) {
+    this.service = values.service;
+    this.zooKeeper = Object.freeze({ ...values.zooKeeper });
+    this.databaseUrl = values.databaseUrl;
+    this.httpPort = values.httpPort;
+    this.grpcPort = values.grpcPort;
+    this.worker = Object.freeze({
+      ...values.worker,
+      labels: Object.freeze({ ...values.worker.labels }),
+    });
+    this.apiToken = values.apiToken;
+    this.logLevel = values.logLevel;
+    this.memberId = values.memberId;
+    Object.freeze(this);
+  }
+
+  /** For logs: secrets masked. */
+  toJSON(): Record<string, unknown> {
+    const { databaseUrl, apiToken, ...rest } = this;
+    return {
+      ...rest,
+      databaseUrl: databaseUrl === undefined ? undefined : '<set>',
+      apiToken: apiToken === undefined ? undefined : '<set>',
+    };
+  }
+}

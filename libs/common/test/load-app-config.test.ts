@@ -1,0 +1,200 @@
+import { hostname } from 'node:os';
+import {
+  AppConfig,
+  ConfigValidationError,
+  loadAppConfig,
+  type Environment,
+  type ServiceDescriptor,
+} from '@app/common';
+
+const SCHEDULER: ServiceDescriptor = {
+  name: 'scheduler',
+  defaultHttpPort: 3000,
+  defaultGrpcPort: 50051,
+};
+const WORKER: ServiceDescriptor = { name: 'worker', defaultHttpPort: 3002 };
+
+function problemsOf(env: Environment, service: ServiceDescriptor = SCHEDULER): string[] {
+  try {
+    loadAppConfig(env, service);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems.map((p) => p.message);
+    throw error;
+  }
+  throw new Error('expected a ConfigValidationError');
+}
+
+function problemOf(env: Environment, service: ServiceDescriptor = SCHEDULER): string {
+  const problems = problemsOf(env, service);
+  expect(problems).toHaveLength(1);
+  return problems[0] ?? '';
+}
+
+describe('loadAppConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadAppConfig({}, SCHEDULER);
+    expect(config).toBeInstanceOf(AppConfig);
+    expect(config).toEqual({
+      service: 'scheduler',
+      zooKeeper: { connect: '127.0.0.1:2181', root: '/zk-scheduler', sessionTimeoutMs: 10000 },
+      databaseUrl: undefined,
+      httpPort: 3000,
+      grpcPort: 50051,
+      worker: { capacity: 8, labels: {}, allowShell: false },
+      apiToken: undefined,
+      logLevel: 'info',
+      memberId: `${hostname()}-${process.pid}`,
+    });
+  });
+
+  it('takes MEMBER_ID as the member id and refuses one that is no plain name', () => {
+    expect(loadAppConfig({ MEMBER_ID: 'scheduler-1' }, SCHEDULER).memberId).toBe('scheduler-1');
+    expect(() => loadAppConfig({ MEMBER_ID: 'a/b' }, SCHEDULER)).toThrow(
+      /MEMBER_ID must be 1-100 letters/,
+    );
+  });
+
+  it('uses the per-service ports and gives the worker no gRPC port', () => {
+    expect(
+      loadAppConfig({}, { name: 'registry', defaultHttpPort: 3001, defaultGrpcPort: 50052 }),
+    ).toMatchObject({ httpPort: 3001, grpcPort: 50052 });
+    const worker = loadAppConfig({ GRPC_PORT: 'not even checked' }, WORKER);
+    expect(worker.httpPort).toBe(3002);
+    expect(worker.grpcPort).toBeUndefined();
+  });
+
+  it('reads and types every variable', () => {
+    const config = loadAppConfig(
+      {
+        ZK_CONNECT: 'zk1:2181,zk2:2181,[::1]:2182/chroot/a',
+        ZK_ROOT: '/prod/zk-scheduler',
+        ZK_SESSION_TIMEOUT_MS: ' 4000 ',
+        DATABASE_URL: 'postgresql://app:pw@db:5432/zks',
+        HTTP_PORT: '0',
+        GRPC_PORT: '0',
+        WORKER_CAPACITY: '32',
+        WORKER_LABELS: 'zone=eu-west-1a, gpu=true ,disk=',
+        WORKER_ALLOW_SHELL: 'TRUE',
+        API_TOKEN: 's3cr3t-token',
+        LOG_LEVEL: 'debug',
+      },
+      SCHEDULER,
+    );
+    expect(config.zooKeeper).toEqual({
+      connect: 'zk1:2181,zk2:2181,[::1]:2182/chroot/a',
+      root: '/prod/zk-scheduler',
+      sessionTimeoutMs: 4000,
+    });
+    expect(config.databaseUrl).toBe('postgresql://app:pw@db:5432/zks');
+    expect(config.httpPort).toBe(0);
+    expect(config.grpcPort).toBe(0);
+    expect(config.worker).toEqual({
+      capacity: 32,
+      labels: { zone: 'eu-west-1a', gpu: 'true', disk: '' },
+      allowShell: true,
+    });
+    expect(config.apiToken).toBe('s3cr3t-token');
+    expect(config.logLevel).toBe('debug');
+    expect(Object.isFrozen(config.worker.labels)).toBe(true);
+  });
+
+  it('treats blank values as unset', () => {
+    const config = loadAppConfig({ ZK_ROOT: '  ', API_TOKEN: '', HTTP_PORT: '' }, SCHEDULER);
+    expect(config.zooKeeper.root).toBe('/zk-scheduler');
+    expect(config.apiToken).toBeUndefined();
+    expect(config.httpPort).toBe(3000);
+  });
+
+  it('stops on ZK_SESSION_TIMEOUT_MS=abc with a message naming the variable', () => {
+    expect(() => loadAppConfig({ ZK_SESSION_TIMEOUT_MS: 'abc' }, SCHEDULER)).toThrow(
+      ConfigValidationError,
+    );
+    expect(() => loadAppConfig({ ZK_SESSION_TIMEOUT_MS: 'abc' }, SCHEDULER)).toThrow(
+      /ZK_SESSION_TIMEOUT_MS must be an integer \(got "abc"\)/,
+    );
+  });
+
+  it.each([
+    [{ ZK_SESSION_TIMEOUT_MS: '1e4' }, 'ZK_SESSION_TIMEOUT_MS must be an integer'],
+    [{ ZK_SESSION_TIMEOUT_MS: '12.5' }, 'ZK_SESSION_TIMEOUT_MS must be an integer'],
+    [{ ZK_SESSION_TIMEOUT_MS: '500' }, 'ZK_SESSION_TIMEOUT_MS must be at least 1000'],
+    [{ ZK_SESSION_TIMEOUT_MS: '600000' }, 'ZK_SESSION_TIMEOUT_MS must be at most 120000'],
+    [{ ZK_ROOT: 'zk-scheduler' }, 'ZK_ROOT must be an absolute znode path'],
+    [
+      { ZK_ROOT: '/' },
+      'ZK_ROOT must be an absolute znode path such as /zk-scheduler below the root',
+    ],
+    [{ ZK_ROOT: '/a/' }, 'ZK_ROOT must not end with /'],
+    [{ ZK_ROOT: '/a//b' }, 'ZK_ROOT must not contain an empty path segment'],
+    [{ ZK_ROOT: '/a/../b' }, 'ZK_ROOT must not contain . or .. segments'],
+    [{ ZK_ROOT: '/zookeeper/x' }, 'ZK_ROOT must not be under /zookeeper'],
+    [{ ZK_CONNECT: 'zk1:2181,bad host:2181' }, 'ZK_CONNECT must be host:port'],
+    [{ ZK_CONNECT: 'zk1:99999' }, 'ZK_CONNECT has port 99999 out of range'],
+    [{ ZK_CONNECT: 'zk1:2181/' }, 'ZK_CONNECT has a chroot that'],
+    [{ HTTP_PORT: '70000' }, 'HTTP_PORT must be a port number between 0 and 65535'],
+    [{ HTTP_PORT: '-1' }, 'HTTP_PORT must be a port number between 0 and 65535'],
+    [{ HTTP_PORT: 'http' }, 'HTTP_PORT must be an integer'],
+    [{ GRPC_PORT: '3000' }, 'GRPC_PORT must differ from HTTP_PORT (both are 3000)'],
+    [{ WORKER_CAPACITY: '0' }, 'WORKER_CAPACITY must be at least 1'],
+    [{ WORKER_CAPACITY: 'eight' }, 'WORKER_CAPACITY must be an integer'],
+    [{ WORKER_LABELS: 'zone' }, 'WORKER_LABELS must be key=value'],
+    [{ WORKER_LABELS: 'a=1,,b=2' }, 'WORKER_LABELS has an empty entry'],
+    [{ WORKER_LABELS: 'a=1,a=2' }, 'WORKER_LABELS repeats the key "a"'],
+    [{ WORKER_LABELS: 'a b=1' }, 'WORKER_LABELS has an invalid key "a b"'],
+    [{ WORKER_LABELS: 'a=x,y' }, 'WORKER_LABELS must be key=value'],
+    [{ WORKER_LABELS: 'a=x y' }, 'WORKER_LABELS has an invalid value "x y" for a'],
+    [{ WORKER_ALLOW_SHELL: 'maybe' }, 'WORKER_ALLOW_SHELL must be true or false'],
+    [
+      { LOG_LEVEL: 'verbose' },
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL must be a URL'],
+    [
+      { DATABASE_URL: 'mysql://u@h/db' },
+      'DATABASE_URL must use the postgres:// or postgresql:// scheme',
+    ],
+    [{ API_TOKEN: 'two words' }, 'API_TOKEN must not contain whitespace'],
+  ])('rejects %j', (env, expected) => {
+    expect(problemOf(env)).toContain(expected);
+  });
+
+  it('echoes a wrong value, except for secrets', () => {
+    expect(problemOf({ LOG_LEVEL: 'loud' })).toContain('(got "loud")');
+    expect(problemOf({ DATABASE_URL: 'mysql://u:hunter2@h/db' })).not.toContain('hunter2');
+    expect(problemOf({ API_TOKEN: 'hunter2 x' })).not.toContain('hunter2');
+  });
+
+  it('reports every wrong variable at once, each by name', () => {
+    const error = (() => {
+      try {
+        loadAppConfig({ ZK_ROOT: 'x', WORKER_CAPACITY: '-3', LOG_LEVEL: 'loud' }, WORKER);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const validation = error as ConfigValidationError;
+    expect(validation.problems.map((p) => p.variable).sort()).toEqual([
+      'LOG_LEVEL',
+      'WORKER_CAPACITY',
+      'ZK_ROOT',
+    ]);
+    expect(validation.message).toMatch(/^invalid configuration:\n {2}- /);
+  });
+
+  it('masks secrets when the config is serialised', () => {
+    const config = loadAppConfig(
+      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d' },
+      SCHEDULER,
+    );
+    const json = JSON.stringify(config);
+    expect(json).not.toContain('tok"');
+    expect(json).not.toContain(':pw@');
+    expect(JSON.parse(json)).toMatchObject({
+      apiToken: '<set>',
+      databaseUrl: '<set>',
+      httpPort: 3000,
+    });
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * The messages of `scheduler.proto` as `@grpc/proto-loader` delivers them with
+ * PROTO_LOADER_OPTIONS (camelCase, unset optional fields undefined). Written by
+ * hand: keep in step with the .proto file.
+ */
+
+export interface RetryPolicyMessage {
+  maxAttempts?: number;
+  backoffMs?: number;
+}
+
+export interface SelectorMessage {
+  labels?: Record<string, string>;
+}
+
+export interface JobFieldsMessage {
+  name?: string;
+  type?: string;
+  payloadJson?: string;
+  schedule?: string;
+  timezone?: string;
+  runAt?: string;
+  retry?: RetryPolicyMessage;
+  timeoutMs?: number;
+  concurrency?: string;
+  misfire?: string;
+  selector?: SelectorMessage;
+  parallelism?: number;
+  paused?: boolean;
+}
+
+export type CreateJobRequest = JobFieldsMessage;
+
+export interface UpdateJobRequest extends JobFieldsMessage {
+  id?: string;
+  clearFields?: string[];
+}
+
+export interface IdRequest {
+  id?: string;
+}
+
+export type GetJobRequest = IdRequest;
+export type DeleteJobRequest = IdRequest;
+export type TriggerJobRequest = IdRequest;
+export type GetTaskRequest = IdRequest;
+export type CancelTaskRequest = IdRequest;
+
+export interface ListJobsRequest {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface JobMessage {
+  id: string;
+  name: string;
+  type: string;
+  payloadJson: string;
+  schedule?: string;
+  timezone: string;
+  runAt?: string;
+  retry: RetryPolicyMessage;
+  timeoutMs?: number;
+  concurrency: string;
+  misfire: string;
+  selector?: SelectorMessage;
+  parallelism: number;
+  paused: boolean;
+  createdAt: string;
+  updatedAt: string;
+  nextFireAt?: string;
+  lastFireAt?: string;
+}
+
+export interface ListJobsResponse {
+  items: JobMessage[];
+  nextCursor?: string;
+}
+
+export type DeleteJobResponse = Record<string, never>;
+
+export interface TriggerJobResponse {
+  taskId: string;
+}
+
+export interface SubmitTaskRequest {
+  type?: string;
+  payloadJson?: string;
+  runAt?: string;
+  idempotencyKey?: string;
+  retry?: RetryPolicyMessage;
+  timeoutMs?: number;
+  selector?: SelectorMessage;
+  parallelism?: number;
+}
+
+export interface SubmittedTaskMessage {
+  id: string;
+  state: string;
+}
+
+export interface SubmitTasksRequest {
+  tasks?: SubmitTaskRequest[];
+}
+
+export interface SubmitTasksResponse {
+  items: SubmittedTaskMessage[];
+}
+
+export interface TaskErrorMessage {
+  code: string;
+  message: string;
+}
+
+export interface TaskMessage {
+  id: string;
+  jobId?: string;
+  type: string;
+  payloadJson: string;
+  state: string;
+  attempt: number;
+  failures: number;
+  retry: RetryPolicyMessage;
+  timeoutMs?: number;
+  selector?: SelectorMessage;
+  parallelism: number;
+  idempotencyKey?: string;
+  runAt: string;
+  fireTime?: string;
+  workerId?: string;
+  workers: string[];
+  createdAt: string;
+  assignedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  retryAt?: string;
+  resultJson?: string;
+  error?: TaskErrorMessage;
+}
+
+export interface ListTasksRequest {
+  jobId?: string;
+  state?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListTasksResponse {
+  items: TaskMessage[];
+  nextCursor?: string;
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import {
+  BadVersionError,
+  NoNodeError,
+  NodeExistsError,
+  Op,
+  sortBySequence,
+  type ZkClient,
+} from '@app/zk';
+import {
+  DEFAULT_RETRY,
+  ZkLayout,
+  isTerminal,
+  isWithWorker,
+  type RetrySpec,
+  type Selector,
+  type TaskRecord,
+  type TaskState,
+} from '@app/contracts';
+import type { AuditWriter } from './audit-writer';
+import { decodeJson, encodeJson } from './json-codec';
+import type { WriteBatcher } from './write-batcher';
+
+export interface TaskSubmission {
+  type: string;
+  payload: unknown;
+  runAt?: number;
+  idempotencyKey?: string;
+  retry?: RetrySpec;
+  timeoutMs?: number;
+  selector?: Selector;
+  parallelism?: number;
+  jobId?: string;
+  /** Deterministic id (a job fire); default a new UUID. */
+  id?: string;
+  fireTime?: number;
+}
+
+export interface SubmittedTask {
+  id: string;
+  state: TaskState;
+  /** True when the idempotency key matched a task submitted before. */
+  existing: boolean;
+}
+
+export interface VersionedTask {
+  record: TaskRecord;
+  version: number;
+}
+
+export interface TaskFilter {
+  jobId?: string;
+  state?: TaskState;
+  /** Ids sort by name; the page starts after this id. */
+  after?: string;
+  limit: number;
+}
+
+export class TaskNotFoundError extends Error {
+  constructor(readonly id: string) {
+    super(`task ${id} not found`);
+    this.name = 'TaskNotFoundError';
+  }
+}
+
+export class TaskAlreadyFinishedError extends Error {
+  constructor(
+    readonly id: string,
+    readonly state: TaskState,
+  ) {
+    super(`task ${id} already ${state}`);
+    this.name = 'TaskAlreadyFinishedError';
+  }
+}
+
+/** Builds a new pending task record. */
+export function newTaskRecord(submission: TaskSubmission, now: number): TaskRecord {
+  return {
+    id: submission.id ?? randomUUID(),
+    ...(submission.jobId === undefined ? {} : { jobId: submission.jobId }),
+    ...(submission.fireTime === undefined ? {} : { fireTime: submission.fireTime }),
+    type: submission.type,
+    payload: submission.payload,
+    state: 'pending',
+    attempt: 0,
+    failures: 0,
+    retry: submission.retry ?? DEFAULT_RETRY,
+    ...(submission.timeoutMs === undefined ? {} : { timeoutMs: submission.timeoutMs }),
+    ...(submission.selector === undefined ? {} : { selector: submission.selector }),
+    parallelism: submission.parallelism ?? 1,
+    ...(submission.idempotencyKey === undefined
+      ? {}
+      : { idempotencyKey: submission.idempotencyKey }),
+    runAt: submission.runAt ?? now,
+    createdAt: now,
+  };
+}
+
+/**
+ * Tasks as the API sees them: submit (with idempotency keys), read, list, cancel.
+ * Every write carries its audit events; new tasks notify the leader through the
+ * queue in the same transaction.
+ */
+export class TaskStore {
+  constructor(
+    private readonly client: ZkClient,
+    private readonly writes: WriteBatcher,
+    private readonly audit: AuditWriter,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Submits tasks, in order; a repeated idempotency key returns the earlier task. */
+  submit(submissions: readonly TaskSubmission[]): Promise<SubmittedTask[]> {
+    return Promise.all(submissions.map((submission) => this.submitOne(submission)));
+  }
+
+  async get(id: string): Promise<VersionedTask | undefined> {
+    try {
+      const { data, stat } = await this.client.get(ZkLayout.task(id));
+      return { record: decodeJson<TaskRecord>(data), version: stat.version };
+    } catch (error) {
+      if (error instanceof NoNodeError) return undefined;
+      throw error;
+    }
+  }
+
+  /** A page of live tasks (ZooKeeper holds live and recently finished ones), by id. */
+  async list(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; next?: string }> {
+    const { children } = await this.client.children(ZkLayout.tasks);
+    const names = children
+      .filter((name) => filter.jobId === undefined || name.startsWith(`${filter.jobId}@`))
+      .filter((name) => filter.after === undefined || name > filter.after)
+      .sort();
+    const tasks: TaskRecord[] = [];
+    let index = 0;
+    // Read in pages of the limit: reads are pipelined, most pages need one round.
+    while (index < names.length && tasks.length < filter.limit) {
+      const page = names.slice(index, index + filter.limit);
+      index += page.length;
+      const found = await Promise.all(page.map((name) => this.get(name)));
+      for (const task of found) {
+        if (!task) continue;
+        if (filter.jobId !== undefined && task.record.jobId !== filter.jobId) continue;
+        if (filter.state !== undefined && task.record.state !== filter.state) continue;
+        tasks.push(task.record);
+        if (tasks.length === filter.limit) break;
+      }
+    }
+    const last = tasks.at(-1);
+    const more = last !== undefined && names.some((name) => name > last.id);
+    return { tasks, ...(more && tasks.length === filter.limit ? { next: last.id } : {}) };
+  }
+
+  /**
+   * Cancels a task that has not finished. A task with a worker loses its
+   * assignment in the same transaction: the worker aborts it, and any late
+   * report of the worker fails its version check.
+   */
+  async cancel(id: string, reason = 'cancelled by request'): Promise<TaskRecord> {
+    for (;;) {
+      const task = await this.get(id);
+      if (!task) throw new TaskNotFoundError(id);
+      const { record, version } = task;
+      if (isTerminal(record.state)) throw new TaskAlreadyFinishedError(id, record.state);
+      const cancelled: TaskRecord = {
+        ...record,
+        state: 'cancelled',
+        finishedAt: this.now(),
+        error: { code: 'cancelled', message: reason },
+      };
+      const ops = [Op.set(ZkLayout.task(id), encodeJson(cancelled), version)];
+      if (isWithWorker(record.state)) {
+        for (const worker of record.workers ?? (record.workerId ? [record.workerId] : [])) {
+          ops.push(Op.delete(ZkLayout.assignment(worker, id)));
+        }
+      }
+      try {
+        await this.writes.submit({
+          ops,
+          events: [
+            this.audit.event('task.cancelled', {
+              taskId: id,
+              jobId: record.jobId,
+              workerId: record.workerId,
+              attempt: record.attempt,
+              detail: { from: record.state, reason },
+            }),
+          ],
+        });
+        return cancelled;
+      } catch (error) {
+        // Someone moved the task meanwhile (assigned, finished): look again.
+        if (isConflict(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  private async submitOne(submission: TaskSubmission): Promise<SubmittedTask> {
+    for (;;) {
+      const record = newTaskRecord(submission, this.now());
+      const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
+      if (record.idempotencyKey !== undefined) {
+        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey), record.id));
+      }
+      try {
+        await this.writes.submit({
+          ops,
+          notify: [record.id],
+          events: [
+            this.audit.event('task.created', {
+              taskId: record.id,
+              jobId: record.jobId,
+              detail: { type: record.type, runAt: record.runAt },
+            }),
+          ],
+        });
+        return { id: record.id, state: 'pending', existing: false };
+      } catch (error) {
+        const key = record.idempotencyKey;
+        if (!(error instanceof NodeExistsError && error.opIndex === 1 && key !== undefined))
+          throw error;
+        const existing = await this.existingFor(key);
+        // The key's task was removed meanwhile (retention): the key is free again.
+        if (existing) return existing;
+      }
+    }
+  }
+
+  private async existingFor(key: string): Promise<SubmittedTask | undefined> {
+    try {
+      const { data } = await this.client.get(ZkLayout.idempotency(key));
+      const id = data.toString('utf8');
+      const task = await this.get(id);
+      return task && { id, state: task.record.state, existing: true };
+    } catch (error) {
+      if (error instanceof NoNodeError) return undefined;
+      throw error;
+    }
+  }
+}
+
+function isConflict(error: unknown): boolean {
+  return (
+    error instanceof BadVersionError ||
+    error instanceof NoNodeError ||
+    error instanceof NodeExistsError
+  );
+}
+
+/** Queue entries the leader has not read yet, oldest first. */
+export async function readQueueEntries(client: ZkClient): Promise<string[]> {
+  const { children } = await client.children(ZkLayout.queue);
+  return sortBySequence(children);
+}

@@ -1,0 +1,149 @@
+import { Op, ZkError, type ZkOp, type ZkOpResult } from '@app/zk';
+import { ZkLayout, type AuditEvent } from '@app/contracts';
+import { outboxOp } from './audit-writer';
+import { encodeJson } from './json-codec';
+
+/** One logical change: applied atomically, alone or together with others. */
+export interface WriteUnit {
+  ops: ZkOp[];
+  /** Its audit events: they land in the outbox in the same transaction. */
+  events?: AuditEvent[];
+  /** Task ids the leader must hear about (new or handed-back pending tasks). */
+  notify?: string[];
+}
+
+/** Commits a transaction: `client.multi`, or a leader's fenced multi. */
+export type Commit = (ops: ZkOp[]) => Promise<ZkOpResult[]>;
+
+export interface WriteBatcherOptions {
+  commit: Commit;
+  /** Largest transaction (ZooKeeper refuses requests over jute.maxbuffer, 1 MiB). */
+  maxBytes?: number;
+  maxOps?: number;
+}
+
+interface Queued {
+  unit: WriteUnit;
+  bytes: number;
+  resolve(results: ZkOpResult[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Groups the changes submitted in one turn of the event loop into as few
+ * `multi()` calls as size allows, with one outbox node and one queue
+ * notification per transaction: round trips and znodes per change stay small.
+ *
+ * A unit whose own operation fails (a version check, NodeExists…) is rejected
+ * with that typed error (`opIndex` relative to the unit) and the others are
+ * committed again without it. Any other failure (connection loss, fencing)
+ * rejects every unit of the transaction: their outcome is the transaction's.
+ */
+export class WriteBatcher {
+  private readonly queue: Queued[] = [];
+  private scheduled = false;
+  private readonly maxBytes: number;
+  private readonly maxOps: number;
+
+  constructor(private readonly options: WriteBatcherOptions) {
+    this.maxBytes = options.maxBytes ?? 900_000;
+    this.maxOps = options.maxOps ?? 2_000;
+  }
+
+  /** Resolves with the results of the unit's own operations, in order. */
+  submit(unit: WriteUnit): Promise<ZkOpResult[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ unit, bytes: estimateBytes(unit), resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.take();
+    if (this.queue.length > 0) this.schedule();
+    let pending = batch;
+    while (pending.length > 0) {
+      const { ops, ranges } = assemble(pending);
+      try {
+        const results = await this.options.commit(ops);
+        pending.forEach((item, i) => item.resolve(results.slice(ranges[i].start, ranges[i].end)));
+        return;
+      } catch (error) {
+        const culprit = error instanceof ZkError ? unitAt(ranges, error.opIndex) : -1;
+        if (culprit < 0) {
+          for (const item of pending) item.reject(error);
+          return;
+        }
+        (error as ZkError).opIndex = (error as ZkError).opIndex! - ranges[culprit].start;
+        pending[culprit].reject(error);
+        pending = pending.filter((_, i) => i !== culprit);
+      }
+    }
+  }
+
+  private take(): Queued[] {
+    const batch: Queued[] = [];
+    let bytes = 0;
+    let ops = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0];
+      const nextOps = next.unit.ops.length + (next.unit.events?.length ? 1 : 0);
+      if (batch.length > 0 && (bytes + next.bytes > this.maxBytes || ops + nextOps > this.maxOps))
+        break;
+      batch.push(this.queue.shift()!);
+      bytes += next.bytes;
+      ops += nextOps;
+    }
+    return batch;
+  }
+}
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
+  const ops: ZkOp[] = [];
+  const ranges: Range[] = [];
+  const events: AuditEvent[] = [];
+  const notify: string[] = [];
+  for (const { unit } of items) {
+    ranges.push({ start: ops.length, end: ops.length + unit.ops.length });
+    ops.push(...unit.ops);
+    if (unit.events) events.push(...unit.events);
+    if (unit.notify) notify.push(...unit.notify);
+  }
+  if (notify.length > 0) {
+    ops.push(
+      Op.create(ZkLayout.queueEntryPrefix, encodeJson({ ids: notify }), 'persistent_sequential'),
+    );
+  }
+  if (events.length > 0) ops.push(outboxOp(events));
+  return { ops, ranges };
+}
+
+function unitAt(ranges: readonly Range[], opIndex: number | undefined): number {
+  if (opIndex === undefined) return -1;
+  return ranges.findIndex((r) => opIndex >= r.start && opIndex < r.end);
+}
+
+function estimateBytes(unit: WriteUnit): number {
+  let bytes = 64;
+  for (const op of unit.ops) {
+    bytes += 48 + op.path.length;
+    if ((op.type === 'create' || op.type === 'set') && op.data) bytes += op.data.length;
+  }
+  if (unit.events) bytes += JSON.stringify(unit.events).length;
+  if (unit.notify) bytes += unit.notify.reduce((n, id) => n + id.length + 3, 0);
+  return bytes;
+}

@@ -1,0 +1,6 @@
+export * from './errors';
+export * from './paths';
+export * from './retry';
+export * from './typed-emitter';
+export * from './types';
+export * from './zk-client';

@@ -1,0 +1,736 @@
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import {
+  BadVersionError,
+  ClientClosedError,
+  ConnectionLossError,
+  NoNodeError,
+  NodeExistsError,
+  OperationTimeoutError,
+  SessionExpiredError,
+} from '../client/errors';
+import { basename, joinPath } from '../client/paths';
+import { TypedEmitter } from '../client/typed-emitter';
+import { Op, type ZkOp } from '../client/types';
+import type { ZkClient } from '../client/zk-client';
+import { Lifecycle } from './lifecycle';
+import { deleteQuietly, sortedSequential } from './sequential-nodes';
+
+/**
+ * DistributedQueue: items go to exactly one consumer at a time, and none is lost
+ * when a consumer dies mid-item (Curator's DistributedQueue with a lock path).
+ *
+ * Layout under `path`:
+ * - `items/item-<kind>-<attempt>-<seq>`: persistent-sequential, the item's bytes
+ *   as data (kind: b = Buffer, s = string, j = JSON; attempt counts deliveries).
+ * - `claims/<item name>`: ephemeral, the consumer id: who processes it now.
+ * - `failed/<item name>`: persistent, items that failed `maxAttempts` times.
+ *
+ * Consuming an item: read it; claim it with one `multi` that creates the
+ * ephemeral claim AND rewrites the item unchanged with its read version (the
+ * item's new version is the claim's fencing token); run the handler; then
+ * delete the claim and the item (at the token version) in one `multi`. A handler
+ * failure requeues in one `multi` (delete claim + delete item + create the item
+ * again at the tail with attempt + 1), or parks it in `failed/` after
+ * `maxAttempts`. No item is deleted before its handler succeeded.
+ *
+ * Guarantees
+ * - At-least-once delivery: an item leaves the queue only through a successful
+ *   handler (or `failed/`), so it is never lost while ZooKeeper keeps its data.
+ * - Exactly-once consumption: the delete `multi` of an item commits once. A
+ *   consumer whose claim is gone (session ended: the ephemeral claim vanished)
+ *   or superseded (another consumer re-claimed: the item's version moved) has its
+ *   late delete rejected by ZooKeeper itself; it emits `error` (ClaimLostError).
+ * - A handler sees an item more than once only if a consumer died or lost its
+ *   session while holding the claim, i.e. during the handler or before its
+ *   delete `multi` committed, or `close()` gave back the claim of a handler that
+ *   outlived `closeTimeoutMs` (plus redeliveries after handler failures). The
+ *   handler's `signal` is aborted as soon as the claim is known to be lost.
+ * - No polling: one children watch on `items/` per consumer, re-armed when it
+ *   lists again, and a watch on `claims/` only while every item it sees is
+ *   claimed by someone else (to notice a dead consumer's claim vanishing).
+ *
+ * Failure modes
+ * - The claim of a dead consumer lasts until the servers expire its session, so
+ *   its items wait up to one session timeout.
+ * - `put` is not idempotent: after a ConnectionLossError the item may or may not
+ *   be queued; putting it again may queue it twice (delivery stays at-least-once).
+ * - Order is approximately FIFO: by default a consumer picks its next few items
+ *   at random among the first 64 waiting (taken in sequence order), so
+ *   concurrent consumers rarely collide on a claim; `ordering: 'fifo'` is strict
+ *   order, for a single consumer. A requeued item goes to the tail.
+ */
+
+export type JsonValue =
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** What can be queued: bytes, text, or any JSON value (a string is stored as text). */
+export type QueueItem = Buffer | JsonValue;
+
+export interface QueueMessage {
+  /** The item node's name (unique for this delivery). */
+  name: string;
+  /** 1 for the first delivery, + 1 for every requeue after a handler failure. */
+  attempt: number;
+  data: Buffer;
+  /** The item as put: a Buffer, a string, or the parsed JSON value. */
+  value: QueueItem;
+  /** Aborted when this consumer's claim is known to be lost or the queue closed past its grace. */
+  signal: AbortSignal;
+}
+
+export type QueueHandler = (message: QueueMessage) => Promise<void> | void;
+
+export interface DistributedQueueOptions {
+  /** Queue znode, e.g. '/queue/tasks'. */
+  path: string;
+  /** Written into claims; default `<host>-<pid>-<random>`. */
+  consumerId?: string;
+  /** Deliveries before a failing item is parked in `failed/`. Default 10. */
+  maxAttempts?: number;
+  /** How long `close()` waits for running handlers before releasing their claims. Default 10 s. */
+  closeTimeoutMs?: number;
+  /**
+   * 'spread' (default): the next few items are picked at random among the first
+   * 64 waiting, so competing consumers rarely try to claim the same item.
+   * 'fifo': strict sequence order, for a single consumer that must keep it.
+   */
+  ordering?: 'spread' | 'fifo';
+}
+
+export interface ConsumeOptions {
+  /** Handlers running at once in this consumer. Default 1. */
+  concurrency?: number;
+}
+
+export interface ConsumedEvent {
+  name: string;
+  attempt: number;
+  value: QueueItem;
+  durationMs: number;
+}
+
+export interface RequeuedEvent {
+  name: string;
+  requeuedAs: string;
+  attempt: number;
+  error: unknown;
+}
+
+export interface FailedEvent {
+  name: string;
+  failedPath: string;
+  attempts: number;
+  error: unknown;
+}
+
+export interface DistributedQueueEvents {
+  [event: string]: unknown[];
+  /** The handler succeeded and the item was deleted (by this consumer, once). */
+  consumed: [ConsumedEvent];
+  /** The handler failed; the item went back to the tail of the queue. */
+  requeued: [RequeuedEvent];
+  /** The handler failed `maxAttempts` times; the item was moved to `failed/`. */
+  failed: [FailedEvent];
+  /** A handler failure (QueueHandlerError), a lost claim (ClaimLostError) or a ZooKeeper error. */
+  error: [Error];
+}
+
+/** The handler finished but the claim was no longer ours: another consumer owns the item. */
+export class ClaimLostError extends Error {
+  constructor(
+    readonly item: string,
+    override readonly cause: unknown,
+  ) {
+    super(`claim on queue item ${item} was lost; the item stays for another consumer`);
+    this.name = 'ClaimLostError';
+  }
+}
+
+export class QueueHandlerError extends Error {
+  constructor(
+    readonly item: string,
+    readonly attempt: number,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `queue handler failed on ${item} (attempt ${attempt}): ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+    this.name = 'QueueHandlerError';
+  }
+}
+
+type ItemKind = 'b' | 's' | 'j';
+
+interface ParsedName {
+  kind: ItemKind;
+  attempt: number;
+}
+
+interface Running {
+  controller: AbortController;
+  done: Promise<void>;
+  /** Set by close(): the claim was given back, so the outcome is no longer ours to commit. */
+  released: boolean;
+}
+
+const ITEM_NAME = /^item-([bsj])-(\d+)-\d{10}$/;
+/** 'spread' picks its next items at random among the first this many waiting (fewer collisions). */
+const ORDER_WINDOW = 64;
+/** Operations per `multi` in `putMany`, and a byte budget well below jute.maxbuffer (1 MB). */
+const PUT_BATCH_OPS = 100;
+const PUT_BATCH_BYTES = 512 * 1024;
+const RETRY_FILL_MS = 200;
+
+export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
+  private readonly lifecycle = new Lifecycle('DistributedQueue');
+  private readonly itemsPath: string;
+  private readonly claimsPath: string;
+  private readonly failedPath: string;
+  private readonly consumerId: string;
+  private readonly maxAttempts: number;
+  private readonly closeTimeoutMs: number;
+  private readonly ordering: 'spread' | 'fifo';
+  private handler: QueueHandler | undefined;
+  private concurrency = 1;
+  /** Items being claimed or handled by this consumer. */
+  private readonly inFlight = new Set<string>();
+  private readonly running = new Map<string, Running>();
+  private backlog: string[] = [];
+  /** Claims whose create had an unknown outcome that could not be checked yet: name → token. */
+  private readonly uncertainClaims = new Map<string, number>();
+  private itemsWatchArmed = false;
+  private claimsWatchArmed = false;
+  private filling = false;
+  private fillAgain = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(
+    private readonly client: ZkClient,
+    options: DistributedQueueOptions,
+  ) {
+    super();
+    this.itemsPath = joinPath(options.path, 'items');
+    this.claimsPath = joinPath(options.path, 'claims');
+    this.failedPath = joinPath(options.path, 'failed');
+    this.consumerId =
+      options.consumerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.maxAttempts = options.maxAttempts ?? 10;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.ordering = options.ordering ?? 'spread';
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new Error(
+        `DistributedQueue maxAttempts must be a positive integer, got ${this.maxAttempts}`,
+      );
+    }
+  }
+
+  /** Creates the queue's nodes. Consuming starts with `consume()`. */
+  async start(): Promise<void> {
+    this.lifecycle.start();
+    await this.client.mkdirp(this.itemsPath);
+    await this.client.mkdirp(this.claimsPath);
+    await this.client.mkdirp(this.failedPath);
+  }
+
+  /** Queues one item at the tail; resolves with its node name. */
+  async put(item: QueueItem): Promise<string> {
+    this.requireStarted('put');
+    const [name, data] = this.encode(item);
+    return basename(
+      await this.client.create(joinPath(this.itemsPath, name), data, 'persistent_sequential'),
+    );
+  }
+
+  /**
+   * Queues many items in order, in `multi` batches (each batch is atomic, the
+   * whole call is not: a failure leaves the earlier batches queued).
+   */
+  async putMany(items: readonly QueueItem[]): Promise<string[]> {
+    this.requireStarted('putMany');
+    const names: string[] = [];
+    let batch: ZkOp[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      if (batch.length === 0) return;
+      const results = await this.client.multi(batch);
+      for (const result of results) if (result.type === 'create') names.push(basename(result.path));
+      batch = [];
+      bytes = 0;
+    };
+    for (const item of items) {
+      const [name, data] = this.encode(item);
+      if (
+        batch.length >= PUT_BATCH_OPS ||
+        (batch.length > 0 && bytes + data.length > PUT_BATCH_BYTES)
+      ) {
+        await flush();
+      }
+      batch.push(Op.create(joinPath(this.itemsPath, name), data, 'persistent_sequential'));
+      bytes += data.length + name.length;
+    }
+    await flush();
+    return names;
+  }
+
+  /** Items waiting or being processed (claimed items included). */
+  async size(): Promise<number> {
+    const { children } = await this.client.children(this.itemsPath);
+    return children.filter((name) => ITEM_NAME.test(name)).length;
+  }
+
+  /** Starts consuming with `handler`; once per queue instance. */
+  consume(handler: QueueHandler, options: ConsumeOptions = {}): void {
+    this.requireStarted('consume');
+    if (this.handler) throw new Error('DistributedQueue.consume() called twice');
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new Error(
+        `DistributedQueue concurrency must be a positive integer, got ${concurrency}`,
+      );
+    }
+    this.handler = handler;
+    this.concurrency = concurrency;
+    this.listen('lost', () => {
+      // Every claim and watch of the old session is gone.
+      this.itemsWatchArmed = false;
+      this.claimsWatchArmed = false;
+      this.uncertainClaims.clear();
+      for (const [name, entry] of this.running) {
+        entry.controller.abort(new ClaimLostError(name, 'session ended'));
+      }
+    });
+    this.listen('connected', () => this.scheduleFill());
+    this.listen('reconnected', () => {
+      void this.settleUncertainClaims();
+      this.scheduleFill();
+    });
+    this.scheduleFill();
+  }
+
+  /**
+   * Stops taking items, waits up to `closeTimeoutMs` for running handlers, then
+   * aborts the rest and gives their claims back (their items stay queued).
+   */
+  async close(): Promise<void> {
+    if (!this.lifecycle.close()) return;
+    clearTimeout(this.retryTimer);
+    for (const remove of this.listeners.splice(0)) remove();
+    const pending = [...this.running.values()].map((entry) => entry.done);
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled(pending),
+        new Promise((resolve) => (timer = setTimeout(resolve, this.closeTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    await Promise.all(
+      [...this.running].map(async ([name, entry]) => {
+        entry.released = true;
+        entry.controller.abort(new Error('DistributedQueue closed'));
+        await this.releaseClaim(name);
+      }),
+    );
+  }
+
+  // ---- consuming --------------------------------------------------------------------
+
+  private get active(): boolean {
+    return this.lifecycle.isStarted && this.handler !== undefined;
+  }
+
+  /** Runs `fill` now, or once more after the running one: never two at once. */
+  private scheduleFill(): void {
+    if (!this.active) return;
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
+    }
+    this.filling = true;
+    void this.fillLoop();
+  }
+
+  private async fillLoop(): Promise<void> {
+    try {
+      do {
+        this.fillAgain = false;
+        await this.fill();
+      } while (this.fillAgain && this.active);
+    } catch (error) {
+      this.onFillError(error);
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  private onFillError(error: unknown): void {
+    if (!this.active || error instanceof ClientClosedError) return;
+    // Connection trouble ends in `reconnected` or `connected`, which fill again;
+    // the timer covers a failure while the connection stayed up.
+    if (!isConnectionTrouble(error)) this.emit('error', toError(error));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.scheduleFill(), RETRY_FILL_MS);
+  }
+
+  /** Starts claims on waiting items until every slot is busy or nothing is left. */
+  private async fill(): Promise<void> {
+    while (this.active && this.inFlight.size < this.concurrency) {
+      if (this.backlog.length === 0 && !(await this.refreshBacklog())) return;
+      const name = this.backlog.shift();
+      if (name === undefined || this.inFlight.has(name)) continue;
+      this.inFlight.add(name);
+      void this.process(name);
+    }
+  }
+
+  /** Lists unclaimed items into the backlog; false when there is nothing to take. */
+  private async refreshBacklog(): Promise<boolean> {
+    // Armed before the call: the notification can arrive in the same socket read
+    // as the reply, before this function resumes.
+    const armItems = !this.itemsWatchArmed;
+    this.itemsWatchArmed = true;
+    let items: string[];
+    try {
+      ({ children: items } = await this.client.children(
+        this.itemsPath,
+        armItems ? this.onItemsChanged : undefined,
+      ));
+    } catch (error) {
+      if (armItems) this.itemsWatchArmed = false;
+      throw error;
+    }
+    const waiting = sortedSequential(items, 'item-').filter((name) => !this.inFlight.has(name));
+    if (waiting.length === 0) return false;
+    const { children: claimed } = await this.client.children(this.claimsPath);
+    const claimedSet = new Set(claimed);
+    const free = waiting.filter((name) => !claimedSet.has(name));
+    if (free.length > 0) {
+      // A short backlog: a long one goes stale while other consumers take its items.
+      const size = Math.max(2 * this.concurrency, 8);
+      this.backlog =
+        this.ordering === 'fifo'
+          ? free.slice(0, size)
+          : sampleInOrder(free.slice(0, Math.max(ORDER_WINDOW, 4 * size)), size);
+      return true;
+    }
+    // Everything is claimed by others: wake when a claim goes (done, or its consumer died).
+    if (!this.claimsWatchArmed) {
+      this.claimsWatchArmed = true;
+      try {
+        const { children } = await this.client.children(this.claimsPath, this.onClaimsChanged);
+        // A claim went between the two listings: look again now.
+        const stillClaimed = new Set(children);
+        if (waiting.some((name) => !stillClaimed.has(name))) this.fillAgain = true;
+      } catch (error) {
+        this.claimsWatchArmed = false;
+        throw error;
+      }
+    }
+    return false;
+  }
+
+  private readonly onItemsChanged = (): void => {
+    this.itemsWatchArmed = false;
+    this.scheduleFill();
+  };
+
+  private readonly onClaimsChanged = (): void => {
+    this.claimsWatchArmed = false;
+    this.scheduleFill();
+  };
+
+  private async process(name: string): Promise<void> {
+    try {
+      const claim = await this.claim(name);
+      if (claim === undefined) return;
+      if (!this.active) {
+        // Closed while claiming: give it back untouched.
+        await this.releaseClaim(name);
+        return;
+      }
+      try {
+        await this.handle(name, claim.version, claim.data);
+      } catch (error) {
+        // Not committed, and the claim may still be ours: give it back so the
+        // item does not wait for our session to end.
+        if (!(error instanceof ClaimLostError)) {
+          await this.releaseClaim(name);
+        }
+        throw error;
+      }
+    } catch (error) {
+      if (this.active && !(error instanceof ClientClosedError)) this.emit('error', toError(error));
+    } finally {
+      this.inFlight.delete(name);
+      this.scheduleFill();
+    }
+  }
+
+  /**
+   * Claims `name`: creates the ephemeral claim and bumps the item's version in
+   * one multi. Resolves with the item's data and new version (the fencing token
+   * for the delete), or undefined when someone else has it or it is gone.
+   */
+  private async claim(name: string): Promise<{ version: number; data: Buffer } | undefined> {
+    const itemPath = joinPath(this.itemsPath, name);
+    const claimPath = joinPath(this.claimsPath, name);
+    let read;
+    try {
+      read = await this.client.get(itemPath);
+    } catch (error) {
+      // Connection trouble: leave the item; `reconnected`/`connected` fills again.
+      if (error instanceof NoNodeError || isConnectionTrouble(error)) return undefined;
+      throw error;
+    }
+    const version = read.stat.version + 1;
+    try {
+      await this.client.multi([
+        Op.create(claimPath, this.consumerId, 'ephemeral'),
+        Op.set(itemPath, read.data, read.stat.version),
+      ]);
+      return { version, data: read.data };
+    } catch (error) {
+      if (isTakenOrGone(error) || error instanceof SessionExpiredError) return undefined;
+      if (!(error instanceof ConnectionLossError)) throw error;
+    }
+    // Outcome unknown: the claim is ours only if it is our session's and the item
+    // carries our version. If that cannot be told now, it is checked again on
+    // reconnection and given back, so a live session never sits on a forgotten claim.
+    try {
+      return (await this.ownsClaim(name, version)) ? { version, data: read.data } : undefined;
+    } catch (error) {
+      if (!isConnectionTrouble(error)) throw error;
+      this.uncertainClaims.set(name, version);
+      return undefined;
+    }
+  }
+
+  /** Deletes the claim on `name` if our current session holds it; never throws. */
+  private async releaseClaim(name: string): Promise<void> {
+    const claimPath = joinPath(this.claimsPath, name);
+    try {
+      const { stat } = await this.client.get(claimPath);
+      if (stat.ephemeralOwner !== this.client.sessionInfo?.sessionId) return;
+      await deleteQuietly(this.client, claimPath, stat.version);
+    } catch {
+      // Gone already, or no connection: an ephemeral claim goes with its session at the latest.
+    }
+  }
+
+  /** Gives back claims whose multi had an unknown outcome and turned out to be ours. */
+  private async settleUncertainClaims(): Promise<void> {
+    for (const [name, version] of [...this.uncertainClaims]) {
+      if (this.inFlight.has(name)) continue;
+      try {
+        if (await this.ownsClaim(name, version)) await this.releaseClaim(name);
+        this.uncertainClaims.delete(name);
+      } catch {
+        return; // still no connection: the next reconnection tries again
+      }
+    }
+  }
+
+  private async ownsClaim(name: string, version: number): Promise<boolean> {
+    try {
+      const [claim, item] = await Promise.all([
+        this.client.get(joinPath(this.claimsPath, name)),
+        this.client.get(joinPath(this.itemsPath, name)),
+      ]);
+      return (
+        claim.stat.ephemeralOwner === this.client.sessionInfo?.sessionId &&
+        item.stat.version === version
+      );
+    } catch (error) {
+      if (error instanceof NoNodeError) return false;
+      throw error;
+    }
+  }
+
+  private async handle(name: string, version: number, data: Buffer): Promise<void> {
+    const handler = this.handler;
+    if (handler === undefined) return;
+    const parsed = parseName(name);
+    const controller = new AbortController();
+    let finish: () => void = () => undefined;
+    const entry: Running = {
+      controller,
+      done: new Promise<void>((resolve) => (finish = resolve)),
+      released: false,
+    };
+    this.running.set(name, entry);
+    const startedAt = Date.now();
+    try {
+      let value: QueueItem = data;
+      let failure: { error: unknown } | undefined;
+      try {
+        // An undecodable item counts as a failed delivery: it ends up in failed/.
+        value = decode(parsed.kind, data);
+        await handler({ name, attempt: parsed.attempt, data, value, signal: controller.signal });
+      } catch (error) {
+        failure = { error };
+      }
+      if (entry.released) return;
+      if (failure === undefined) {
+        await this.complete(name, version);
+        this.emit('consumed', {
+          name,
+          attempt: parsed.attempt,
+          value,
+          durationMs: Date.now() - startedAt,
+        });
+      } else {
+        await this.retryOrPark(name, version, data, parsed, failure.error);
+      }
+    } catch (error) {
+      if (error instanceof ClaimLostError) controller.abort(error);
+      throw error;
+    } finally {
+      this.running.delete(name);
+      finish();
+    }
+  }
+
+  /** Deletes the claim and the item in one multi, fenced by the claim's version token. */
+  private async complete(name: string, version: number): Promise<void> {
+    const ops = [
+      Op.delete(joinPath(this.claimsPath, name), 0),
+      Op.delete(joinPath(this.itemsPath, name), version),
+    ];
+    await this.commitClaimed(name, ops, async () => {
+      // A retried delete that finds nothing: ours went through before the reply was lost
+      // (or, if our claim was lost meanwhile, another consumer's did). Gone is gone.
+      return (await this.client.exists(joinPath(this.itemsPath, name))) === null;
+    });
+  }
+
+  private async retryOrPark(
+    name: string,
+    version: number,
+    data: Buffer,
+    parsed: ParsedName,
+    error: unknown,
+  ): Promise<void> {
+    const release = [
+      Op.delete(joinPath(this.claimsPath, name), 0),
+      Op.delete(joinPath(this.itemsPath, name), version),
+    ];
+    this.emit('error', new QueueHandlerError(name, parsed.attempt, error));
+    if (parsed.attempt < this.maxAttempts) {
+      const next = joinPath(this.itemsPath, `item-${parsed.kind}-${parsed.attempt + 1}-`);
+      const results = await this.commitClaimed(name, [
+        ...release,
+        Op.create(next, data, 'persistent_sequential'),
+      ]);
+      const created = results.find((result) => result.type === 'create');
+      const requeuedAs = created?.type === 'create' ? basename(created.path) : '';
+      this.emit('requeued', { name, requeuedAs, attempt: parsed.attempt, error });
+    } else {
+      const failedPath = joinPath(this.failedPath, name);
+      await this.commitClaimed(name, [...release, Op.create(failedPath, data, 'persistent')]);
+      this.emit('failed', { name, failedPath, attempts: parsed.attempt, error });
+    }
+  }
+
+  /**
+   * Commits a multi that starts with the claim and item deletes. NoNode or
+   * BadVersion on them means the claim is no longer ours: ClaimLostError.
+   */
+  private async commitClaimed(
+    name: string,
+    ops: ZkOp[],
+    appliedBeforeLoss?: () => Promise<boolean>,
+  ): Promise<Awaited<ReturnType<ZkClient['multi']>>> {
+    let lostConnection = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.client.multi(ops);
+      } catch (error) {
+        if (error instanceof ConnectionLossError && attempt < 3) {
+          lostConnection = true;
+          continue;
+        }
+        if (
+          lostConnection &&
+          appliedBeforeLoss &&
+          isTakenOrGone(error) &&
+          (await appliedBeforeLoss())
+        ) {
+          return [];
+        }
+        if (isTakenOrGone(error) || error instanceof SessionExpiredError) {
+          throw new ClaimLostError(name, error);
+        }
+        throw error;
+      }
+    }
+  }
+
+  // ---- encoding ---------------------------------------------------------------------
+
+  private encode(item: QueueItem): [string, Buffer] {
+    if (Buffer.isBuffer(item)) return ['item-b-1-', item];
+    if (typeof item === 'string') return ['item-s-1-', Buffer.from(item, 'utf8')];
+    const json = JSON.stringify(item);
+    if (json === undefined) throw new Error('DistributedQueue: item is not JSON-serialisable');
+    return ['item-j-1-', Buffer.from(json, 'utf8')];
+  }
+
+  private requireStarted(operation: string): void {
+    if (!this.lifecycle.isStarted) {
+      throw new Error(`DistributedQueue.${operation}() called when ${this.lifecycle.state}`);
+    }
+  }
+
+  private listen(event: 'lost' | 'connected' | 'reconnected', handler: () => void): void {
+    this.client.on(event, handler);
+    this.listeners.push(() => this.client.off(event, handler));
+  }
+}
+
+function parseName(name: string): ParsedName {
+  const match = ITEM_NAME.exec(name);
+  if (!match) throw new Error(`not a queue item name: ${name}`);
+  return { kind: match[1] as ItemKind, attempt: Number(match[2]) };
+}
+
+function decode(kind: ItemKind, data: Buffer): QueueItem {
+  switch (kind) {
+    case 'b':
+      return data;
+    case 's':
+      return data.toString('utf8');
+    case 'j':
+      return JSON.parse(data.toString('utf8')) as JsonValue;
+  }
+}
+
+/** The claim exists (someone else's) or the item moved on: not ours to take or commit. */
+function isTakenOrGone(error: unknown): boolean {
+  return (
+    error instanceof NodeExistsError ||
+    error instanceof NoNodeError ||
+    error instanceof BadVersionError
+  );
+}
+
+function isConnectionTrouble(error: unknown): boolean {
+  return (
+    error instanceof ConnectionLossError ||
+    error instanceof OperationTimeoutError ||
+    error instanceof SessionExpiredError
+  );
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** `count` names picked at random from `names`, kept in sequence order. */
+function sampleInOrder(names: string[], count: number): string[] {
+  if (names.length <= count) return names;
+  const picked = new Set<number>();
+  while (picked.size < count) picked.add(Math.floor(Math.random() * names.length));
+  return [...picked].sort((a, b) => a - b).map((index) => names[index]);
+}

@@ -1,0 +1,17 @@
+export * from './lifecycle';
+export * from './leader-election';
+export * from './distributed-queue';
+export * from './double-barrier';
+export * from './lock';
+export {
+  DuplicateMemberError,
+  GroupMembership,
+  type GroupMembershipEvents,
+  type GroupMembershipOptions,
+} from './group-membership';
+export {
+  GroupView,
+  MalformedMemberError,
+  type GroupViewEvents,
+  type GroupViewOptions,
+} from './group-view';

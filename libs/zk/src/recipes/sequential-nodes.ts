@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ClientClosedError,
+  ConnectionLossError,
+  NoNodeError,
+  SessionExpiredError,
+  ZkCode,
+} from '../client/errors';
+import { joinPath, sortBySequence } from '../client/paths';
+import type { CreateMode, NodeData } from '../client/types';
+import type { ZkClient } from '../client/zk-client';
+
+/**
+ * Pieces shared by the recipes that queue on sequential nodes or wait on a
+ * watched node (Lock, DoubleBarrier, DistributedQueue). Internal: not exported
+ * from the package.
+ */
+
+/** Curator's marker for protected names: `_c_<uuid>-<name><sequence>`. */
+const PROTECTED_MARKER = '_c_';
+
+/** How many times a protected create is re-sent after a connection loss. */
+const PROTECTED_ATTEMPTS = 5;
+
+/** Where a protected sequential create landed, and the prefix that identifies it. */
+export interface ProtectedNode {
+  path: string;
+  /** The unique part of the name: every node of this attempt starts with it. */
+  prefix: string;
+}
+
+/**
+ * A sequential create whose reply may be lost without leaving a ghost behind:
+ * the name starts with a prefix unique to this call, so after a connection loss
+ * the parent is listed and a node with the prefix is adopted instead of creating
+ * a second one. The listing is queued behind the create on the same session
+ * (the native client sends a session's requests in order), so a create that is
+ * still on its way is seen by it.
+ */
+export async function createProtected(
+  client: ZkClient,
+  parent: string,
+  name: string,
+  data: NodeData,
+  mode: Extract<CreateMode, 'ephemeral_sequential' | 'persistent_sequential'>,
+): Promise<ProtectedNode> {
+  const prefix = `${PROTECTED_MARKER}${randomUUID()}-${name}`;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { path: await client.create(joinPath(parent, prefix), data, mode), prefix };
+    } catch (error) {
+      if (!(error instanceof ConnectionLossError) || attempt >= PROTECTED_ATTEMPTS) throw error;
+      const found = await findByPrefix(client, parent, prefix);
+      if (found.length > 0) return { path: joinPath(parent, found[0]), prefix };
+    }
+  }
+}
+
+/** Children of `parent` whose name starts with `prefix`, in sequence order. */
+export async function findByPrefix(
+  client: ZkClient,
+  parent: string,
+  prefix: string,
+): Promise<string[]> {
+  const { children } = await client.children(parent);
+  return sortBySequence(children.filter((child) => child.startsWith(prefix)));
+}
+
+/** Sequential children whose name contains `name`, lowest sequence first. */
+export function sortedSequential(children: readonly string[], name: string): string[] {
+  return sortBySequence(children.filter((child) => child.includes(name) && /\d{10}$/.test(child)));
+}
+
+/** Deletes a node, retrying connection loss; a node that is already gone is fine. */
+export async function deleteQuietly(client: ZkClient, path: string, version = -1): Promise<void> {
+  try {
+    await client.retry(() => client.delete(path, version));
+  } catch (error) {
+    if (error instanceof NoNodeError || error instanceof SessionExpiredError) return;
+    if (error instanceof ClientClosedError) return;
+    throw error;
+  }
+}
+
+/** An optional time limit, measured from construction. */
+export class Deadline {
+  private readonly end: number;
+
+  constructor(readonly timeoutMs?: number) {
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) {
+      throw new Error(`timeout must be a non-negative number of ms, got ${timeoutMs}`);
+    }
+    this.end = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+  }
+
+  get remainingMs(): number {
+    return Math.max(0, this.end - Date.now());
+  }
+
+  get expired(): boolean {
+    return Date.now() >= this.end;
+  }
+}
+
+/**
+ * A one-shot wake-up, fired from a watcher. `wait` resolves 'woken' or
+ * 'timeout', and rejects with the signal's reason when the operation is
+ * aborted (session lost, recipe closed): a wait never outlives its session.
+ */
+export class Wakeup {
+  private fired = false;
+  private resolveWait: (() => void) | undefined;
+
+  readonly fire = (): void => {
+    this.fired = true;
+    this.resolveWait?.();
+  };
+
+  wait(deadline: Deadline, signal: AbortSignal): Promise<'woken' | 'timeout'> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.fired) return Promise.resolve('woken');
+    if (deadline.expired) return Promise.resolve('timeout');
+    return new Promise((resolve, reject) => {
+      const finish = (outcome: 'woken' | 'timeout' | Error): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.resolveWait = undefined;
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      const onAbort = (): void => finish(abortReason(signal));
+      // An infinite deadline needs no timer; setTimeout would overflow to 1 ms.
+      const timer =
+        deadline.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => finish('timeout'), deadline.remainingMs);
+      this.resolveWait = () => finish('woken');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
+/**
+ * An AbortController that aborts when the client's session ends or the client
+ * closes: what a recipe waits on must not outlive the session its nodes and
+ * watches belong to.
+ */
+export function sessionBoundController(
+  client: ZkClient,
+  what: string,
+): {
+  controller: AbortController;
+  dispose: () => void;
+} {
+  const controller = new AbortController();
+  const onLost = (): void =>
+    controller.abort(
+      new SessionExpiredError(`ZooKeeper session ended while ${what}`, ZkCode.SESSION_EXPIRED),
+    );
+  const onClosed = (): void =>
+    controller.abort(
+      new ClientClosedError(`ZooKeeper client closed while ${what}`, ZkCode.CONNECTION_LOSS),
+    );
+  client.on('lost', onLost);
+  client.on('closed', onClosed);
+  return {
+    controller,
+    dispose: () => {
+      client.off('lost', onLost);
+      client.off('closed', onClosed);
+    },
+  };
+}

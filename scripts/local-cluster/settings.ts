@@ -1,0 +1,60 @@
+/**
+ * What `npm start` reads from its own environment (the `ZKS_*` variables),
+ * apart from the service variables it passes on untouched.
+ */
+import { isAbsolute, resolve } from 'node:path';
+
+export interface BasePorts {
+  zooKeeper: number;
+  schedulerHttp: number;
+  schedulerGrpc: number;
+  registryHttp: number;
+  workerHttp: number;
+}
+
+export interface LocalSettings {
+  /** The repository: services run from its sources. */
+  root: string;
+  /** ZooKeeper data, logs, demo folder. */
+  dataDir: string;
+  /** ZK_CONNECT: an existing ZooKeeper to use; undefined = start one here. */
+  zkConnect: string | undefined;
+  ports: BasePorts;
+}
+
+/** Defaults of DESIGN.md ("Running it"); replicas add 10 × index. */
+const PORT_VARIABLES: Record<keyof BasePorts, [name: string, fallback: number]> = {
+  zooKeeper: ['ZKS_ZK_PORT', 2181],
+  schedulerHttp: ['ZKS_SCHEDULER_HTTP_PORT', 3000],
+  schedulerGrpc: ['ZKS_SCHEDULER_GRPC_PORT', 50051],
+  registryHttp: ['ZKS_REGISTRY_HTTP_PORT', 3001],
+  workerHttp: ['ZKS_WORKER_HTTP_PORT', 3002],
+};
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+function value(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === '' ? undefined : raw;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv, root: string): LocalSettings {
+  const ports = {} as BasePorts;
+  for (const [key, [name, fallback]] of Object.entries(PORT_VARIABLES)) {
+    const raw = value(env, name);
+    const port = raw === undefined ? fallback : Number(raw);
+    if (raw !== undefined && (!/^\d+$/.test(raw) || port < 1 || port > 65535)) {
+      throw new SettingsError(`${name} must be a port number from 1 to 65535 (got "${raw}")`);
+    }
+    ports[key as keyof BasePorts] = port;
+  }
+  const dataDir = value(env, 'ZKS_DATA_DIR') ?? '.data';
+  return {
+    root,
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(root, dataDir),
+    zkConnect: value(env, 'ZK_CONNECT'),
+    ports,
+  };
+}

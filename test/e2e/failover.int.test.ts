@@ -1,0 +1,140 @@
+import { TestingServer, timing } from '@app/zk/testing';
+import { LocalCluster } from '../support/local-cluster';
+
+/**
+ * The scheduling core across real processes: schedulers and workers are child
+ * processes killed for real. ZooKeeper session timeout 2 s.
+ */
+
+const SESSION_TIMEOUT_MS = 2_000;
+jest.setTimeout(180_000);
+
+let server: TestingServer;
+let cluster: LocalCluster;
+
+beforeAll(async () => {
+  server = await TestingServer.start();
+}, 60_000);
+
+beforeEach(() => {
+  cluster = new LocalCluster({
+    connectString: server.connectString,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+  });
+});
+
+afterEach(async () => {
+  await cluster.close();
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+test('a cron job every second fires exactly once per instant while the leader is killed with kill -9 three times', async () => {
+  const schedulers = [await cluster.start('scheduler'), await cluster.start('scheduler')];
+  await cluster.start('worker');
+  await cluster.start('worker');
+  const created = await cluster.api<{ id: string }>(schedulers[0], 'POST', '/v1/jobs', {
+    name: 'every-second',
+    type: 'noop',
+    schedule: '* * * * * *',
+    misfire: 'fire_all',
+  });
+  expect(created.status).toBe(201);
+  const jobId = created.body.id;
+  await timing.waitFor(async () => (await cluster.tasksOfJob(jobId)).length >= 3, {
+    message: 'first fires',
+  });
+
+  for (let kill = 1; kill <= 3; kill++) {
+    const leader = await cluster.leader();
+    const before = (await cluster.tasksOfJob(jobId)).length;
+    await leader.signal('SIGKILL');
+    await cluster.start('scheduler'); // keep two replicas
+    await timing.waitFor(async () => (await cluster.tasksOfJob(jobId)).length >= before + 4, {
+      timeoutMs: 30_000,
+      message: `fires resume after leader kill ${kill}`,
+    });
+  }
+
+  // Let the last fires finish, then look at every instant from the first to the last.
+  await timing.sleep(1_500);
+  const tasks = await cluster.tasksOfJob(jobId);
+  const instants = tasks.map((t) => t.fireTime!);
+  const gaps = instants
+    .slice(1)
+    .map((t, i) => t - instants[i])
+    .filter((gap) => gap !== 1_000);
+  expect(gaps).toEqual([]); // no instant missed, none twice (ids are `<jobId>@<instant>`)
+  const settled = tasks.filter((t) => t.fireTime! < Date.now() - 3_000);
+  expect(settled.length).toBeGreaterThan(10);
+  expect(settled.filter((t) => t.state !== 'succeeded')).toEqual([]);
+  const createdEvents = (await cluster.auditEvents()).filter(
+    (e) => e.type === 'task.created' && e.jobId === jobId,
+  );
+  expect(createdEvents.map((e) => e.taskId).sort()).toEqual(tasks.map((t) => t.id).sort()); // one creation each
+});
+
+test('kill -9 of a worker mid-task: the task completes on another worker with attempt 2', async () => {
+  const scheduler = await cluster.start('scheduler');
+  const workers = [await cluster.start('worker'), await cluster.start('worker')];
+  const submitted = await cluster.api<{ id: string }>(scheduler, 'POST', '/v1/tasks', {
+    type: 'sleep',
+    payload: { ms: 3_000 },
+  });
+  expect(submitted.status).toBe(202);
+  const taskId = submitted.body.id;
+  const running = await cluster.waitForTask(taskId, (t) => t.state === 'running');
+  const victim = workers.find((w) => w.memberId === running.workerId)!;
+  const survivor = workers.find((w) => w !== victim)!;
+  await victim.signal('SIGKILL');
+  const done = await cluster.waitForTask(taskId, (t) => t.state === 'succeeded');
+  expect(done).toMatchObject({ attempt: 2, workerId: survivor.memberId, failures: 0 });
+  const events = (await cluster.auditEvents())
+    .filter((e) => e.taskId === taskId)
+    .map((e) => e.type);
+  expect(events).toEqual([
+    'task.created',
+    'task.assigned',
+    'task.started',
+    'task.reassigned',
+    'task.assigned',
+    'task.started',
+    'task.succeeded',
+  ]);
+});
+
+test('a worker paused past its session timeout: its late report is rejected; the new attempt decides', async () => {
+  const scheduler = await cluster.start('scheduler');
+  const workers = [await cluster.start('worker'), await cluster.start('worker')];
+  const submitted = await cluster.api<{ id: string }>(scheduler, 'POST', '/v1/tasks', {
+    type: 'sleep',
+    payload: { ms: 2_500 },
+  });
+  const taskId = submitted.body.id;
+  const running = await cluster.waitForTask(taskId, (t) => t.state === 'running');
+  const paused = workers.find((w) => w.memberId === running.workerId)!;
+  const other = workers.find((w) => w !== paused)!;
+  await paused.signal('SIGSTOP');
+  // Its session expires; the task moves to the other worker (attempt 2) and runs there.
+  await cluster.waitForTask(
+    taskId,
+    (t) => t.attempt === 2 && t.state === 'running' && t.workerId === other.memberId,
+  );
+  await paused.signal('SIGCONT'); // its sleep is long over: it tries to report attempt 1
+  const done = await cluster.waitForTask(taskId, (t) => t.state === 'succeeded');
+  expect(done).toMatchObject({ attempt: 2, workerId: other.memberId });
+  await timing.sleep(1_000); // give the zombie every chance to write
+  expect(await cluster.task(taskId)).toMatchObject({
+    attempt: 2,
+    workerId: other.memberId,
+    state: 'succeeded',
+  });
+  const outcomes = (await cluster.auditEvents()).filter(
+    (e) => e.taskId === taskId && (e.type === 'task.succeeded' || e.type === 'task.failed'),
+  );
+  expect(outcomes.map((e) => [e.workerId, e.attempt])).toEqual([[other.memberId, 2]]);
+  // The zombie worker comes back as a fresh member and takes new work.
+  await paused.waitUntilReady();
+});

@@ -1,0 +1,113 @@
+/**
+ * A service of this repository (scheduler, worker, registry) as a real child
+ * process, started from its TypeScript sources, for tests where the point is a
+ * process dying: `kill -9`, SIGSTOP past the session timeout, SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { parentDeathGuard, trackProcess } from '@app/zk/testing/cleanup';
+import { freePort, timing } from '@app/zk/testing';
+
+export type AppName = 'scheduler' | 'worker' | 'registry';
+
+export interface AppExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+export class AppProcess {
+  readonly exited: Promise<AppExit>;
+  private outputTail = '';
+
+  private constructor(
+    readonly app: AppName,
+    readonly memberId: string,
+    readonly httpPort: number,
+    private readonly child: ChildProcess,
+  ) {
+    const keep = (chunk: Buffer): void => {
+      this.outputTail = (this.outputTail + chunk.toString()).slice(-20_000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  /** Starts the service and waits until `/health/ready` answers 200. */
+  static async start(
+    app: AppName,
+    env: Record<string, string>,
+    readyTimeoutMs = 30_000,
+  ): Promise<AppProcess> {
+    const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
+    const grpcPort = env.GRPC_PORT ?? String(await freePort());
+    const memberId = env.MEMBER_ID ?? `${app}-${httpPort}`;
+    const command = [
+      ...parentDeathGuard(),
+      process.execPath,
+      '-r',
+      '@swc-node/register',
+      join(ROOT, 'apps', app, 'src', 'main.ts'),
+    ];
+    const child = spawn(command[0], command.slice(1), {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        ...env,
+        HTTP_PORT: String(httpPort),
+        GRPC_PORT: grpcPort,
+        MEMBER_ID: memberId,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    trackProcess(child);
+    const started = new AppProcess(app, memberId, httpPort, child);
+    await started.waitUntilReady(readyTimeoutMs);
+    return started;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get isRunning(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  get output(): string {
+    return this.outputTail;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.httpPort}${path}`;
+  }
+
+  /** Sends a signal; for anything but SIGSTOP/SIGCONT waits for the exit. */
+  async signal(signal: NodeJS.Signals): Promise<AppExit | undefined> {
+    if (!this.isRunning) return this.exited;
+    this.child.kill(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') return undefined;
+    return timing.withTimeout(this.exited, 45_000, `${this.memberId} did not exit on ${signal}`);
+  }
+
+  async waitUntilReady(timeoutMs = 30_000): Promise<void> {
+    await timing.waitFor(
+      async () => {
+        if (!this.isRunning)
+          throw new Error(`${this.memberId} exited:\n${this.outputTail.slice(-3_000)}`);
+        const response = await fetch(this.url('/health/ready')).catch(() => undefined);
+        return response?.status === 200;
+      },
+      {
+        timeoutMs,
+        intervalMs: 100,
+        message: () => `${this.memberId} not ready:\n${this.outputTail.slice(-3_000)}`,
+      },
+    );
+  }
+}
