@@ -4,6 +4,7 @@
  * leader: it writes task records and assignments exactly as protocol step 2
  * (and step 5 for retries) does, and reads what the worker wrote.
  */
+import { Registry } from 'prom-client';
 import { ZkClient } from '@app/zk';
 import { expireSession, TestingServer, timing } from '@app/zk/testing';
 import { Op } from '@app/zk';
@@ -211,9 +212,9 @@ describe('worker execution engine', () => {
       { type: 'test.clock', payload: {}, runAt: Date.now() + timing.ms(3_000) },
       [W],
     );
-    await timing.waitFor(
-      async () => (await cluster.leader.exists(ZkLayout.member('workers', W))) !== null,
-    );
+    // Held: read and admitted, waiting for runAt (the gauge counts it only then).
+    const held = app.get(Registry).getSingleMetric('zks_worker_tasks_held')!;
+    await timing.waitFor(async () => (await held.get()).values[0]?.value === 1);
     const lost = client.sessionInfo?.sessionId;
     await expireSession(server.connectString, client.sessionCredentials());
     await timing.waitFor(() => client.isConnected && client.sessionInfo?.sessionId !== lost);
@@ -221,15 +222,16 @@ describe('worker execution engine', () => {
     // Still `assigned` to this worker at attempt 1, and due: the worker leaves it to the leader.
     await timing.sleep(Math.max(0, task.runAt - Date.now()) + 200);
     expect(probe.events.drain()).toEqual([]);
-    const held = await cluster.task(task.id);
-    expect(held.record.state).toBe('assigned');
+    expect((await held.get()).values[0]?.value).toBe(0);
+    const still = await cluster.task(task.id);
+    expect(still.record.state).toBe('assigned');
 
     // The leader: step 6 (worker gone), then step 2 again (attempt 2), to the same worker.
     await cluster.leader.multi([
       Op.set(
         ZkLayout.task(task.id),
-        encodeJson({ ...held.record, state: 'pending' }),
-        held.version,
+        encodeJson({ ...still.record, state: 'pending' }),
+        still.version,
       ),
       Op.delete(ZkLayout.assignment(W, task.id)),
     ]);

@@ -51,6 +51,11 @@ export class Execution implements HeldTask {
 /** An assignment being read, or one this worker does not run. */
 export interface Marker {
   readonly kind: 'admitting' | 'ignored';
+  /**
+   * The session ended while this assignment was being read: whatever attempt
+   * the read finds was assigned to the lost session and is given up.
+   */
+  dropped?: boolean;
 }
 
 export const IGNORED: Marker = Object.freeze({ kind: 'ignored' });

@@ -97,6 +97,15 @@ export class TaskExecutor {
     return this.active;
   }
 
+  /** Attempts admitted and not settled: waiting for runAt, queued or running. */
+  get held(): number {
+    let count = 0;
+    for (const entry of this.entries.values()) {
+      if (entry instanceof Execution && !entry.settled) count++;
+    }
+    return count;
+  }
+
   /** Diffs a listing of `/assign/<me>` against what this worker holds. */
   onListing(children: readonly string[]): void {
     const present = new Set(children);
@@ -111,16 +120,22 @@ export class TaskExecutor {
   /** The session ended: every task is given up; the leader reassigns them. */
   dropAll(): void {
     let dropped = 0;
-    for (const entry of this.entries.values()) {
-      if (!(entry instanceof Execution)) continue;
+    for (const [id, entry] of this.entries) {
+      if (!(entry instanceof Execution)) {
+        // Still being read: kept, so the read's answer is taken as given up
+        // and the next session's listing does not admit it afresh.
+        if (entry.kind === 'admitting') entry.dropped = true;
+        else this.entries.delete(id);
+        continue;
+      }
       if (!entry.settled) {
         this.abort(entry, 'session_lost');
         dropped++;
       }
       entry.dropped = true;
       this.givenUp.set(entry.id, entry.attempt);
+      this.entries.delete(id);
     }
-    this.entries.clear();
     this.overflow.length = 0;
     if (dropped > 0) {
       this.logger.warn({ msg: 'ZooKeeper session lost: aborted every task held', dropped });
@@ -156,8 +171,8 @@ export class TaskExecutor {
 
   // ---- admission ---------------------------------------------------------------------
 
-  private async admit(id: string): Promise<void> {
-    const ticket: Marker = { kind: 'admitting' };
+  private async admit(id: string, dropped = false): Promise<void> {
+    const ticket: Marker = { kind: 'admitting', dropped };
     this.entries.set(id, ticket);
     let parsed: Assignment | undefined;
     let record: TaskRecord;
@@ -196,7 +211,15 @@ export class TaskExecutor {
       } else if (error instanceof NoNodeError) {
         this.entries.delete(id); // the assignment went already
         this.givenUp.delete(id);
-      } else if (error instanceof SessionExpiredError || error instanceof ClientClosedError) {
+      } else if (error instanceof ClientClosedError) {
+        this.entries.delete(id);
+      } else if (ticket.dropped) {
+        // Its attempt is still to be learnt (and given up): read again, on the next session.
+        setTimeout(() => {
+          if (this.entries.get(id) === ticket) this.track(this.admit(id, true));
+        }, 500).unref();
+      } else if (error instanceof SessionExpiredError) {
+        // `lost` is on its way: its dropAll and the next session's listing take over.
         this.entries.delete(id);
       } else {
         this.logger.warn({
@@ -207,6 +230,14 @@ export class TaskExecutor {
         this.entries.delete(id);
         setTimeout(this.options.relist, 500).unref();
       }
+      return;
+    }
+    if (ticket.dropped) {
+      this.givenUp.set(id, parsed.attempt);
+      this.ignore(
+        id,
+        `attempt ${parsed.attempt} was assigned to a lost session; the leader reassigns it`,
+      );
       return;
     }
     if (this.givenUp.get(id) === record.attempt) {

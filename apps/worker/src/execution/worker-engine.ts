@@ -39,7 +39,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
       writes,
       audit,
       handlers,
-      metrics: new WorkerMetrics(registry),
+      metrics: new WorkerMetrics(registry, () => this.executor.held),
       // Called only once running, after the watcher below exists.
       relist: () => this.watcher.refresh(),
     });

@@ -6,10 +6,12 @@ export class WorkerMetrics {
   readonly succeeded: Counter<'type'>;
   readonly failed: Counter<'type'>;
   readonly running: Gauge;
+  readonly held: Gauge;
   readonly handlerDuration: Histogram<'type'>;
   readonly startLateness: Histogram;
 
-  constructor(registry: Registry) {
+  /** `countHeld`: attempts admitted and not settled yet (waiting for runAt, queued or running). */
+  constructor(registry: Registry, countHeld: () => number) {
     const registers = [registry];
     this.started = new Counter({
       name: 'zks_worker_tasks_started_total',
@@ -33,6 +35,14 @@ export class WorkerMetrics {
       name: 'zks_worker_tasks_running',
       help: 'Task attempts running on this worker now',
       registers,
+    });
+    this.held = new Gauge({
+      name: 'zks_worker_tasks_held',
+      help: 'Task attempts admitted by this worker and not finished: waiting for runAt, queued or running',
+      registers,
+      collect() {
+        this.set(countHeld());
+      },
     });
     this.handlerDuration = new Histogram({
       name: 'zks_worker_handler_duration_seconds',
