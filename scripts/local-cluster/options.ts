@@ -20,7 +20,8 @@ export const USAGE = `usage: npm start -- [--schedulers N] [--workers N] [--no-d
 
 Environment: ZK_CONNECT (use that ZooKeeper instead of starting one), ZKS_DATA_DIR
 (default .data), ZKS_ZK_PORT (2181), ZKS_SCHEDULER_HTTP_PORT (3000),
-ZKS_SCHEDULER_GRPC_PORT (50051), ZKS_REGISTRY_HTTP_PORT (3001), ZKS_WORKER_HTTP_PORT (3002);
+ZKS_SCHEDULER_GRPC_PORT (50051), ZKS_REGISTRY_HTTP_PORT (3001), ZKS_REGISTRY_GRPC_PORT (50052),
+ZKS_WORKER_HTTP_PORT (3002);
 every service variable (README, Configuration) is passed on to the services.`;
 
 export class UsageError extends Error {

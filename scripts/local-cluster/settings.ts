@@ -9,6 +9,7 @@ export interface BasePorts {
   schedulerHttp: number;
   schedulerGrpc: number;
   registryHttp: number;
+  registryGrpc: number;
   workerHttp: number;
 }
 
@@ -28,6 +29,7 @@ const PORT_VARIABLES: Record<keyof BasePorts, [name: string, fallback: number]> 
   schedulerHttp: ['ZKS_SCHEDULER_HTTP_PORT', 3000],
   schedulerGrpc: ['ZKS_SCHEDULER_GRPC_PORT', 50051],
   registryHttp: ['ZKS_REGISTRY_HTTP_PORT', 3001],
+  registryGrpc: ['ZKS_REGISTRY_GRPC_PORT', 50052],
   workerHttp: ['ZKS_WORKER_HTTP_PORT', 3002],
 };
 

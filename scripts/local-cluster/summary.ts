@@ -62,7 +62,8 @@ export function printSummary(output: ConsoleOutput, input: SummaryInput): void {
   );
   if (registry !== undefined) {
     lines.push(
-      `${pad('registry')}${registry.url('/health/ready')}  (health and metrics only so far)`,
+      `${pad('registry')}${registry.url('/v1/cluster')}  ${registry.url('/v1/audit')}  ${registry.url('/v1/events')}`,
+      `${pad('')}docs ${registry.url('/docs')}, gRPC localhost:${registry.spec.grpcPort}  (zkscheduler.registry.v1.RegistryService)`,
     );
   }
   lines.push(

@@ -10,7 +10,7 @@ export interface ServiceSpec {
   /** MEMBER_ID: `scheduler-1`, `worker-2`, `registry-1`. */
   memberId: string;
   httpPort: number;
-  /** Schedulers only (the registry's gRPC API is not built yet). */
+  /** Schedulers and the registry (workers serve no gRPC API). */
   grpcPort?: number;
 }
 
@@ -24,12 +24,10 @@ export function planTopology(options: StartOptions, ports: BasePorts): ServiceSp
       httpPort: http + REPLICA_PORT_STEP * index,
       ...(grpc === undefined ? {} : { grpcPort: grpc + REPLICA_PORT_STEP * index }),
     }));
-  // The registry is a shell for now (health and metrics; no ZooKeeper, no
-  // PostgreSQL, no gRPC server yet): one replica, on the port where the
-  // cluster view will be.
+  // One registry: its replicas would only stand by to drain the outbox.
   return [
     ...replicas('scheduler', options.schedulers, ports.schedulerHttp, ports.schedulerGrpc),
-    ...replicas('registry', 1, ports.registryHttp),
+    ...replicas('registry', 1, ports.registryHttp, ports.registryGrpc),
     ...replicas('worker', options.workers, ports.workerHttp),
   ];
 }
@@ -59,7 +57,7 @@ export async function checkServicePorts(specs: readonly ServiceSpec[]): Promise<
   if (taken.length > 0) {
     throw new Error(
       `port(s) in use: ${taken.join(', ')}. Stop what uses them (an earlier npm start?), or move ` +
-        `the bases with ZKS_SCHEDULER_HTTP_PORT, ZKS_SCHEDULER_GRPC_PORT, ZKS_REGISTRY_HTTP_PORT, ` +
+        `the bases with ZKS_SCHEDULER_HTTP_PORT, ZKS_SCHEDULER_GRPC_PORT, ZKS_REGISTRY_HTTP_PORT, ZKS_REGISTRY_GRPC_PORT, ` +
         `ZKS_WORKER_HTTP_PORT`,
     );
   }

@@ -39,7 +39,7 @@ describe('command line', () => {
 });
 
 describe('ports', () => {
-  test('replicas take base + 10 × index; the registry has no gRPC port yet', () => {
+  test('replicas take base + 10 × index; the registry has gRPC too, workers do not', () => {
     const settings = readSettings({}, '/repo');
     const specs = planTopology(
       { schedulers: 2, workers: 2, demo: true, help: false },
@@ -48,7 +48,7 @@ describe('ports', () => {
     expect(specs).toEqual([
       { app: 'scheduler', memberId: 'scheduler-1', httpPort: 3000, grpcPort: 50051 },
       { app: 'scheduler', memberId: 'scheduler-2', httpPort: 3010, grpcPort: 50061 },
-      { app: 'registry', memberId: 'registry-1', httpPort: 3001 },
+      { app: 'registry', memberId: 'registry-1', httpPort: 3001, grpcPort: 50052 },
       { app: 'worker', memberId: 'worker-1', httpPort: 3002 },
       { app: 'worker', memberId: 'worker-2', httpPort: 3012 },
     ]);

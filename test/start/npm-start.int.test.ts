@@ -75,7 +75,8 @@ afterEach(() => {
 });
 
 test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every process it started', async () => {
-  const [zkPort, schedulerHttp, schedulerGrpc, registryHttp, workerHttp] = await freePorts(5);
+  const [zkPort, schedulerHttp, schedulerGrpc, registryHttp, registryGrpc, workerHttp] =
+    await freePorts(6);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ZKS_DATA_DIR: dataDir,
@@ -83,6 +84,7 @@ test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every proc
     ZKS_SCHEDULER_HTTP_PORT: String(schedulerHttp),
     ZKS_SCHEDULER_GRPC_PORT: String(schedulerGrpc),
     ZKS_REGISTRY_HTTP_PORT: String(registryHttp),
+    ZKS_REGISTRY_GRPC_PORT: String(registryGrpc),
     ZKS_WORKER_HTTP_PORT: String(workerHttp),
     NO_COLOR: '1',
   };

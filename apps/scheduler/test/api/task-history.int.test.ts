@@ -87,6 +87,11 @@ it('answers a retired task from its final record, exactly as before it left ZooK
   await retire(id);
   expect(await api.zk.exists(ZkLayout.task(id))).toBeNull();
   expect(await view(id)).toEqual(before);
+  // Cancelling it again: finished (409, as before it left ZooKeeper), not unknown.
+  const again = (await request(api.http).post(`/v1/tasks/${id}/cancel`).expect(409))
+    .body as ApiErrorBody;
+  expect(JSON.stringify(again)).toMatch(/cancelled/);
+  await request(api.http).post('/v1/tasks/never-was/cancel').expect(404);
   const grpc = new SchedulerClient(api.grpcPort);
   try {
     expect(await grpc.call('GetTask', { id })).toMatchObject({

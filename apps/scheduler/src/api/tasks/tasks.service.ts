@@ -5,8 +5,9 @@ import {
   type SubmittedTaskView,
   type TaskView,
 } from '@app/contracts/dto/scheduler-api';
-import { TaskNotFoundError, TaskStore } from '@app/store';
+import { TaskAlreadyFinishedError, TaskNotFoundError, TaskStore } from '@app/store';
 import { isUnavailable } from '@app/audit';
+import type { TaskRecord } from '@app/contracts';
 import type { ListTasksQueryDto } from '../dto/query.dto';
 import type { SubmitTaskDto } from '../dto/task.dto';
 import { ApiError } from '../errors/api-error';
@@ -45,15 +46,7 @@ export class TasksService {
   async get(id: string): Promise<TaskView> {
     const found = await this.tasks.get(id);
     if (found) return taskView(found.record);
-    let retired;
-    try {
-      retired = await this.history.retired(id);
-    } catch (error) {
-      if (!isUnavailable(error)) throw error;
-      throw historyUnavailable(`task ${id} is not in ZooKeeper`, error);
-    }
-    if (!retired) throw new TaskNotFoundError(id);
-    return taskView(retired);
+    return taskView(await this.retired(id));
   }
 
   /**
@@ -105,7 +98,27 @@ export class TasksService {
   }
 
   async cancel(id: string): Promise<TaskView> {
-    return taskView(await this.tasks.cancel(id));
+    try {
+      return taskView(await this.tasks.cancel(id));
+    } catch (error) {
+      if (!(error instanceof TaskNotFoundError)) throw error;
+      // Gone from ZooKeeper: retired after it finished (409), or never existed (404).
+      const retired = await this.retired(id);
+      throw new TaskAlreadyFinishedError(id, retired.state);
+    }
+  }
+
+  /** A task that has left ZooKeeper, from the history; 404 when it has none either. */
+  private async retired(id: string): Promise<TaskRecord> {
+    let retired: TaskRecord | undefined;
+    try {
+      retired = await this.history.retired(id);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      throw historyUnavailable(`task ${id} is not in ZooKeeper`, error);
+    }
+    if (!retired) throw new TaskNotFoundError(id);
+    return retired;
   }
 }
 
