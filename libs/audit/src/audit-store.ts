@@ -69,6 +69,8 @@ export interface AuditStore {
   query(query: AuditQuery): Promise<AuditPage>;
   taskHistory(taskId: string): Promise<TaskHistory | undefined>;
   listTaskHistory(filter: TaskHistoryFilter): Promise<{ tasks: TaskHistory[]; next?: string }>;
+  /** Final records of retired tasks submitted with one of `keys`, by key. */
+  retiredByIdempotencyKeys(keys: readonly string[]): Promise<Map<string, TaskRecord>>;
   /** Events inserted after `seq`, in order (for live streams). */
   eventsAfter(seq: string, limit: number): Promise<StoredAuditEvent[]>;
   /** The highest `seq` stored, '0' when empty. */

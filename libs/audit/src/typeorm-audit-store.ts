@@ -203,6 +203,22 @@ export class TypeOrmAuditStore implements AuditStore {
     return rows.length > limit ? { tasks, next: tasks[tasks.length - 1].taskId } : { tasks };
   }
 
+  async retiredByIdempotencyKeys(keys: readonly string[]): Promise<Map<string, TaskRecord>> {
+    const found = new Map<string, TaskRecord>();
+    if (keys.length === 0) return found;
+    const rows = (await this.run((source) =>
+      source.query(
+        `SELECT record FROM task_history ` +
+          `WHERE record ? 'idempotencyKey' AND record ->> 'idempotencyKey' = ANY($1::text[])`,
+        [[...new Set(keys)]],
+      ),
+    )) as Array<{ record: TaskRecord }>;
+    for (const { record } of rows) {
+      if (record.idempotencyKey !== undefined) found.set(record.idempotencyKey, record);
+    }
+    return found;
+  }
+
   async eventsAfter(seq: string, limit: number): Promise<StoredAuditEvent[]> {
     const after = cursorParameter('seq', seq);
     const rows = (await this.run((source) =>

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { AppConfigModule, HealthModule, type ServiceDescriptor } from '@app/common';
 import { freePort, timing } from '@app/zk/testing';
 import {
+  AUDIT_MIGRATIONS,
   AUDIT_STORE,
   AuditDatabase,
   AuditUnavailableError,
@@ -77,7 +78,7 @@ test('boots twice on the same database: the migrations run once, the store works
       const migrations = (await app
         .get(AuditDatabase)
         .dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      expect(migrations.map((m) => m.name)).toEqual(['CreateAuditTables1763683200000']);
+      expect(migrations.map((m) => m.name)).toEqual(AUDIT_MIGRATIONS.map((m) => m.name));
       const ready = await request(app.getHttpServer()).get('/health/ready').expect(200);
       expect(ready.body.details).toMatchObject({ postgresql: { status: 'up' } });
     } finally {
@@ -158,7 +159,7 @@ test('three processes starting at once on an empty database migrate it once (adv
       'all three ready at the first attempt',
     );
     const migrations = (await databases[0].dataSource.query('SELECT name FROM migrations')) as [];
-    expect(migrations).toHaveLength(1);
+    expect(migrations).toHaveLength(AUDIT_MIGRATIONS.length);
   } finally {
     await Promise.all(databases.map((database) => database.close()));
     await fresh.drop();

@@ -108,6 +108,42 @@ it('answers a retired task from its final record, exactly as before it left ZooK
   expect(missing.errors).toEqual([{ field: 'id', reason: 'no such task' }]);
 });
 
+it('an idempotency key keeps answering its task after the task is retired, alone and in a batch', async () => {
+  const key = 'history-key-2';
+  const id = await submit({ type: 'noop', idempotencyKey: key });
+  await request(api.http).post(`/v1/tasks/${id}/cancel`).expect(202);
+  await retire(id);
+  expect(await api.zk.exists(ZkLayout.idempotency(key))).toBeNull();
+
+  const again = (
+    await request(api.http)
+      .post('/v1/tasks')
+      .send({ type: 'noop', idempotencyKey: key })
+      .expect(202)
+  ).body as { id: string; state: string };
+  expect(again).toEqual({ id, state: 'cancelled' });
+  const batch = (
+    await request(api.http)
+      .post('/v1/tasks/batch')
+      .send({ tasks: [{ type: 'noop' }, { type: 'noop', idempotencyKey: key }, { type: 'noop' }] })
+      .expect(202)
+  ).body as { items: Array<{ id: string; state: string }> };
+  expect(batch.items.map((t) => t.state)).toEqual(['pending', 'cancelled', 'pending']);
+  expect(batch.items[1].id).toBe(id);
+  expect(new Set(batch.items.map((t) => t.id)).size).toBe(3);
+  // Nothing new was created for the key.
+  expect(await api.zk.exists(ZkLayout.idempotency(key))).toBeNull();
+  const grpc = new SchedulerClient(api.grpcPort);
+  try {
+    expect(await grpc.call('SubmitTask', { type: 'noop', idempotencyKey: key })).toMatchObject({
+      id,
+      state: 'cancelled',
+    });
+  } finally {
+    grpc.close();
+  }
+});
+
 it('lists the live tasks, then the retired ones, each once, across pages', async () => {
   const jobless = await Promise.all(Array.from({ length: 5 }, () => submit()));
   const finished = await Promise.all(Array.from({ length: 7 }, () => submit()));
@@ -162,6 +198,9 @@ it('without PostgreSQL serves live tasks, answers 503 for the rest, and recovers
     expect(page.items.map((t) => t.id)).toContain(live);
     expect(page.nextCursor).toBe('h~');
     await request(api.http).get('/v1/tasks').query({ cursor: page.nextCursor }).expect(503);
+    // Keyed submissions go on, their keys checked in ZooKeeper alone.
+    const keyed = await submit({ type: 'noop', idempotencyKey: 'outage-key' });
+    expect(await submit({ type: 'noop', idempotencyKey: 'outage-key' })).toBe(keyed);
     // History is a side read for the scheduler: its API stays ready without it.
     await request(api.http).get('/health/ready').expect(200);
   } finally {

@@ -27,6 +27,11 @@ export class TaskHistoryReader {
     return (await this.store.taskHistory(id))?.record;
   }
 
+  /** Retired tasks submitted with one of `keys`, by key. */
+  retiredByKeys(keys: readonly string[]): Promise<Map<string, TaskRecord>> {
+    return this.store.retiredByIdempotencyKeys(keys);
+  }
+
   /** Can a retired task be in `state`? Only finished tasks leave ZooKeeper. */
   canHold(state: TaskState | undefined): boolean {
     return state === undefined || isTerminal(state);

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import {
   DEFAULT_PAGE_LIMIT,
   type Page,
@@ -25,22 +25,39 @@ import { TaskHistoryReader } from './task-history';
  * not in ZooKeeper is a 503 (it may have been retired: we cannot say it does
  * not exist), and listing stops at the end of the live tasks (see `list`).
  */
+/** The history-unavailable warning of keyed submissions, at most this often. */
+const WARN_EVERY_MS = 30_000;
+
 @Injectable()
 export class TasksService {
+  private readonly logger = new Logger(TasksService.name);
+  private warnedAt = -Infinity;
+
   constructor(
     private readonly tasks: TaskStore,
     private readonly history: TaskHistoryReader,
   ) {}
 
   async submit(task: SubmitTaskDto): Promise<SubmittedTaskView> {
-    const [submitted] = await this.tasks.submit([taskSubmissionOf(task)]);
-    return submittedView(submitted);
+    const [submitted] = await this.submitBatch([task]);
+    return submitted;
   }
 
-  /** In request order; the store commits them in as few transactions as size allows. */
+  /**
+   * In request order; the store commits them in as few transactions as size
+   * allows. A key whose task is still in ZooKeeper answers it there; one whose
+   * task has been retired answers it from the history, so a key means one task
+   * for as long as the history keeps it.
+   */
   async submitBatch(tasks: readonly SubmitTaskDto[]): Promise<SubmittedTaskView[]> {
-    const submitted = await this.tasks.submit(tasks.map(taskSubmissionOf));
-    return submitted.map(submittedView);
+    const retired = await this.retiredByKeys(tasks);
+    const fresh = tasks.filter((task) => !retired.has(task.idempotencyKey ?? ''));
+    const submitted = await this.tasks.submit(fresh.map(taskSubmissionOf));
+    let next = 0;
+    return tasks.map((task) => {
+      const earlier = retired.get(task.idempotencyKey ?? '');
+      return earlier ? { id: earlier.id, state: earlier.state } : submittedView(submitted[next++]);
+    });
   }
 
   async get(id: string): Promise<TaskView> {
@@ -105,6 +122,28 @@ export class TasksService {
       // Gone from ZooKeeper: retired after it finished (409), or never existed (404).
       const retired = await this.retired(id);
       throw new TaskAlreadyFinishedError(id, retired.state);
+    }
+  }
+
+  /**
+   * Retired tasks of the keys in `tasks`. Without the history, submissions go
+   * on with ZooKeeper alone (a key is then known while its task is there):
+   * taking tasks matters more than the rare key reused after retention.
+   */
+  private async retiredByKeys(tasks: readonly SubmitTaskDto[]): Promise<Map<string, TaskRecord>> {
+    const keys = tasks.flatMap((task) => (task.idempotencyKey ? [task.idempotencyKey] : []));
+    if (keys.length === 0) return new Map();
+    try {
+      return await this.history.retiredByKeys(keys);
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      if (Date.now() - this.warnedAt < WARN_EVERY_MS) return new Map();
+      this.warnedAt = Date.now();
+      this.logger.warn({
+        msg: 'task history unavailable: idempotency keys checked in ZooKeeper only',
+        error: error instanceof Error ? error.message : String(error),
+      });
+      return new Map();
     }
   }
 
