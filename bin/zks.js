@@ -22,6 +22,12 @@ if (process.env.ZKS_CLI_FROM_SOURCE === '1' || !existsSync(compiled)) {
   entry = path.join(root, 'apps', 'cli', 'src', 'main.ts');
 }
 
+// `zks … | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 require(entry)
   .main(process.argv.slice(2))
   .then((code) => {
