@@ -52,8 +52,48 @@ export class ApiClient {
 
   /** The parsed JSON answer of a 2xx (undefined for an empty one, e.g. 204). */
   async request<T>(method: string, path: string, options: RequestOptions): Promise<T> {
+    const response = await this.send(method, path, options, AbortSignal.timeout(this.timeoutMs));
+    const text = await response.text().catch(() => '');
+    return parseJson(text) as T;
+  }
+
+  /**
+   * A response whose body stays open (Server-Sent Events): the time limit
+   * covers the answer's headers only, not the stream.
+   */
+  async openStream(
+    path: string,
+    query: Record<string, QueryValue>,
+    headers: Record<string, string>,
+  ): Promise<ReadableStream<Uint8Array>> {
+    const connecting = new AbortController();
+    const timer = setTimeout(
+      () => connecting.abort(new DOMException('timed out', 'TimeoutError')),
+      this.timeoutMs,
+    );
+    try {
+      const response = await this.send('GET', path, { query }, connecting.signal, {
+        accept: 'text/event-stream',
+        ...headers,
+      });
+      if (!response.body)
+        throw new CliError(`the ${this.options.service} sent no stream`, ExitCode.unavailable);
+      return response.body;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The response of a 2xx; any other outcome as a CliError. */
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    signal: AbortSignal,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
     const url = this.url(path, options.query);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     let response: Response;
@@ -62,15 +102,14 @@ export class ApiClient {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       });
     } catch (error: unknown) {
       throw this.unreachable(error);
     }
+    if (response.ok) return response;
     const text = await response.text().catch(() => '');
-    const body = parseJson(text);
-    if (response.ok) return body as T;
-    throw this.refused(method, path, response, body, text);
+    throw this.refused(method, path, response, parseJson(text), text);
   }
 
   private url(path: string, query: Record<string, QueryValue> = {}): string {

@@ -104,6 +104,17 @@ export function auditTable(events: readonly AuditEventView[]): string {
   );
 }
 
+/** One event on one line, for `audit --follow` (a stream cannot align columns). */
+export function auditLine(event: AuditEventView): string {
+  const parts = [event.seq, time(event.time), event.type];
+  if (event.taskId) parts.push(`task=${event.taskId}`);
+  if (event.jobId && !event.taskId?.startsWith(`${event.jobId}@`)) parts.push(`job=${event.jobId}`);
+  if (event.workerId) parts.push(`worker=${event.workerId}`);
+  if (event.attempt !== null) parts.push(`attempt=${event.attempt}`);
+  if (event.detail) parts.push(compactJson(event.detail, 120));
+  return parts.join('  ');
+}
+
 export function clusterView(cluster: ClusterView): string {
   const leader = cluster.leader
     ? `${cluster.leader.id} (pid ${cluster.leader.pid}, ${cluster.leader.endpoint}) since ${time(cluster.leader.since)}${cluster.leader.inElection ? '' : ' (gone from the election, not replaced yet)'}`

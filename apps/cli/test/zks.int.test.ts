@@ -2,9 +2,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort, TestingServer, timing } from '@app/zk/testing';
 import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
-import type { AuditPageView, ClusterView } from '@app/contracts/dto/registry-api';
+import type { AuditEventView, AuditPageView, ClusterView } from '@app/contracts/dto/registry-api';
 import { LocalCluster } from '../../../test/support/local-cluster';
-import { jsonOf, runZks, type ZksRun } from './support/run-zks';
+import { jsonOf, runZks, startZks, type ZksRun } from './support/run-zks';
 
 /**
  * `zks` against a running cluster of real processes (one scheduler, one
@@ -168,6 +168,48 @@ test('tasks: submit and watch to success; get, list and audit show it', async ()
   const one = jsonOf<AuditPageView>(filtered);
   expect(one.items).toHaveLength(1);
   expect(one.items[0]).toMatchObject({ type: 'task.succeeded', workerId: 'worker-3' });
+});
+
+test('audit --follow: the history, then each event as it is stored, one JSON object per line', async () => {
+  const follow = startZks(
+    ['--json', 'audit', '--follow', '--type', 'task.succeeded', '--since', '10m'],
+    env,
+  );
+  try {
+    const lines = (): AuditEventView[] =>
+      follow
+        .stdout()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as AuditEventView);
+    await timing.waitFor(() => follow.stderr().includes('following live events'), {
+      timeoutMs: 20_000,
+      message: () => `the stream opens:\n${follow.stderr()}`,
+    });
+    const before = lines().length; // the history: the earlier tests' tasks
+    const [a, b] = await Promise.all([
+      zks('--json', 'tasks', 'submit', '--type', 'noop'),
+      zks('--json', 'tasks', 'submit', '--type', 'noop'),
+    ]);
+    const ids = [a, b].map((run) => jsonOf<{ id: string }>(run).id);
+    const seen = await timing.waitFor(
+      () => {
+        const events = lines();
+        return ids.every((id) => events.some((e) => e.taskId === id)) ? events : undefined;
+      },
+      {
+        timeoutMs: 20_000,
+        message: () => `both tasks in the stream:\n${follow.stdout()}\n${follow.stderr()}`,
+      },
+    );
+    expect(seen.length).toBeGreaterThanOrEqual(before + 2);
+    expect(seen.every((e) => e.type === 'task.succeeded')).toBe(true);
+    const seqs = seen.map((e) => BigInt(e.seq));
+    expect(seqs).toEqual([...seqs].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)));
+    expect(new Set(seqs).size).toBe(seqs.length); // history and live: nothing twice
+  } finally {
+    await follow.stop();
+  }
 });
 
 test('tasks: a failed task makes watch exit 1; a cancelled one too, and a second cancel is refused', async () => {
