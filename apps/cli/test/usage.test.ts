@@ -1,5 +1,6 @@
 import { main } from '../src/main';
 import { table } from '../src/output';
+import { auditLine } from '../src/views';
 import { collectLabel, durationMs, parseTimeAgo, parseTimeAhead } from '../src/parsers';
 
 /**
@@ -114,4 +115,23 @@ test('times: ISO passes through as written, durations count from now', () => {
 
 test('labels collect into one selector; a value may hold =', () => {
   expect(collectLabel('b=x=y', collectLabel('a=1', undefined))).toEqual({ a: '1', b: 'x=y' });
+});
+
+test('a followed event is one line: seq, time, type, then what it is about', () => {
+  const line = auditLine({
+    seq: '42',
+    id: 'e-1',
+    time: '2026-11-21T09:30:01.123Z',
+    type: 'task.failed',
+    jobId: 'j',
+    taskId: 'j@1',
+    workerId: 'worker-1',
+    attempt: 2,
+    actor: 'worker/worker-1/7',
+    fencingToken: null,
+    detail: { code: 'timeout' },
+  });
+  expect(line).toBe(
+    '42  2026-11-21 09:30:01Z  task.failed  task=j@1  worker=worker-1  attempt=2  {"code":"timeout"}',
+  );
 });
