@@ -1,19 +1,23 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePorts, timing } from '@app/zk/testing';
+import type { ClusterView } from '@app/contracts/dto/registry-api';
+import { jsonOf, runZks } from '../../apps/cli/test/support/run-zks';
 
 /**
- * `npm start` as a user runs it: its own ZooKeeper (ZK_CONNECT unset), one
- * scheduler, one worker and the registry, on free ports and a temp data
- * folder; a task submitted to the printed API succeeds; a Ctrl-C (SIGINT to
- * the whole foreground process group, as a terminal sends it) stops every
- * process it started.
+ * `npm start -- --no-demo` as a user runs it, in a fresh copy of the checkout
+ * (what a clone holds: no dist/, no .data/; node_modules linked, as after
+ * `npm ci`): its own ZooKeeper (ZK_CONNECT unset) and embedded PostgreSQL,
+ * the default 2 schedulers, 2 workers and the registry, on free ports. The
+ * copy's `zks` sees a leader and 2 workers, submits a task and watches it
+ * succeed; a Ctrl-C (SIGINT to the whole foreground process group, as a
+ * terminal sends it) stops every process it started.
  */
 
 const ROOT = join(__dirname, '..', '..');
-jest.setTimeout(90_000);
+jest.setTimeout(timing.ms(120_000));
 
 interface Run {
   child: ChildProcess;
@@ -21,9 +25,27 @@ interface Run {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startNpm(env: NodeJS.ProcessEnv): Run {
-  const child = spawn('npm', ['start', '--', '--no-demo', '--schedulers', '1', '--workers', '1'], {
-    cwd: ROOT,
+/** The checkout's files as a clone would have them once committed (tracked and new, not ignored). */
+function copyCheckout(target: string): void {
+  const listed = spawnSync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (listed.status !== 0) throw new Error(`git ls-files failed: ${listed.stderr}`);
+  for (const file of listed.stdout.split('\0').filter((name) => name !== '')) {
+    const source = join(ROOT, file);
+    if (!existsSync(source)) continue; // deleted in the working tree
+    mkdirSync(dirname(join(target, file)), { recursive: true });
+    copyFileSync(source, join(target, file));
+  }
+  // What `npm ci` would install (npm start runs it when node_modules is missing; too slow here).
+  symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'), 'dir');
+}
+
+function startNpm(cwd: string, env: NodeJS.ProcessEnv): Run {
+  const child = spawn('npm', ['start', '--', '--no-demo'], {
+    cwd,
     env,
     // Its own process group, like a terminal's foreground job.
     detached: true,
@@ -53,12 +75,12 @@ function processesMarkedWith(marker: string): string[] {
   return result.stdout.split('\n').filter((line) => line.trim() !== '' && !line.includes('pgrep'));
 }
 
-let dataDir: string;
+let checkout: string;
 let run: Run | undefined;
 let pids: number[] = [];
 
 beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'zks-npm-start-'));
+  checkout = mkdtempSync(join(tmpdir(), 'zks-npm-start-'));
 });
 
 afterEach(() => {
@@ -71,15 +93,20 @@ afterEach(() => {
     }
   }
   for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const line of processesMarkedWith(join(checkout, '.data'))) {
+    const pid = Number(line.split(' ')[0]);
+    if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(checkout, { recursive: true, force: true });
 });
 
-test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every process it started', async () => {
+test('npm start in a fresh copy: zks sees the cluster and runs a task; Ctrl-C stops every process', async () => {
+  copyCheckout(checkout);
+  const dataDir = join(checkout, '.data');
   const [zkPort, schedulerHttp, schedulerGrpc, registryHttp, registryGrpc, workerHttp] =
     await freePorts(6);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ZKS_DATA_DIR: dataDir,
     ZKS_ZK_PORT: String(zkPort),
     ZKS_SCHEDULER_HTTP_PORT: String(schedulerHttp),
     ZKS_SCHEDULER_GRPC_PORT: String(schedulerGrpc),
@@ -88,8 +115,8 @@ test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every proc
     ZKS_WORKER_HTTP_PORT: String(workerHttp),
     NO_COLOR: '1',
   };
-  delete env.ZK_CONNECT;
-  run = startNpm(env);
+  for (const key of ['ZK_CONNECT', 'ZKS_DATA_DIR', 'DATABASE_URL']) delete env[key];
+  run = startNpm(checkout, env);
   const started = run;
 
   const crashed = started.exited.then((exit) => {
@@ -98,7 +125,7 @@ test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every proc
   await Promise.race([
     crashed,
     timing.waitFor(() => started.output().includes('Ctrl-C stops everything'), {
-      timeoutMs: 60_000,
+      timeoutMs: 90_000,
       intervalMs: 50,
       message: () => `npm start never said it was ready:\n${started.output()}`,
     }),
@@ -111,34 +138,46 @@ test('npm start serves tasks from its own ZooKeeper, and Ctrl-C stops every proc
   expect(output).toContain(`${api}/docs`);
   expect(output).toContain(`ZooKeeper    127.0.0.1:${zkPort}`);
   pids = [...output.matchAll(/^ {4}\S+\s+pid (\d+)/gm)].map((match) => Number(match[1]));
-  expect(pids).toHaveLength(4); // zookeeper, scheduler-1, registry-1, worker-1
+  expect(pids).toHaveLength(6); // zookeeper, scheduler-1, scheduler-2, registry-1, worker-1, worker-2
   expect(pids.every(isAlive)).toBe(true);
-  expect(processesMarkedWith(dataDir)).toHaveLength(4);
+  expect(processesMarkedWith(dataDir).length).toBeGreaterThanOrEqual(6);
 
-  const submitted = await fetch(`${api}/v1/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ type: 'noop' }),
-  });
-  expect(submitted.status).toBe(202);
-  const { id } = (await submitted.json()) as { id: string };
-  const task = await timing.waitFor(
+  // The copy's own zks, from its TypeScript sources (a clone has no dist/).
+  const zks = (...args: string[]) =>
+    runZks(
+      args,
+      {
+        ZKS_URL: api!,
+        ZKS_REGISTRY_URL: `http://localhost:${registryHttp}`,
+      },
+      checkout,
+      join(checkout, 'bin', 'zks.js'),
+    );
+  const cluster = await timing.waitFor(
     async () => {
-      const body = (await (await fetch(`${api}/v1/tasks/${id}`)).json()) as {
-        state: string;
-        workerId: string | null;
-      };
-      return body.state === 'succeeded' ? body : undefined;
+      const answer = await zks('--json', 'cluster');
+      if (answer.code !== 0) return undefined;
+      const view = jsonOf<ClusterView>(answer);
+      return view.leader !== null && view.workers.length === 2 ? view : undefined;
     },
-    { timeoutMs: 15_000, intervalMs: 100, message: `task ${id} succeeds` },
+    { timeoutMs: 20_000, intervalMs: 200, message: 'zks cluster shows a leader and 2 workers' },
   );
-  expect(task.workerId).toBe('worker-1');
+  expect(cluster.leader?.id).toMatch(/^scheduler-[12]$/);
+  expect(cluster.workers.map((w) => w.id).sort()).toEqual(['worker-1', 'worker-2']);
+  expect(cluster.workers.every((w) => pids.includes(w.pid))).toBe(true);
+
+  const submitted = await zks('tasks', 'submit', '--type', 'noop', '--watch', '--timeout', '30');
+  if (submitted.code !== 0) {
+    throw new Error(`zks exited ${submitted.code}:\n${submitted.stdout}\n${submitted.stderr}`);
+  }
+  expect(submitted.stdout).toMatch(/^submitted task \S+$/m);
+  expect(submitted.stdout).toMatch(/succeeded\s+worker worker-[12]\s+attempt 1/);
 
   process.kill(-started.child.pid!, 'SIGINT');
   const exit = await timing.withTimeout(started.exited, 45_000, 'npm start stops on SIGINT');
   // npm, hit by the SIGINT too, ends by that signal once the script is done.
   expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
-  expect(started.output()).toMatch(/all 4 processes stopped, none left running/);
+  expect(started.output()).toMatch(/all 6 processes stopped, none left running/);
   expect(pids.filter(isAlive)).toEqual([]);
   expect(processesMarkedWith(dataDir)).toEqual([]);
 });
