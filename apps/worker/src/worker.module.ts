@@ -1,5 +1,6 @@
 import { Module, forwardRef } from '@nestjs/common';
 import {
+  ApiAuthModule,
   AppConfigModule,
   HealthModule,
   LoggingModule,
@@ -25,6 +26,8 @@ export const WORKER_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(WORKER_SERVICE),
     LoggingModule,
+    // Only /metrics (API_METRICS_REQUIRE_TOKEN) and /health (always open) here.
+    ApiAuthModule,
     HealthModule,
     MetricsModule,
     ZooKeeperModule,

@@ -11,3 +11,4 @@ export * from './metrics/metrics.controller';
 export * from './metrics/metrics.module';
 export * from './bootstrap/bootstrap-service';
 export * from './zookeeper/zookeeper.module';
+export * from './auth';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ZooKeeperModule } from '@app/common';
+import { ApiAuthModule, ZooKeeperModule } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
 import { AuditModule } from '@app/audit/audit.module';
 import { ApiHttpExceptionFilter } from './errors/http-exception.filter';
@@ -21,7 +21,12 @@ import { ApiValidationPipe } from './validation/validate';
  */
 @Module({
   // AuditModule: reads of the task history (tasks retired from ZooKeeper); never drains.
-  imports: [ZooKeeperModule, StoreModule, AuditModule.forRoot({ requiredForReadiness: false })],
+  imports: [
+    ApiAuthModule,
+    ZooKeeperModule,
+    StoreModule,
+    AuditModule.forRoot({ requiredForReadiness: false }),
+  ],
   controllers: [JobsController, TasksController, SchedulerGrpcController],
   providers: [
     JobsService,

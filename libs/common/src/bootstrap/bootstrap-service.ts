@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, type ServiceDescriptor } from '../config/app-config';
 import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
+import { loadApiAuthSettings } from '../auth/api-auth-settings';
 
 /** A gRPC API served on GRPC_PORT (all interfaces) beside HTTP: a hybrid application. */
 export type GrpcServiceOptions = Omit<GrpcOptions['options'], 'url'>;
@@ -86,6 +87,7 @@ export async function bootstrapService(
   // AppConfigModule validates the same environment again inside the container.
   try {
     loadAppConfig(process.env, service);
+    loadApiAuthSettings(process.env);
   } catch (error) {
     return fail(service, error);
   }

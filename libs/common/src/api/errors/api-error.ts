@@ -4,7 +4,15 @@ import type { FieldError } from '@app/contracts/dto/scheduler-api';
 
 /** What went wrong, independent of the transport (HTTP status, gRPC code). */
 export type ApiErrorKind =
-  'invalid' | 'too_large' | 'not_found' | 'already_exists' | 'failed_precondition' | 'unavailable';
+  | 'invalid'
+  | 'too_large'
+  | 'not_found'
+  | 'already_exists'
+  | 'failed_precondition'
+  | 'unavailable'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'rate_limited';
 
 export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -13,6 +21,9 @@ export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   already_exists: HttpStatus.CONFLICT,
   failed_precondition: HttpStatus.CONFLICT,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
 };
 
 export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
@@ -22,6 +33,9 @@ export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
   already_exists: GrpcStatus.ALREADY_EXISTS,
   failed_precondition: GrpcStatus.FAILED_PRECONDITION,
   unavailable: GrpcStatus.UNAVAILABLE,
+  unauthenticated: GrpcStatus.UNAUTHENTICATED,
+  forbidden: GrpcStatus.PERMISSION_DENIED,
+  rate_limited: GrpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** An answer the client must see as it is: a 4xx (or 503) naming the fields at fault. */
