@@ -154,6 +154,8 @@ describe('loadAppConfig', () => {
       'DATABASE_URL must use the postgres:// or postgresql:// scheme',
     ],
     [{ API_TOKEN: 'two words' }, 'API_TOKEN must not contain whitespace'],
+    [{ ZK_AUTH: 'no-colon' }, 'ZK_AUTH must be user:password'],
+    [{ ZK_AUTH: 'user:' }, 'ZK_AUTH must be user:password'],
   ])('rejects %j', (env, expected) => {
     expect(problemOf(env)).toContain(expected);
   });
@@ -162,6 +164,7 @@ describe('loadAppConfig', () => {
     expect(problemOf({ LOG_LEVEL: 'loud' })).toContain('(got "loud")');
     expect(problemOf({ DATABASE_URL: 'mysql://u:hunter2@h/db' })).not.toContain('hunter2');
     expect(problemOf({ API_TOKEN: 'hunter2 x' })).not.toContain('hunter2');
+    expect(problemOf({ ZK_AUTH: 'hunter2' })).not.toContain('hunter2');
   });
 
   it('reports every wrong variable at once, each by name', () => {
@@ -185,15 +188,18 @@ describe('loadAppConfig', () => {
 
   it('masks secrets when the config is serialised', () => {
     const config = loadAppConfig(
-      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d' },
+      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d', ZK_AUTH: 'svc:zkpass' },
       SCHEDULER,
     );
+    expect(config.zooKeeper.digest).toBe('svc:zkpass');
     const json = JSON.stringify(config);
     expect(json).not.toContain('tok"');
     expect(json).not.toContain(':pw@');
+    expect(json).not.toContain('zkpass');
     expect(JSON.parse(json)).toMatchObject({
       apiToken: '<set>',
       databaseUrl: '<set>',
+      zooKeeper: { digest: '<set>' },
       httpPort: 3000,
     });
   });

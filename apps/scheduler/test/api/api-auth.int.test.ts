@@ -13,6 +13,7 @@ import { Module } from '@nestjs/common';
 import { Metadata, status } from '@grpc/grpc-js';
 import { AppConfigModule, HealthModule, MetricsModule } from '@app/common';
 import request from 'supertest';
+import { NoAuthError } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
 import type { AuditEvent, OutboxEntry } from '@app/contracts';
 import { ApiModule } from '../../src/api/api.module';
@@ -250,5 +251,29 @@ describe('metrics behind a token and the write rate limit', () => {
       .get('/v1/tasks')
       .set('Authorization', bearer(TOKENS.admin));
     expect(read.status).toBe(200);
+  });
+});
+
+describe('ZK_AUTH', () => {
+  it("closes the API's znodes to ZooKeeper clients without the credentials", async () => {
+    const closed = await startApiApp(server, { env: { ZK_AUTH: 'zk-scheduler:zk-s3cret' } });
+    try {
+      const submitted = await request(closed.http).post('/v1/tasks').send(task);
+      expect(submitted.status).toBe(202);
+      const id = (submitted.body as { id: string }).id;
+      // closed.zk is a session on the same root without ZK_AUTH: an outsider.
+      await expect(closed.zk.get(`/tasks/${id}`)).rejects.toBeInstanceOf(NoAuthError);
+      await expect(closed.zk.children('/tasks')).rejects.toBeInstanceOf(NoAuthError);
+      await expect(closed.zk.create(`/tasks/${id}-forged`, '{}')).rejects.toBeInstanceOf(
+        NoAuthError,
+      );
+      await expect(closed.zk.set(`/tasks/${id}`, '{}')).rejects.toBeInstanceOf(NoAuthError);
+      // The API itself still reads its own task.
+      const read = await request(closed.http).get(`/v1/tasks/${id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ id, type: 'noop' });
+    } finally {
+      await closed.close();
+    }
   });
 });

@@ -69,6 +69,7 @@ export function loadAppConfig(env: Environment, service: ServiceDescriptor): App
       connect: vars.ZK_CONNECT,
       root: vars.ZK_ROOT,
       sessionTimeoutMs: vars.ZK_SESSION_TIMEOUT_MS,
+      ...(vars.ZK_AUTH === undefined ? {} : { digest: vars.ZK_AUTH }),
     },
     databaseUrl: vars.DATABASE_URL,
     httpPort: vars.HTTP_PORT,
