@@ -1,4 +1,6 @@
-import { hostname } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   AppConfig,
   ConfigValidationError,
@@ -184,6 +186,25 @@ describe('loadAppConfig', () => {
       'ZK_ROOT',
     ]);
     expect(validation.message).toMatch(/^invalid configuration:\n {2}- /);
+  });
+
+  it('reads DATABASE_URL_FILE and ZK_AUTH_FILE when the variables are unset, naming an unreadable file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zks-secrets-'));
+    writeFileSync(path.join(dir, 'db'), 'postgres://svc:pw@db:5432/zk\n');
+    writeFileSync(path.join(dir, 'zk'), 'svc:zkpass\n');
+    const config = loadAppConfig(
+      { DATABASE_URL_FILE: path.join(dir, 'db'), ZK_AUTH_FILE: path.join(dir, 'zk') },
+      SCHEDULER,
+    );
+    expect(config.databaseUrl).toBe('postgres://svc:pw@db:5432/zk');
+    expect(config.zooKeeper.digest).toBe('svc:zkpass');
+    expect(
+      loadAppConfig({ ZK_AUTH: 'env:wins', ZK_AUTH_FILE: path.join(dir, 'zk') }, SCHEDULER)
+        .zooKeeper.digest,
+    ).toBe('env:wins');
+    expect(problemOf({ DATABASE_URL_FILE: path.join(dir, 'missing') })).toMatch(
+      /^DATABASE_URL_FILE cannot be read \(ENOENT/,
+    );
   });
 
   it('masks secrets when the config is serialised', () => {

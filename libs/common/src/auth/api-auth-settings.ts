@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Environment } from '../config/load-app-config';
-import { ConfigValidationError, type ConfigProblem } from '../config/load-app-config';
+import { ConfigValidationError } from '../config/load-app-config';
+import { withFileSecrets } from '../config/secret-files';
 import { isApiRole, API_ROLES } from './api-roles';
 import type { ApiTokenEntry } from './api-tokens';
 
@@ -8,7 +9,7 @@ import type { ApiTokenEntry } from './api-tokens';
  * API access settings, read beside the shared AppConfig (like the worker's own
  * settings) so that services without an API pay nothing for them:
  *
- * - `API_TOKEN`: one token with the `admin` role, named `default`.
+ * - `API_TOKEN` (or `API_TOKEN_FILE`): one token with the `admin` role, named `default`.
  * - `API_TOKENS_FILE`: a JSON file `[{ "name", "role", "token" }]` of named
  *   tokens (roles `admin`, `submitter`, `reader`); both may be set.
  * - `API_METRICS_REQUIRE_TOKEN`: `/metrics` needs a token too (default false).
@@ -27,8 +28,8 @@ const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const MIN_FILE_TOKEN_LENGTH = 16;
 export const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
 
-export function loadApiAuthSettings(env: Environment): ApiAuthSettings {
-  const problems: ConfigProblem[] = [];
+export function loadApiAuthSettings(given: Environment): ApiAuthSettings {
+  const { env, problems } = withFileSecrets(given);
   const tokens: ApiTokenEntry[] = [];
   const single = env.API_TOKEN?.trim();
   if (single) tokens.push({ name: API_TOKEN_DEFAULT_NAME, role: 'admin', token: single });

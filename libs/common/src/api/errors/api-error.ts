@@ -12,7 +12,9 @@ export type ApiErrorKind =
   | 'unavailable'
   | 'unauthenticated'
   | 'forbidden'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** A count the deployment caps (API_MAX_JOBS) is reached. */
+  | 'limit_reached';
 
 export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -24,6 +26,7 @@ export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   unauthenticated: HttpStatus.UNAUTHORIZED,
   forbidden: HttpStatus.FORBIDDEN,
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  limit_reached: HttpStatus.CONFLICT,
 };
 
 export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
@@ -36,6 +39,7 @@ export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
   forbidden: GrpcStatus.PERMISSION_DENIED,
   rate_limited: GrpcStatus.RESOURCE_EXHAUSTED,
+  limit_reached: GrpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** An answer the client must see as it is: a 4xx (or 503) naming the fields at fault. */
