@@ -7,6 +7,7 @@ import { ApiHttpExceptionFilter } from './errors/http-exception.filter';
 import { SchedulerGrpcController } from './grpc/scheduler-grpc.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { JobLimit, MAX_JOBS, loadMaxJobs } from './limits/job-limit';
 import { TasksController } from './tasks/tasks.controller';
 import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
@@ -30,6 +31,8 @@ import { ApiValidationPipe } from './validation/validate';
   controllers: [JobsController, TasksController, SchedulerGrpcController],
   providers: [
     JobsService,
+    JobLimit,
+    { provide: MAX_JOBS, useFactory: () => loadMaxJobs(process.env) },
     TasksService,
     TaskHistoryReader,
     { provide: APP_PIPE, useClass: ApiValidationPipe },

@@ -123,13 +123,13 @@ export interface GrpcFailure {
 export class SchedulerClient {
   private readonly client: grpc.Client;
 
-  constructor(port: number) {
+  constructor(port: number, credentials = grpc.credentials.createInsecure()) {
     const definition = protoLoader.loadSync(SCHEDULER_PROTO_PATH, PROTO_LOADER_OPTIONS);
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
       zkscheduler: { scheduler: { v1: { SchedulerService: grpc.ServiceClientConstructor } } };
     };
     const Service = loaded.zkscheduler.scheduler.v1.SchedulerService;
-    this.client = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    this.client = new Service(`127.0.0.1:${port}`, credentials);
   }
 
   /** `method` as in the .proto file: `CreateJob`. */
