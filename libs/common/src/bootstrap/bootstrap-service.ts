@@ -68,7 +68,12 @@ export async function prepareApplication(
 
 /** Serves the OpenAPI UI at `/<path>` and the document at `/<path>-json`. */
 export function setupOpenApi(app: INestApplication, options: OpenApiOptions): void {
-  const builder = new DocumentBuilder().setTitle(options.title).setVersion(options.version);
+  const builder = new DocumentBuilder()
+    .setTitle(options.title)
+    .setVersion(options.version)
+    // The UI's "Authorize" button: needed when API_TOKEN / API_TOKENS_FILE is set.
+    .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
+    .addSecurityRequirements('bearer');
   if (options.description) builder.setDescription(options.description);
   const document = SwaggerModule.createDocument(app, builder.build());
   SwaggerModule.setup(options.path ?? 'docs', app, document);
