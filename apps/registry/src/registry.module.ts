@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import {
+  ApiAuthModule,
   AppConfigModule,
   HealthModule,
   LoggingModule,
@@ -40,6 +41,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(REGISTRY_SERVICE),
     LoggingModule,
+    ApiAuthModule,
     HealthModule,
     MetricsModule,
     ZooKeeperModule,

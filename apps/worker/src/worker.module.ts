@@ -1,5 +1,6 @@
 import { Module, forwardRef } from '@nestjs/common';
 import {
+  ApiAuthModule,
   AppConfigModule,
   HealthModule,
   LoggingModule,
@@ -9,6 +10,7 @@ import {
   type ServiceDescriptor,
 } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
+import { loadHandlerSettings } from './config/handler-settings';
 import { loadShutdownGraceMs, SHUTDOWN_GRACE_MS } from './config/shutdown-grace';
 import { WorkerShutdown } from './execution/shutdown';
 import { WorkerEngine } from './execution/worker-engine';
@@ -25,16 +27,22 @@ export const WORKER_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(WORKER_SERVICE),
     LoggingModule,
+    // Only /metrics (API_METRICS_REQUIRE_TOKEN) and /health (always open) here.
+    ApiAuthModule,
     HealthModule,
     MetricsModule,
     ZooKeeperModule,
     StoreModule,
     // Built when the application is created, not when this file is imported:
     // the handler set depends on the environment (WORKER_ALLOW_SHELL).
+    // WORKER_SHELL_*, WORKER_HTTP_ALLOWED_HOSTS, WORKER_LOGS_ROOTS: see config/handler-settings.
     forwardRef(() =>
-      HandlersModule.forRoot({
-        allowShell: loadAppConfig(process.env, WORKER_SERVICE).worker.allowShell,
-      }),
+      HandlersModule.forRoot(
+        loadHandlerSettings(
+          process.env,
+          loadAppConfig(process.env, WORKER_SERVICE).worker.allowShell,
+        ),
+      ),
     ),
   ],
   providers: [

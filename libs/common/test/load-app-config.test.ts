@@ -1,4 +1,6 @@
-import { hostname } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import {
   AppConfig,
   ConfigValidationError,
@@ -154,6 +156,8 @@ describe('loadAppConfig', () => {
       'DATABASE_URL must use the postgres:// or postgresql:// scheme',
     ],
     [{ API_TOKEN: 'two words' }, 'API_TOKEN must not contain whitespace'],
+    [{ ZK_AUTH: 'no-colon' }, 'ZK_AUTH must be user:password'],
+    [{ ZK_AUTH: 'user:' }, 'ZK_AUTH must be user:password'],
   ])('rejects %j', (env, expected) => {
     expect(problemOf(env)).toContain(expected);
   });
@@ -162,6 +166,7 @@ describe('loadAppConfig', () => {
     expect(problemOf({ LOG_LEVEL: 'loud' })).toContain('(got "loud")');
     expect(problemOf({ DATABASE_URL: 'mysql://u:hunter2@h/db' })).not.toContain('hunter2');
     expect(problemOf({ API_TOKEN: 'hunter2 x' })).not.toContain('hunter2');
+    expect(problemOf({ ZK_AUTH: 'hunter2' })).not.toContain('hunter2');
   });
 
   it('reports every wrong variable at once, each by name', () => {
@@ -183,17 +188,39 @@ describe('loadAppConfig', () => {
     expect(validation.message).toMatch(/^invalid configuration:\n {2}- /);
   });
 
-  it('masks secrets when the config is serialised', () => {
+  it('reads DATABASE_URL_FILE and ZK_AUTH_FILE when the variables are unset, naming an unreadable file', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zks-secrets-'));
+    writeFileSync(path.join(dir, 'db'), 'postgres://svc:pw@db:5432/zk\n');
+    writeFileSync(path.join(dir, 'zk'), 'svc:zkpass\n');
     const config = loadAppConfig(
-      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d' },
+      { DATABASE_URL_FILE: path.join(dir, 'db'), ZK_AUTH_FILE: path.join(dir, 'zk') },
       SCHEDULER,
     );
+    expect(config.databaseUrl).toBe('postgres://svc:pw@db:5432/zk');
+    expect(config.zooKeeper.digest).toBe('svc:zkpass');
+    expect(
+      loadAppConfig({ ZK_AUTH: 'env:wins', ZK_AUTH_FILE: path.join(dir, 'zk') }, SCHEDULER)
+        .zooKeeper.digest,
+    ).toBe('env:wins');
+    expect(problemOf({ DATABASE_URL_FILE: path.join(dir, 'missing') })).toMatch(
+      /^DATABASE_URL_FILE cannot be read \(ENOENT/,
+    );
+  });
+
+  it('masks secrets when the config is serialised', () => {
+    const config = loadAppConfig(
+      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d', ZK_AUTH: 'svc:zkpass' },
+      SCHEDULER,
+    );
+    expect(config.zooKeeper.digest).toBe('svc:zkpass');
     const json = JSON.stringify(config);
     expect(json).not.toContain('tok"');
     expect(json).not.toContain(':pw@');
+    expect(json).not.toContain('zkpass');
     expect(JSON.parse(json)).toMatchObject({
       apiToken: '<set>',
       databaseUrl: '<set>',
+      zooKeeper: { digest: '<set>' },
       httpPort: 3000,
     });
   });

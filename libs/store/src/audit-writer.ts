@@ -14,10 +14,22 @@ export class AuditWriter {
     /** `<service>/<member id>/<pid>` */
     readonly actor: string,
     private readonly now: () => number = Date.now,
+    /** The API token name of the call being served, if any (see currentPrincipal). */
+    private readonly tokenName: () => string | undefined = () => undefined,
   ) {}
 
   event(type: AuditEventType, fields: AuditFields = {}): AuditEvent {
-    return { id: randomUUID(), time: this.now(), type, actor: this.actor, ...fields };
+    const event: AuditEvent = {
+      id: randomUUID(),
+      time: this.now(),
+      type,
+      actor: this.actor,
+      ...fields,
+    };
+    // Which token acted goes into detail: no schema change, and it is queryable as JSON.
+    const token = this.tokenName();
+    if (token !== undefined) event.detail = { ...event.detail, token };
+    return event;
   }
 }
 

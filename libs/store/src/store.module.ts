@@ -1,6 +1,6 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { ZkClient } from '@app/zk';
-import { AppConfig } from '@app/common';
+import { AppConfig, currentPrincipal } from '@app/common';
 import { PERSISTENT_PARENTS } from '@app/contracts';
 import { AuditWriter } from './audit-writer';
 import { JobStore } from './job-store';
@@ -29,7 +29,11 @@ export class LayoutInitializer implements OnModuleInit {
       provide: AuditWriter,
       inject: [AppConfig],
       useFactory: (config: AppConfig) =>
-        new AuditWriter(`${config.service}/${config.memberId}/${process.pid}`),
+        new AuditWriter(
+          `${config.service}/${config.memberId}/${process.pid}`,
+          Date.now,
+          () => currentPrincipal()?.name,
+        ),
     },
     {
       provide: WriteBatcher,

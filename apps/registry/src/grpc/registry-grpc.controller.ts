@@ -1,5 +1,6 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import { GrpcApiAuth } from '@app/common';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Observable } from 'rxjs';
 import { validateInput } from '@app/common/api';
@@ -30,6 +31,7 @@ const Rpc = (method: string): MethodDecorator => GrpcMethod(REGISTRY_SERVICE_NAM
  */
 @Controller()
 @UseFilters(RegistryGrpcExceptionFilter)
+@GrpcApiAuth()
 export class RegistryGrpcController {
   constructor(
     private readonly cluster: ClusterViewService,

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ZooKeeperModule } from '@app/common';
+import { ApiAuthModule, ZooKeeperModule } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
 import { AuditModule } from '@app/audit/audit.module';
 import { ApiHttpExceptionFilter } from './errors/http-exception.filter';
 import { SchedulerGrpcController } from './grpc/scheduler-grpc.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { JobLimit, MAX_JOBS, loadMaxJobs } from './limits/job-limit';
 import { TasksController } from './tasks/tasks.controller';
 import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
@@ -21,10 +22,17 @@ import { ApiValidationPipe } from './validation/validate';
  */
 @Module({
   // AuditModule: reads of the task history (tasks retired from ZooKeeper); never drains.
-  imports: [ZooKeeperModule, StoreModule, AuditModule.forRoot({ requiredForReadiness: false })],
+  imports: [
+    ApiAuthModule,
+    ZooKeeperModule,
+    StoreModule,
+    AuditModule.forRoot({ requiredForReadiness: false }),
+  ],
   controllers: [JobsController, TasksController, SchedulerGrpcController],
   providers: [
     JobsService,
+    JobLimit,
+    { provide: MAX_JOBS, useFactory: () => loadMaxJobs(process.env) },
     TasksService,
     TaskHistoryReader,
     { provide: APP_PIPE, useClass: ApiValidationPipe },

@@ -208,6 +208,18 @@ describe('shell handler', () => {
     expect(atRoot.stdout).toBe(`${root}\n`);
   });
 
+  it('ends a command that runs past the worker limit (timeoutMs) and fails the task', async () => {
+    const pidFile = path.join(directory, 'pid');
+    const failure = run(
+      { command: 'sh', args: ['-c', `echo $$ > ${pidFile}; exec sleep 30`] },
+      { timeoutMs: 300, killGraceMs: 200 },
+    );
+    await expect(failure).rejects.toBeInstanceOf(ShellCommandFailedError);
+    await expect(failure).rejects.toThrow(/ran longer than the worker's shell limit of 300 ms/);
+    const [pid] = await pidsIn(pidFile, 1);
+    expect(isGone(pid)).toBe(true);
+  });
+
   it('reports commands that cannot start', async () => {
     await expect(run({ command: 'no-such-command-zk' })).rejects.toThrow(
       "command not found in the worker's PATH: no-such-command-zk",

@@ -6,6 +6,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, type ServiceDescriptor } from '../config/app-config';
 import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
+import { loadApiAuthSettings } from '../auth/api-auth-settings';
+import { grpcServerCredentials, loadTlsSettings } from './tls-settings';
 
 /** A gRPC API served on GRPC_PORT (all interfaces) beside HTTP: a hybrid application. */
 export type GrpcServiceOptions = Omit<GrpcOptions['options'], 'url'>;
@@ -48,7 +50,12 @@ export async function prepareApplication(
     app.connectMicroservice<MicroserviceOptions>(
       {
         transport: Transport.GRPC,
-        options: { ...options.grpc, url: `0.0.0.0:${config.grpcPort}` },
+        options: {
+          ...options.grpc,
+          url: `0.0.0.0:${config.grpcPort}`,
+          // TLS_CERT_FILE / TLS_KEY_FILE: the same certificate as HTTPS.
+          credentials: grpcServerCredentials(loadTlsSettings(process.env)),
+        },
       },
       // The microservice keeps its own (empty) global pipes and filters: gRPC
       // handlers bind theirs explicitly, the HTTP ones do not fit there.
@@ -61,7 +68,12 @@ export async function prepareApplication(
 
 /** Serves the OpenAPI UI at `/<path>` and the document at `/<path>-json`. */
 export function setupOpenApi(app: INestApplication, options: OpenApiOptions): void {
-  const builder = new DocumentBuilder().setTitle(options.title).setVersion(options.version);
+  const builder = new DocumentBuilder()
+    .setTitle(options.title)
+    .setVersion(options.version)
+    // The UI's "Authorize" button: needed when API_TOKEN / API_TOKENS_FILE is set.
+    .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
+    .addSecurityRequirements('bearer');
   if (options.description) builder.setDescription(options.description);
   const document = SwaggerModule.createDocument(app, builder.build());
   SwaggerModule.setup(options.path ?? 'docs', app, document);
@@ -84,22 +96,29 @@ export async function bootstrapService(
 ): Promise<INestApplication> {
   // Checked before Nest starts so that the message is the only output. The
   // AppConfigModule validates the same environment again inside the container.
+  let tls: ReturnType<typeof loadTlsSettings>;
   try {
     loadAppConfig(process.env, service);
+    loadApiAuthSettings(process.env);
+    tls = loadTlsSettings(process.env);
   } catch (error) {
     return fail(service, error);
   }
 
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(module, { bufferLogs: true, abortOnError: false });
+    app = await NestFactory.create(module, {
+      bufferLogs: true,
+      abortOnError: false,
+      ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
+    });
     const logger = app.get(Logger);
     app.useLogger(logger);
     app.enableShutdownHooks();
     const config = app.get(AppConfig);
     await prepareApplication(app, config, options);
     await app.listen(config.httpPort);
-    const grpc = options.grpc ? `, gRPC on 0.0.0.0:${config.grpcPort}` : '';
+    const grpc = options.grpc ? `, gRPC${tls ? ' (TLS)' : ''} on 0.0.0.0:${config.grpcPort}` : '';
     logger.log(
       `${service.name} listening on ${await app.getUrl()}${grpc} (pid ${process.pid})`,
       'Bootstrap',

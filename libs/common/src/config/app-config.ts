@@ -16,6 +16,8 @@ export interface ZooKeeperConfig {
   /** Root znode of this cluster, absolute, no trailing slash. */
   readonly root: string;
   readonly sessionTimeoutMs: number;
+  /** ZK_AUTH, `user:password` (digest scheme); unset: open ACLs. Masked in toJSON. */
+  readonly digest?: string;
 }
 
 export interface WorkerConfig {
@@ -74,9 +76,10 @@ export class AppConfig implements AppConfigValues {
 
   /** For logs: secrets masked. */
   toJSON(): Record<string, unknown> {
-    const { databaseUrl, apiToken, ...rest } = this;
+    const { databaseUrl, apiToken, zooKeeper, ...rest } = this;
     return {
       ...rest,
+      zooKeeper: { ...zooKeeper, digest: zooKeeper.digest === undefined ? undefined : '<set>' },
       databaseUrl: databaseUrl === undefined ? undefined : '<set>',
       apiToken: apiToken === undefined ? undefined : '<set>',
     };

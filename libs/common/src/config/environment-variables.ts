@@ -6,6 +6,7 @@ import {
   memberIdProblem,
   parseLabels,
   postgresUrlProblem,
+  zkAuthProblem,
   zkConnectProblem,
   znodePathProblem,
 } from './value-checks';
@@ -34,7 +35,11 @@ export const ENVIRONMENT_DEFAULTS = {
 } as const;
 
 /** Variables whose value must never appear in an error message or a log line. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['DATABASE_URL', 'API_TOKEN']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'DATABASE_URL',
+  'API_TOKEN',
+  'ZK_AUTH',
+]);
 
 /** A strict integer: optional sign and digits only (`1e4`, `0x10`, `12.5` stay strings). */
 function toInteger({ value }: { value: unknown }): unknown {
@@ -94,6 +99,11 @@ export class EnvironmentVariables {
   @IsInt(INTEGER)
   ZK_SESSION_TIMEOUT_MS!: number;
 
+  /** `user:password`: every znode gets a digest ACL and each session authenticates. */
+  @IsOptional()
+  @Satisfies('zkAuth', zkAuthProblem)
+  ZK_AUTH?: string;
+
   @IsOptional()
   @Satisfies('postgresUrl', postgresUrlProblem)
   DATABASE_URL?: string;
@@ -141,6 +151,7 @@ export const ENVIRONMENT_VARIABLE_NAMES: readonly EnvironmentVariableName[] = [
   'ZK_CONNECT',
   'ZK_ROOT',
   'ZK_SESSION_TIMEOUT_MS',
+  'ZK_AUTH',
   'DATABASE_URL',
   'HTTP_PORT',
   'GRPC_PORT',

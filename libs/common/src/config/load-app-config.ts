@@ -8,6 +8,7 @@ import {
   EnvironmentVariables,
   SECRET_VARIABLES,
 } from './environment-variables';
+import { withFileSecrets } from './secret-files';
 import { parseLabels } from './value-checks';
 
 export interface ConfigProblem {
@@ -32,7 +33,9 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * `process.env`). Blank values count as unset; surrounding spaces are ignored.
  * Throws ConfigValidationError listing every wrong variable.
  */
-export function loadAppConfig(env: Environment, service: ServiceDescriptor): AppConfig {
+export function loadAppConfig(given: Environment, service: ServiceDescriptor): AppConfig {
+  // DATABASE_URL_FILE, ZK_AUTH_FILE, API_TOKEN_FILE: secrets from mounted files.
+  const { env, problems: fileProblems } = withFileSecrets(given);
   const defaults: Record<string, string | undefined> = {
     ...ENVIRONMENT_DEFAULTS,
     HTTP_PORT: String(service.defaultHttpPort),
@@ -46,9 +49,10 @@ export function loadAppConfig(env: Environment, service: ServiceDescriptor): App
   }
 
   const vars = plainToInstance(EnvironmentVariables, raw);
-  const problems = validateSync(vars, { stopAtFirstError: true }).map((error) =>
-    describe(error, raw),
-  );
+  const problems = [
+    ...fileProblems,
+    ...validateSync(vars, { stopAtFirstError: true }).map((error) => describe(error, raw)),
+  ];
   if (
     vars.GRPC_PORT !== undefined &&
     vars.GRPC_PORT !== 0 &&
@@ -69,6 +73,7 @@ export function loadAppConfig(env: Environment, service: ServiceDescriptor): App
       connect: vars.ZK_CONNECT,
       root: vars.ZK_ROOT,
       sessionTimeoutMs: vars.ZK_SESSION_TIMEOUT_MS,
+      ...(vars.ZK_AUTH === undefined ? {} : { digest: vars.ZK_AUTH }),
     },
     databaseUrl: vars.DATABASE_URL,
     httpPort: vars.HTTP_PORT,

@@ -97,6 +97,14 @@ export function postgresUrlProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** `user:password` for ZooKeeper's digest scheme. The value itself is never echoed. */
+export function zkAuthProblem(value: string): string | undefined {
+  const colon = value.indexOf(':');
+  if (colon <= 0 || colon === value.length - 1) return 'must be user:password (digest scheme)';
+  if (/\s/.test(value)) return 'must not contain whitespace';
+  return undefined;
+}
+
 export function apiTokenProblem(value: string): string | undefined {
   return /\s/.test(value) ? 'must not contain whitespace' : undefined;
 }

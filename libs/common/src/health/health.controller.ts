@@ -1,11 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthCheckResult, HealthIndicatorFunction } from '@nestjs/terminus';
+import { PublicRoute } from '../auth/api-roles';
 import { ReadinessRegistry } from './readiness-registry';
 
 /** A check that hangs must not hang the probe. */
 export const READINESS_CHECK_TIMEOUT_MS = 3_000;
 
+// Probes carry no token: health stays open when the API needs one.
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(

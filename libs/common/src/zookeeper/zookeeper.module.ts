@@ -32,6 +32,8 @@ export class ZooKeeperReadiness implements OnModuleInit, OnModuleDestroy {
         connectString: config.zooKeeper.connect,
         root: config.zooKeeper.root,
         sessionTimeoutMs: config.zooKeeper.sessionTimeoutMs,
+        // Every node created gets a digest ACL; every session (re)authenticates.
+        digest: config.zooKeeper.digest,
       }),
     }),
   ],

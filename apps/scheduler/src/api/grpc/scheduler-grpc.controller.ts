@@ -1,5 +1,6 @@
 import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import { GrpcApiAuth, RequireRole } from '@app/common';
 import { SCHEDULER_SERVICE_NAME } from '@app/contracts/proto';
 import type {
   CancelTaskRequest,
@@ -52,6 +53,7 @@ const Rpc = (method: string): MethodDecorator => GrpcMethod(SCHEDULER_SERVICE_NA
  */
 @Controller()
 @UseFilters(GrpcExceptionFilter)
+@GrpcApiAuth()
 @UseInterceptors(ZooKeeperDeadlineInterceptor)
 export class SchedulerGrpcController {
   constructor(
@@ -90,17 +92,20 @@ export class SchedulerGrpcController {
   }
 
   @Rpc('TriggerJob')
+  @RequireRole('submitter')
   triggerJob(request: TriggerJobRequest): Promise<TriggerJobResponse> {
     return this.jobs.trigger(requireId(request.id, checkJobId));
   }
 
   @Rpc('SubmitTask')
+  @RequireRole('submitter')
   async submitTask(request: SubmitTaskRequest): Promise<SubmittedTaskMessage> {
     const task = validateInput(SubmitTaskDto, taskBody(request));
     return submittedMessage(await this.tasks.submit(task));
   }
 
   @Rpc('SubmitTasks')
+  @RequireRole('submitter')
   async submitTasks(request: SubmitTasksRequest): Promise<SubmitTasksResponse> {
     const tasks = (request.tasks ?? []).map((task, index) => taskBody(task, `tasks[${index}]`));
     const batch = validateInput(SubmitTasksDto, { tasks });
@@ -120,6 +125,7 @@ export class SchedulerGrpcController {
   }
 
   @Rpc('CancelTask')
+  @RequireRole('submitter')
   async cancelTask(request: CancelTaskRequest): Promise<TaskMessage> {
     return taskMessage(await this.tasks.cancel(requireId(request.id, checkTaskId)));
   }

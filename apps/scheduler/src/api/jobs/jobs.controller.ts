@@ -1,3 +1,4 @@
+import { RequireRole } from '@app/common';
 import {
   Body,
   Controller,
@@ -87,6 +88,7 @@ export class JobsController {
   }
 
   @Post(':id/trigger')
+  @RequireRole('submitter')
   @JOB_ID
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: 'Submit a task of the job now' })

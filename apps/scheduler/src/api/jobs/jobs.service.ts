@@ -6,6 +6,7 @@ import type { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
 import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView } from '../mapping/views';
+import { JobLimit } from '../limits/job-limit';
 
 /** Job operations shared by the HTTP and gRPC controllers; inputs are validated DTOs. */
 @Injectable()
@@ -13,9 +14,11 @@ export class JobsService {
   constructor(
     private readonly jobs: JobStore,
     private readonly tasks: TaskStore,
+    private readonly limit: JobLimit,
   ) {}
 
   async create(job: CreateJobDto): Promise<JobView> {
+    await this.limit.checkRoomForOne();
     const record = await this.jobs.create(jobSpecOf(job));
     return jobView(record, undefined, Date.now());
   }

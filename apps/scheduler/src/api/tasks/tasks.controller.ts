@@ -22,6 +22,7 @@ import {
   type SubmittedTaskView,
   type TaskView,
 } from '@app/contracts/dto/scheduler-api';
+import { RequireRole } from '@app/common';
 import { ListTasksQueryDto } from '../dto/query.dto';
 import { SubmitTaskDto, SubmitTasksDto } from '../dto/task.dto';
 import { SubmittedTaskDto, SubmittedTasksDto, TaskPageDto, TaskViewDto } from '../dto/views.dto';
@@ -40,6 +41,7 @@ export class TasksController {
   constructor(private readonly tasks: TasksService) {}
 
   @Post()
+  @RequireRole('submitter')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Submit a one-off task',
@@ -52,6 +54,7 @@ export class TasksController {
   }
 
   @Post('batch')
+  @RequireRole('submitter')
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: `Submit up to ${MAX_BATCH_TASKS} one-off tasks; ids in request order` })
   @ApiAcceptedResponse({ type: SubmittedTasksDto })
@@ -86,6 +89,7 @@ export class TasksController {
   }
 
   @Post(':id/cancel')
+  @RequireRole('submitter')
   @TASK_ID
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({

@@ -108,6 +108,7 @@ export async function startApiApp(
 
 type Unary = (
   request: object,
+  metadata: grpc.Metadata,
   callback: (error: grpc.ServiceError | null, response: unknown) => void,
 ) => void;
 
@@ -122,29 +123,33 @@ export interface GrpcFailure {
 export class SchedulerClient {
   private readonly client: grpc.Client;
 
-  constructor(port: number) {
+  constructor(port: number, credentials = grpc.credentials.createInsecure()) {
     const definition = protoLoader.loadSync(SCHEDULER_PROTO_PATH, PROTO_LOADER_OPTIONS);
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
       zkscheduler: { scheduler: { v1: { SchedulerService: grpc.ServiceClientConstructor } } };
     };
     const Service = loaded.zkscheduler.scheduler.v1.SchedulerService;
-    this.client = new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    this.client = new Service(`127.0.0.1:${port}`, credentials);
   }
 
   /** `method` as in the .proto file: `CreateJob`. */
-  call<T>(method: string, request: object): Promise<T> {
+  call<T>(method: string, request: object, metadata = new grpc.Metadata()): Promise<T> {
     const unary = (this.client as unknown as Record<string, Unary>)[method];
     return new Promise((resolve, reject) => {
-      unary.call(this.client, request, (error, response) =>
+      unary.call(this.client, request, metadata, (error, response) =>
         error ? reject(error) : resolve(response as T),
       );
     });
   }
 
   /** The status of a call expected to fail. */
-  async failure(method: string, request: object): Promise<GrpcFailure> {
+  async failure(
+    method: string,
+    request: object,
+    metadata = new grpc.Metadata(),
+  ): Promise<GrpcFailure> {
     try {
-      await this.call(method, request);
+      await this.call(method, request, metadata);
     } catch (error) {
       const failure = error as grpc.ServiceError;
       const trailer = failure.metadata?.get(ERRORS_TRAILER)[0];

@@ -37,6 +37,11 @@ export interface ShellHandlerOptions {
   workingDirectory?: string;
   /** Time between SIGTERM and SIGKILL to the process group. Default 5 000 ms. */
   killGraceMs?: number;
+  /**
+   * The longest a command may run, whatever the task's own timeout: past it
+   * the process group is ended and the task fails. Default: no limit here.
+   */
+  timeoutMs?: number;
   /** Bytes of stdout and of stderr kept (the last ones). Default 64 KiB each. */
   maxOutputBytes?: number;
   /**
@@ -100,6 +105,7 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
   private readonly killGraceMs: number;
   private readonly maxOutputBytes: number;
   private readonly inheritEnv: boolean;
+  private readonly timeoutMs: number | undefined;
 
   constructor(@Optional() @Inject(SHELL_HANDLER_OPTIONS) options: ShellHandlerOptions = {}) {
     if (options.workingDirectory !== undefined && !path.isAbsolute(options.workingDirectory)) {
@@ -111,6 +117,7 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     this.inheritEnv = options.inheritEnv ?? false;
+    this.timeoutMs = options.timeoutMs;
   }
 
   parse(payload: unknown): ShellPayload {
@@ -187,7 +194,14 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
       }
       signal.addEventListener('abort', onAbort, { once: true });
     });
-    const outcome = await Promise.race([group.exited(), aborted]);
+    let limitTimer: NodeJS.Timeout | undefined;
+    const overLimit = new Promise<'over_limit'>((resolve) => {
+      if (this.timeoutMs !== undefined) {
+        limitTimer = setTimeout(() => resolve('over_limit'), this.timeoutMs);
+      }
+    });
+    const outcome = await Promise.race([group.exited(), aborted, overLimit]);
+    clearTimeout(limitTimer);
     if (onAbort !== undefined) {
       signal.removeEventListener('abort', onAbort);
     }
@@ -199,6 +213,15 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
         pid: group.child.pid,
       });
       throw new HandlerAbortedError(signal.reason);
+    }
+    if (outcome === 'over_limit') {
+      throw new ShellCommandFailedError(
+        `${payload.command} ran longer than the worker's shell limit of ${this.timeoutMs} ms; process group terminated`,
+        null,
+        'SIGTERM',
+        stdout.text(),
+        stderr.text(),
+      );
     }
     return this.result(payload.command, outcome, stdout, stderr);
   }

@@ -4,7 +4,17 @@ import type { FieldError } from '@app/contracts/dto/scheduler-api';
 
 /** What went wrong, independent of the transport (HTTP status, gRPC code). */
 export type ApiErrorKind =
-  'invalid' | 'too_large' | 'not_found' | 'already_exists' | 'failed_precondition' | 'unavailable';
+  | 'invalid'
+  | 'too_large'
+  | 'not_found'
+  | 'already_exists'
+  | 'failed_precondition'
+  | 'unavailable'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'rate_limited'
+  /** A count the deployment caps (API_MAX_JOBS) is reached. */
+  | 'limit_reached';
 
 export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -13,6 +23,10 @@ export const HTTP_STATUS_OF: Readonly<Record<ApiErrorKind, HttpStatus>> = {
   already_exists: HttpStatus.CONFLICT,
   failed_precondition: HttpStatus.CONFLICT,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  unauthenticated: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
+  limit_reached: HttpStatus.CONFLICT,
 };
 
 export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
@@ -22,6 +36,10 @@ export const GRPC_STATUS_OF: Readonly<Record<ApiErrorKind, GrpcStatus>> = {
   already_exists: GrpcStatus.ALREADY_EXISTS,
   failed_precondition: GrpcStatus.FAILED_PRECONDITION,
   unavailable: GrpcStatus.UNAVAILABLE,
+  unauthenticated: GrpcStatus.UNAUTHENTICATED,
+  forbidden: GrpcStatus.PERMISSION_DENIED,
+  rate_limited: GrpcStatus.RESOURCE_EXHAUSTED,
+  limit_reached: GrpcStatus.RESOURCE_EXHAUSTED,
 };
 
 /** An answer the client must see as it is: a 4xx (or 503) naming the fields at fault. */

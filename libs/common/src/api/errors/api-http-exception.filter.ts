@@ -71,6 +71,8 @@ function fromHttpException(exception: HttpException): ApiErrorBody {
   const cause = exception.cause as
     { type?: unknown; limit?: unknown; length?: unknown } | undefined;
   const response = exception.getResponse();
+  // Already in the API's shape (the auth guard's 401/403/429, which every route can answer).
+  if (isApiErrorBody(response)) return response;
   const message =
     typeof response === 'string'
       ? response
@@ -92,4 +94,15 @@ function fromHttpException(exception: HttpException): ApiErrorBody {
       }
       return errorBody(status, message, []);
   }
+}
+
+function isApiErrorBody(value: unknown): value is ApiErrorBody {
+  const body = value as Partial<ApiErrorBody> | null;
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof body.statusCode === 'number' &&
+    typeof body.message === 'string' &&
+    Array.isArray(body.errors)
+  );
 }

@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import type { ConfigProblem, Environment } from './load-app-config';
+
+/** Secrets that may also come from a file named by `<NAME>_FILE` (container secrets). */
+export const FILE_SECRETS = ['DATABASE_URL', 'ZK_AUTH', 'API_TOKEN'] as const;
+
+/**
+ * `env` with each unset secret of FILE_SECRETS read from the file its
+ * `<NAME>_FILE` names (content trimmed). A set variable wins over its file.
+ * Problems name the `_FILE` variable and the path, never the content.
+ */
+export function withFileSecrets(env: Environment): {
+  env: Environment;
+  problems: ConfigProblem[];
+} {
+  const resolved: Record<string, string | undefined> = { ...env };
+  const problems: ConfigProblem[] = [];
+  for (const name of FILE_SECRETS) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file || env[name]?.trim()) continue;
+    try {
+      resolved[name] = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      problems.push({
+        variable: `${name}_FILE`,
+        message: `${name}_FILE cannot be read (${code}: ${file})`,
+      });
+    }
+  }
+  return { env: resolved, problems };
+}
