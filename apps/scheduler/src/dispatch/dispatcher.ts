@@ -58,6 +58,8 @@ export class Dispatcher {
   /** Tasks with a write of ours in flight: no second decision until it lands. */
   private readonly inFlight = new Set<string>();
   private readonly queueEntries = new Set<string>();
+  /** Workers whose leaving is in the history already (until they join again). */
+  private readonly reportedGone = new Set<string>();
   private readonly timers: Timers<{ kind: TimerKind; id: string }>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
@@ -232,6 +234,7 @@ export class Dispatcher {
         const holders = activeWorkers(record);
         const dead = holders.filter((worker) => !this.pool.get(worker));
         if (holders.length === 0 || dead.length > 0) {
+          for (const worker of dead) this.reportGoneUnseen(worker);
           void this.reassign(live, dead[0] ?? 'unknown', 'worker gone');
           return;
         }
@@ -363,6 +366,7 @@ export class Dispatcher {
   // ---- moving work away from workers ---------------------------------------------------
 
   private onWorkerJoined(worker: PoolWorker): void {
+    this.reportedGone.delete(worker.id);
     void this.ctx.writes
       .submit({
         ops: [],
@@ -375,6 +379,7 @@ export class Dispatcher {
   }
 
   private onWorkerLeft(worker: PoolWorker): void {
+    this.reportedGone.add(worker.id);
     this.ctx.logger.warn('worker left; moving its tasks', {
       workerId: worker.id,
       tasks: worker.assigned.size,
@@ -395,6 +400,23 @@ export class Dispatcher {
       if (live && !this.inFlight.has(id)) void this.reassign(live, worker.id, 'worker gone');
     }
     void this.removeAssignDirLater(worker.id);
+  }
+
+  /**
+   * A worker that holds tasks but is not a member, and whose leaving this
+   * leader never saw (it left before this term's view was built): the
+   * history still records that it left, once.
+   */
+  private reportGoneUnseen(workerId: string): void {
+    if (this.reportedGone.has(workerId)) return;
+    this.reportedGone.add(workerId);
+    this.ctx.logger.warn('a worker holding tasks is gone; moving its tasks', { workerId });
+    void this.ctx.writes
+      .submit({
+        ops: [],
+        events: [this.ctx.event('worker.left', { workerId, detail: { noticed: 'on election' } })],
+      })
+      .catch(() => undefined);
   }
 
   private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { ZkClient } from '@app/zk';
 import { timing } from '@app/zk/testing';
-import { ZkLayout, type TaskRecord } from '@app/contracts';
+import { ZkLayout, type AuditEvent, type TaskRecord } from '@app/contracts';
 import { AuditWriter, TaskStore, WriteBatcher, decodeJson, type TaskSubmission } from '@app/store';
 import { LeaderFixture } from '../support/leader-fixture';
 import { ProtocolWorker } from '../support/protocol-worker';
@@ -37,6 +37,16 @@ async function waitForStates(
     },
     { timeoutMs, message: `tasks did not all reach ${states.join('/')}` },
   );
+}
+
+async function outboxEvents(zk: ZkClient): Promise<AuditEvent[]> {
+  const { children } = await zk.children(ZkLayout.outbox);
+  const entries = await Promise.all(
+    children.map(async (name) =>
+      decodeJson<{ events: AuditEvent[] }>((await zk.get(`${ZkLayout.outbox}/${name}`)).data),
+    ),
+  );
+  return entries.flatMap((entry) => entry.events);
 }
 
 const noop = (n: number, extra: Partial<TaskSubmission> = {}): TaskSubmission[] =>
@@ -125,6 +135,31 @@ test('a dead worker: its tasks move to another worker with attempt 2', async () 
   await timing.waitFor(async () => !(await zk.exists(ZkLayout.assignments('doomed'))), {
     message: 'the dead worker directory is removed',
   });
+});
+
+test('a worker that died while there was no leader: the next leader moves its tasks and records that it left', async () => {
+  const first = await scheduler('s1');
+  const doomedClient = await client();
+  const doomed = new ProtocolWorker(doomedClient, 'doomed', { capacity: 10 }, () => 'hold');
+  await doomed.start();
+  const { store, zk } = await submitter();
+  const ids = (await store.submit(noop(3))).map((t) => t.id);
+  await timing.waitFor(() => doomed.held.size === 3, { message: 'the doomed worker holds them' });
+  await first.close();
+  await doomedClient.close(); // no leader sees it go
+  const survivor = await worker('survivor', { capacity: 10 });
+  await scheduler('s2');
+  const records = await waitForStates(zk, ids, ['succeeded']);
+  expect(records.map((r) => r.attempt)).toEqual([2, 2, 2]);
+  expect(survivor.seen).toHaveLength(3);
+  const events = await timing.waitFor(async () => {
+    const all = await outboxEvents(zk);
+    return all.some((e) => e.type === 'worker.left') ? all : undefined;
+  });
+  const left = events.filter((e) => e.type === 'worker.left');
+  expect(left).toEqual([
+    expect.objectContaining({ workerId: 'doomed', detail: { noticed: 'on election' } }),
+  ]);
 });
 
 test('a worker that never reports: the leader fails the attempt after timeout + grace, retries, then fails', async () => {
