@@ -39,13 +39,13 @@ export class ZooKeeperMetrics implements OnModuleDestroy {
       labelNames: ['event'],
       registers,
     });
-    const metrics = this;
+    const client = (): ZkClient | undefined => this.client;
     new Gauge({
       name: 'zks_zookeeper_connected',
       help: '1 while the ZooKeeper session is connected, else 0',
       registers,
       collect() {
-        this.set(metrics.client?.isConnected ? 1 : 0);
+        this.set(client()?.isConnected ? 1 : 0);
       },
     });
     new Gauge({
@@ -54,7 +54,7 @@ export class ZooKeeperMetrics implements OnModuleDestroy {
       labelNames: ['state'],
       registers,
       collect() {
-        const current = metrics.client?.state ?? 'latent';
+        const current = client()?.state ?? 'latent';
         for (const state of STATES) this.set({ state }, state === current ? 1 : 0);
       },
     });
