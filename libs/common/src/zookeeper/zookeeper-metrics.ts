@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Optional, type OnModuleDestroy } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ZkClient, ZkClientState, ZkError, ZkOperationName } from '@app/zk';
 
@@ -24,8 +24,9 @@ export class ZooKeeperMetrics implements OnModuleDestroy {
   private client: ZkClient | undefined;
   private readonly detach: Array<() => void> = [];
 
-  constructor(registry: Registry) {
-    const registers = [registry];
+  /** Without MetricsModule (an application built for a test) the metrics go to a registry of their own. */
+  constructor(@Optional() registry?: Registry) {
+    const registers = [registry ?? new Registry()];
     this.operations = new Histogram({
       name: 'zks_zookeeper_operation_duration_seconds',
       help: 'ZooKeeper operations from call to outcome, by operation and outcome (ok or error)',

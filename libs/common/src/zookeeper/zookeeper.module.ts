@@ -26,7 +26,7 @@ export class ZooKeeperReadiness implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-/** Exists before the client, which reports its operations to it. Needs MetricsModule. */
+/** Exists before the client, which reports its operations to it (on MetricsModule's registry when there is one). */
 @Module({ providers: [ZooKeeperMetrics], exports: [ZooKeeperMetrics] })
 export class ZooKeeperMetricsModule {}
 
