@@ -43,6 +43,7 @@ jest.setTimeout(120_000);
 const REGRESSION_SEEDS: readonly number[] = [3, 267229189];
 const HTTP_REQUESTS = 2_000;
 const GRPC_CALLS = 600;
+const RAW_GRPC_CALLS = 100;
 const CONCURRENCY = 16;
 
 let server: TestingServer;
@@ -484,6 +485,51 @@ async function fuzz(seed: number): Promise<string[]> {
       );
     }
   });
+  // Raw bytes as request messages: most decode to something (protobuf is
+  // lenient), the rest fail in grpc-js before any handler, with the INTERNAL
+  // "Error deserializing request" the gRPC spec prescribes for an unparsable
+  // message; that one INTERNAL is accepted, no other.
+  const raw = grpc.makeGenericClientConstructor({}, 'Raw');
+  const rawClients = [
+    [
+      new raw(`127.0.0.1:${schedulerGrpcPort}`, grpc.credentials.createInsecure()),
+      'scheduler.v1.SchedulerService',
+      methods.slice(0, 11),
+    ],
+    [
+      new raw(`127.0.0.1:${registryGrpcPort}`, grpc.credentials.createInsecure()),
+      'registry.v1.RegistryService',
+      methods.slice(11),
+    ],
+  ] as const;
+  const rawOutcomes = new Map<string, number>();
+  for (let i = 0; i < RAW_GRPC_CALLS; i++) {
+    const [rawClient, service, serviceMethods] = rng.pick(rawClients);
+    const [, method] = rng.pick(serviceMethods);
+    const bytes = Buffer.from(
+      Array.from({ length: rng.pick([1, 5, 64, 4_096]) }, () => rng.int(256)),
+    );
+    const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+      rawClient.makeUnaryRequest(
+        `/zkscheduler.${service}/${method}`,
+        (message: Buffer) => message,
+        (message: Buffer) => message,
+        bytes,
+        { deadline: Date.now() + SLOW_MS },
+        (failure) => resolve(failure),
+      ),
+    );
+    const code = error ? grpc.status[error.code] : 'OK';
+    rawOutcomes.set(code, (rawOutcomes.get(code) ?? 0) + 1);
+    const parseFailure =
+      error?.code === grpc.status.INTERNAL && error.details === 'Error deserializing request';
+    if (error && BAD_GRPC_CODES.has(error.code) && !parseFailure) {
+      problems.push(
+        `gRPC ${method} (raw ${bytes.toString('hex').slice(0, 200)}) → ${grpc.status[error.code]} ${error.details}`,
+      );
+    }
+  }
+  for (const [rawClient] of rawClients) rawClient.close();
   // One message over the limit, alone on its own connection: refused as such.
   const oversized = client(
     SCHEDULER_PROTO_PATH,
@@ -534,7 +580,7 @@ async function fuzz(seed: number): Promise<string[]> {
     }
   }
   process.stdout.write(
-    `api fuzz seed ${seed}: ${cases.length} HTTP requests (statuses ${JSON.stringify(Object.fromEntries(statuses))}), ${calls.length} gRPC calls, ${problems.length} problems\n`,
+    `api fuzz seed ${seed}: ${cases.length} HTTP requests (statuses ${JSON.stringify(Object.fromEntries(statuses))}), ${calls.length} gRPC calls, ${RAW_GRPC_CALLS} raw (${JSON.stringify(Object.fromEntries(rawOutcomes))}), ${problems.length} problems\n`,
   );
   return problems;
 }
