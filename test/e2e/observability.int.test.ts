@@ -149,6 +149,7 @@ test('handler log lines are JSON carrying the task id, job id, attempt and worke
     attempt: 1,
     workerId: worker.memberId,
     service: 'worker',
+    memberId: worker.memberId,
   });
 });
 
