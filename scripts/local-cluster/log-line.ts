@@ -33,8 +33,17 @@ const LEVEL_NAMES: Record<number, string> = {
   50: 'ERROR',
   60: 'FATAL',
 };
-/** Fields shown in their own place, or on every line anyway (service, pid, hostname). */
-const SHOWN = new Set(['level', 'time', 'msg', 'context', 'service', 'pid', 'hostname']);
+/** Fields shown in their own place, or on every line anyway (service, member id, pid, hostname). */
+const SHOWN = new Set([
+  'level',
+  'time',
+  'msg',
+  'context',
+  'service',
+  'memberId',
+  'pid',
+  'hostname',
+]);
 const REQUEST_FIELDS = new Set(['req', 'res', 'responseTime']);
 const EXTRA_LIMIT = 300;
 

@@ -14,6 +14,7 @@ import {
   type Assignment,
   type AuditEvent,
   type TaskRecord,
+  type TaskState,
 } from '@app/contracts';
 import {
   activeWorkers,
@@ -53,8 +54,8 @@ export class Dispatcher {
   readonly pool = new WorkerPool();
   private readonly tasks = new Map<string, LiveTask>();
   private readonly tasksByJob = new Map<string, Set<string>>();
-  /** Ready to assign, in arrival order. */
-  private readonly ready = new Set<string>();
+  /** Ready to assign, in arrival order, with the time each became ready. */
+  private readonly ready = new Map<string, number>();
   /** Tasks with a write of ours in flight: no second decision until it lands. */
   private readonly inFlight = new Set<string>();
   private readonly queueEntries = new Set<string>();
@@ -109,6 +110,20 @@ export class Dispatcher {
     return [...ids]
       .map((id) => this.tasks.get(id))
       .filter((live): live is LiveTask => live !== undefined);
+  }
+
+  /** Unfinished tasks by state, for metrics. */
+  countByState(): Map<TaskState, number> {
+    const counts = new Map<TaskState, number>();
+    for (const { record } of this.tasks.values()) {
+      counts.set(record.state, (counts.get(record.state) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** Due tasks waiting for a worker with room. */
+  readyCount(): number {
+    return this.ready.size;
   }
 
   /** A task this leader just created (a job fire): track and dispatch it. */
@@ -277,7 +292,7 @@ export class Dispatcher {
 
   private whenDue(live: LiveTask, at: number): void {
     if (at <= this.ctx.now()) {
-      this.ready.add(live.record.id);
+      this.markReady(live.record.id);
       this.pump();
     } else {
       this.timers.schedule(at, { kind: 'due', id: live.record.id });
@@ -290,7 +305,7 @@ export class Dispatcher {
     if (!live || this.inFlight.has(id)) return;
     const { state } = live.record;
     if (kind === 'due' && (state === 'pending' || state === 'retrying')) {
-      this.ready.add(id);
+      this.markReady(id);
       this.pump();
     } else if (kind === 'deadline' && (state === 'assigned' || state === 'running')) {
       const deadline = this.deadlineOf(live.record);
@@ -309,8 +324,12 @@ export class Dispatcher {
     });
   }
 
+  private markReady(id: string): void {
+    if (!this.ready.has(id)) this.ready.set(id, this.ctx.now());
+  }
+
   private assignReady(): void {
-    for (const id of this.ready) {
+    for (const [id, readySince] of this.ready) {
       if (this.pool.freeCapacity() === 0) return;
       const live = this.tasks.get(id);
       if (!live || this.inFlight.has(id) || !['pending', 'retrying'].includes(live.record.state)) {
@@ -320,11 +339,11 @@ export class Dispatcher {
       const chosen = this.pool.choose(live.record.selector, live.record.parallelism);
       if (!chosen) continue; // waits until a matching worker has room
       this.ready.delete(id);
-      void this.assign(live, chosen);
+      void this.assign(live, chosen, readySince);
     }
   }
 
-  private async assign(live: LiveTask, workers: PoolWorker[]): Promise<void> {
+  private async assign(live: LiveTask, workers: PoolWorker[], readySince: number): Promise<void> {
     const ids = workers.map((w) => w.id);
     const next = toAssigned(live.record, ids, this.ctx.now());
     // The assignment carries the record as written, so the worker admits it with one read.
@@ -349,6 +368,7 @@ export class Dispatcher {
         ],
       });
       this.inFlight.delete(next.id);
+      this.ctx.metrics.assigned(this.ctx.now() - readySince);
       this.reconcile(next, live.version + 1);
       for (const worker of workers) this.workers.recheck(worker.id);
     } catch (error) {
@@ -422,9 +442,12 @@ export class Dispatcher {
   private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {
     const next = toPending(live.record);
     const holders = activeWorkers(live.record);
-    await this.write(live, next, holders, [
-      this.taskEvent('task.reassigned', live.record, { from: fromWorker, reason }),
-    ]);
+    if (
+      await this.write(live, next, holders, [
+        this.taskEvent('task.reassigned', live.record, { from: fromWorker, reason }),
+      ])
+    )
+      this.ctx.metrics.reassigned();
   }
 
   private async timeOut(live: LiveTask): Promise<void> {
@@ -456,9 +479,9 @@ export class Dispatcher {
     next: TaskRecord,
     holders: string[],
     events: AuditEvent[],
-  ): Promise<void> {
+  ): Promise<boolean> {
     const id = next.id;
-    if (this.inFlight.has(id)) return;
+    if (this.inFlight.has(id)) return false;
     this.inFlight.add(id);
     let remaining = [...holders];
     try {
@@ -480,9 +503,11 @@ export class Dispatcher {
       for (const worker of holders) this.pool.get(worker)?.assigned.delete(id);
       this.reconcile(next, live.version + 1);
       this.pump();
+      return true;
     } catch (error) {
       this.inFlight.delete(id);
       this.afterRefusal(id, error);
+      return false;
     }
   }
 

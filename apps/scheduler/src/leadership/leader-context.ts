@@ -2,6 +2,7 @@ import type { ZkClient, FencingToken } from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
 import type { AuditFields, AuditWriter, WriteBatcher } from '@app/store';
 import type { SchedulerTuning } from '../scheduler-tuning';
+import { NO_LEADER_METRICS, type LeaderMetrics } from './scheduler-metrics';
 
 export interface LeaderLogger {
   log(message: string, context?: Record<string, unknown>): void;
@@ -23,6 +24,7 @@ export class LeaderContext {
     readonly token: FencingToken,
     readonly tuning: SchedulerTuning,
     readonly logger: LeaderLogger,
+    readonly metrics: LeaderMetrics = NO_LEADER_METRICS,
     readonly now: () => number = Date.now,
   ) {}
 

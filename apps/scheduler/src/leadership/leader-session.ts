@@ -5,6 +5,7 @@ import { Dispatcher } from '../dispatch/dispatcher';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import { JobScheduler, type ScheduleFactory } from '../timing/job-scheduler';
 import { LeaderContext, type LeaderLogger } from './leader-context';
+import type { LeaderMetrics } from './scheduler-metrics';
 
 export interface LeaderSessionDependencies {
   client: ZkClient;
@@ -15,6 +16,7 @@ export interface LeaderSessionDependencies {
   scheduleFor: ScheduleFactory;
   memberId: string;
   endpoint: string;
+  metrics?: LeaderMetrics;
 }
 
 /**
@@ -40,6 +42,7 @@ export class LeaderSession {
       token,
       deps.tuning,
       deps.logger,
+      deps.metrics,
     );
     this.dispatcher = new Dispatcher(this.context);
     this.jobs = new JobScheduler(this.context, this.dispatcher, deps.scheduleFor);

@@ -9,10 +9,12 @@ import { GroupMembership, LeaderElection, ZkClient, type FencingToken } from '@a
 import { AppConfig } from '@app/common';
 import { ZkLayout, type MemberInfo } from '@app/contracts';
 import { AuditWriter } from '@app/store';
+import { Registry } from 'prom-client';
 import { SCHEDULER_TUNING, type SchedulerTuning } from '../scheduler-tuning';
 import { SCHEDULE_FACTORY } from '../timing/schedule-factory';
 import type { ScheduleFactory } from '../timing/job-scheduler';
 import { LeaderSession } from './leader-session';
+import { SchedulerMetrics } from './scheduler-metrics';
 
 /**
  * Every scheduler replica registers itself and stands for election; the one
@@ -28,6 +30,7 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
   private session: LeaderSession | undefined;
   /** Serialises term changes: a new term starts only after the old one has stopped. */
   private transitions: Promise<void> = Promise.resolve();
+  private readonly metrics: SchedulerMetrics;
 
   constructor(
     private readonly client: ZkClient,
@@ -35,7 +38,21 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
     private readonly audit: AuditWriter,
     @Inject(SCHEDULER_TUNING) private readonly tuning: SchedulerTuning,
     @Inject(SCHEDULE_FACTORY) private readonly scheduleFor: ScheduleFactory,
+    registry: Registry,
   ) {
+    this.metrics = new SchedulerMetrics(
+      registry,
+      () => this.election.isLeader,
+      () => {
+        const dispatcher = this.session?.dispatcher;
+        if (!dispatcher || !this.election.isLeader) return undefined;
+        return {
+          countByState: () => dispatcher.countByState(),
+          readyCount: () => dispatcher.readyCount(),
+          liveWorkers: () => dispatcher.pool.size,
+        };
+      },
+    );
     const info: MemberInfo = { endpoint: this.endpoint, pid: process.pid, startedAt: Date.now() };
     this.election = new LeaderElection(client, {
       path: ZkLayout.schedulerElection,
@@ -103,6 +120,7 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
         scheduleFor: this.scheduleFor,
         memberId: this.config.memberId,
         endpoint: this.endpoint,
+        metrics: this.metrics,
         logger: {
           log: (msg, context) => this.logger.log({ msg, ...context }),
           warn: (msg, context) => this.logger.warn({ msg, ...context }),

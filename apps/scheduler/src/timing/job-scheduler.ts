@@ -290,6 +290,10 @@ export class JobScheduler {
         });
         job.state = state;
         job.stateVersion = job.stateVersion === undefined ? 0 : job.stateVersion + 1;
+        const committedAt = this.ctx.now();
+        for (const instant of pending) {
+          this.ctx.metrics.fired(committedAt - (instant - this.leadOf(job)));
+        }
         for (const record of records) this.dispatcher.adopt(record, 0);
         return;
       } catch (error) {

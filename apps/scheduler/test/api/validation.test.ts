@@ -194,6 +194,24 @@ describe('job validation', () => {
     expect(errors).toContainEqual({ field, reason: expect.stringMatching(reason) });
   });
 
+  // Found by the API fuzz test (seed 3): `"constructor": null` beside the known fields was a 500.
+  it.each([
+    ['constructor', null],
+    ['constructor', 'x'],
+    ['toString', 1],
+    ['hasOwnProperty', {}],
+  ])('refuses an unknown %s field (%p) as unknown, top level and nested', (key, value) => {
+    for (const [dto, body, field] of [
+      [SubmitTaskDto, { ...task, [key]: value }, key],
+      [CreateJobDto, { ...job, [key]: value }, key],
+      [CreateJobDto, { ...job, retry: { maxAttempts: 2, [key]: value } }, `retry.${key}`],
+    ] as const) {
+      const { kind, errors } = problems(dto, body);
+      expect(kind).toBe('invalid');
+      expect(errors).toContainEqual({ field, reason: 'is not a known field' });
+    }
+  });
+
   it('names every bad field at once', () => {
     const { errors } = problems(CreateJobDto, { name: 5, type: 5, schedule: 'x', extra: 1 });
     expect(errors.map((e) => e.field).sort()).toEqual(['extra', 'name', 'schedule', 'type']);

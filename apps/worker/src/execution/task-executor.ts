@@ -426,9 +426,12 @@ export class TaskExecutor {
       attempt: execution.attempt,
       idempotencyKey: record.idempotencyKey ?? record.id,
       signal: execution.controller.signal,
+      // Every line a handler logs names the task, its job, the attempt and this worker.
       logger: new BoundTaskLogger(this.handlerLogger, {
         taskId: execution.id,
+        ...(execution.jobId === undefined ? {} : { jobId: execution.jobId }),
         attempt: execution.attempt,
+        workerId: this.workerId,
         type: execution.type,
       }),
       ...(gang ? { gang: { size: gang.size, index: gang.index } } : {}),

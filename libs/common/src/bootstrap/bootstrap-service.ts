@@ -2,7 +2,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions, type MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, type ServiceDescriptor } from '../config/app-config';
 import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
@@ -68,6 +68,11 @@ export async function prepareApplication(
 
 /** Serves the OpenAPI UI at `/<path>` and the document at `/<path>-json`. */
 export function setupOpenApi(app: INestApplication, options: OpenApiOptions): void {
+  SwaggerModule.setup(options.path ?? 'docs', app, openApiDocument(app, options));
+}
+
+/** The OpenAPI document of an application's HTTP routes (also written by `npm run openapi`). */
+export function openApiDocument(app: INestApplication, options: OpenApiOptions): OpenAPIObject {
   const builder = new DocumentBuilder()
     .setTitle(options.title)
     .setVersion(options.version)
@@ -75,8 +80,7 @@ export function setupOpenApi(app: INestApplication, options: OpenApiOptions): vo
     .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'bearer')
     .addSecurityRequirements('bearer');
   if (options.description) builder.setDescription(options.description);
-  const document = SwaggerModule.createDocument(app, builder.build());
-  SwaggerModule.setup(options.path ?? 'docs', app, document);
+  return SwaggerModule.createDocument(app, builder.build());
 }
 
 /**

@@ -12,7 +12,13 @@ export function loggerParams(config: AppConfig): Params {
   return {
     pinoHttp: {
       level: config.logLevel,
-      base: { service: config.service, pid: process.pid, hostname: hostname() },
+      // memberId on every line: the worker id of a worker's lines, the actor of its audit events.
+      base: {
+        service: config.service,
+        memberId: config.memberId,
+        pid: process.pid,
+        hostname: hostname(),
+      },
       timestamp: stdTimeFunctions.isoTime,
       // Bearer tokens (API_TOKEN) and cookies never reach the log.
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
@@ -29,7 +35,7 @@ export function loggerParams(config: AppConfig): Params {
 
 /**
  * Structured JSON logs on stdout (pino), one line per event, with the service
- * name and pid on every line; Nest's own logger is routed there by
+ * name, member id and pid on every line; Nest's own logger is routed there by
  * bootstrapService (`app.useLogger(app.get(Logger))`).
  */
 @Module({

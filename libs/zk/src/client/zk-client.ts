@@ -57,7 +57,15 @@ export interface ZkClientOptions {
   /** `user:password` for the digest scheme; nodes are then created readable only by it. */
   digest?: string;
   logger?: ZkLogger;
+  /**
+   * Called once per operation when it settles (for metrics): its name, the time
+   * from the call to the outcome (waiting for a connection included), and the
+   * error it failed with, if any. Must not throw.
+   */
+  onOperation?: (operation: ZkOperationName, durationMs: number, error?: ZkError) => void;
 }
+
+export type ZkOperationName = 'create' | 'get' | 'exists' | 'children' | 'set' | 'delete' | 'multi';
 
 export type ZkClientState = 'latent' | 'connecting' | 'connected' | 'suspended' | 'closed';
 
@@ -107,7 +115,9 @@ interface PendingOperation {
 export class ZkClient extends TypedEmitter<ZkClientEvents> {
   /** Absolute znode every path of this client is relative to. */
   readonly root: string;
-  private readonly options: Required<Omit<ZkClientOptions, 'root' | 'digest' | 'logger' | 'retry'>>;
+  private readonly options: Required<
+    Omit<ZkClientOptions, 'root' | 'digest' | 'logger' | 'retry' | 'onOperation'>
+  >;
   private readonly retryPolicy: RetryPolicy;
   private readonly acl: zookeeper.ACL[];
   private stateValue: ZkClientState = 'latent';
@@ -220,7 +230,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   // ---- operations -------------------------------------------------------------
 
   create(path: string, data?: NodeData, mode: CreateMode = 'persistent'): Promise<string> {
-    return this.call<string>(path, (native, abs, done) => {
+    return this.call<string>('create', path, (native, abs, done) => {
       native.create(abs, toBuffer(data) as Buffer, this.acl, toNativeMode(mode), (error, created) =>
         done(error, error ? undefined : this.relative(created)),
       );
@@ -249,7 +259,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   }
 
   get(path: string, watcher?: Watcher): Promise<NodeWithData> {
-    return this.read(path, (native, abs, done) => {
+    return this.read('get', path, (native, abs, done) => {
       const callback = (
         error: Error | zookeeper.Exception | null,
         data: Buffer,
@@ -262,7 +272,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   }
 
   exists(path: string, watcher?: Watcher): Promise<ZkStat | null> {
-    return this.read(path, (native, abs, done) => {
+    return this.read('exists', path, (native, abs, done) => {
       const callback = (error: Error | zookeeper.Exception | null, stat: zookeeper.Stat): void =>
         done(error, error ? undefined : stat ? toStat(stat) : null);
       if (watcher) native.exists(abs, this.nativeWatcher(watcher), callback);
@@ -271,7 +281,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   }
 
   children(path: string, watcher?: Watcher): Promise<Children> {
-    return this.read(path, (native, abs, done) => {
+    return this.read('children', path, (native, abs, done) => {
       const callback = (
         error: Error | zookeeper.Exception | null,
         children: string[],
@@ -283,7 +293,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   }
 
   set(path: string, data: NodeData, version = -1): Promise<ZkStat> {
-    return this.call<ZkStat>(path, (native, abs, done) => {
+    return this.call<ZkStat>('set', path, (native, abs, done) => {
       native.setData(abs, toBuffer(data) ?? null, version, (error, stat) =>
         done(error, error ? undefined : toStat(stat)),
       );
@@ -291,7 +301,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   }
 
   delete(path: string, version = -1): Promise<void> {
-    return this.call<void>(path, (native, abs, done) => {
+    return this.call<void>('delete', path, (native, abs, done) => {
       native.remove(abs, version, (error) => done(error, undefined));
     });
   }
@@ -310,7 +320,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         return Promise.reject(error);
       }
     }
-    return this.call<ZkOpResult[]>(ops[0].path, (native, _abs, done) => {
+    return this.call<ZkOpResult[]>('multi', ops[0].path, (native, _abs, done) => {
       const transaction = native.transaction();
       // Ops are pushed directly: the native builders turn version 0 into -1 (any
       // version), which would silently drop a compare-and-set on a fresh node.
@@ -487,11 +497,11 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
 
   // ---- plumbing ------------------------------------------------------------------
 
-  private read<T>(path: string, run: NativeRun<T>): Promise<T> {
-    return this.retry(() => this.call(path, run));
+  private read<T>(operation: ZkOperationName, path: string, run: NativeRun<T>): Promise<T> {
+    return this.retry(() => this.call(operation, path, run));
   }
 
-  private call<T>(path: string, run: NativeRun<T>): Promise<T> {
+  private call<T>(operation: ZkOperationName, path: string, run: NativeRun<T>): Promise<T> {
     if (this.stateValue === 'latent' || this.stateValue === 'closed') {
       return Promise.reject(
         new ClientClosedError(
@@ -509,23 +519,29 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
       const done = (error: unknown, value: T | undefined): void => {
         if (!this.pending.delete(id)) return; // already failed by session loss or timeout
         if (!error) {
+          this.config.onOperation?.(operation, Date.now() - pendingOperation.startedAt);
           resolve(value as T);
           return;
         }
         const failure = error instanceof ZkError ? error : fromNative(error, path);
+        this.config.onOperation?.(operation, Date.now() - pendingOperation.startedAt, failure);
         reject(failure);
         // A server can keep a connection open on a session it has already ended;
         // the first request to say so is our only notice.
         if (failure instanceof SessionExpiredError)
           this.onSessionLost(generation, 'a request found it expired');
       };
-      const operation: PendingOperation = {
+      const pendingOperation: PendingOperation = {
         generation,
         startedAt: Date.now(),
         sent: false,
-        reject,
+        // Failed from outside (timeout, session loss): reported like any outcome.
+        reject: (failure: ZkError) => {
+          this.config.onOperation?.(operation, Date.now() - pendingOperation.startedAt, failure);
+          reject(failure);
+        },
         send: () => {
-          operation.sent = true;
+          pendingOperation.sent = true;
           try {
             run(this.requireConnection().native, this.absolute(path), done);
           } catch (error) {
@@ -533,10 +549,10 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
           }
         },
       };
-      this.pending.set(id, operation);
+      this.pending.set(id, pendingOperation);
       // Work issued without a connection waits here rather than in the native
       // client's queue, so that timing it out guarantees it is never sent.
-      if (this.stateValue === 'connected') operation.send();
+      if (this.stateValue === 'connected') pendingOperation.send();
     });
   }
 

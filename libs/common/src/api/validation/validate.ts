@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
-import { validateSync, type ValidationError, type ValidatorOptions } from 'class-validator';
+import { ValidationError, validateSync, type ValidatorOptions } from 'class-validator';
 import type { FieldError } from '@app/contracts/dto/scheduler-api';
 import { ApiError } from '../errors/api-error';
 import { checkJsonShape } from './json-shape';
@@ -111,8 +111,16 @@ export function validateWithClassValidator<T extends object>(
   dto: DtoClass<T>,
   plain: Record<string, unknown>,
 ): { instance: T; errors: ValidationError[] } {
-  const instance = toDto(dto, plain);
-  return { instance, errors: validateSync(instance, VALIDATOR_OPTIONS) };
+  const shadowing: string[] = [];
+  const instance = toDto(dto, plain, shadowing);
+  const unknown = shadowing.map((field): ValidationError =>
+    Object.assign(new ValidationError(), {
+      property: field,
+      constraints: { [WHITELIST]: `property ${field} should not exist` },
+      children: [],
+    }),
+  );
+  return { instance, errors: [...unknown, ...validateSync(instance, VALIDATOR_OPTIONS)] };
 }
 
 /**
