@@ -106,6 +106,37 @@ if problems:
 print(f"docker-compose.yml: ok ({len(zookeepers)} ZooKeeper servers, {counts})")
 PY
 
+# The locked-down overlay: it must resolve over the base file, and give every
+# app its secrets and the settings that read them.
+"${compose[@]}" -f docker-compose.yml -f docker-compose.secure.yml config -q
+secure=$("${compose[@]}" -f docker-compose.yml -f docker-compose.secure.yml config)
+python3 - "$secure" <<'PY'
+import sys
+import yaml
+
+doc = yaml.safe_load(sys.argv[1])
+problems = []
+for name, service in doc["services"].items():
+    env = service.get("environment") or {}
+    if env.get("APP") is None:
+        continue  # ZooKeeper, PostgreSQL
+    secrets = {s["source"] if isinstance(s, dict) else s for s in service.get("secrets") or []}
+    for variable, secret in [("ZK_AUTH_FILE", "zk_auth"), ("API_TOKENS_FILE", "api_tokens.json"),
+                             ("TLS_CERT_FILE", "tls_cert.pem"), ("TLS_KEY_FILE", "tls_key.pem")]:
+        if not env.get(variable):
+            problems.append(f"{name}: {variable} unset")
+        if secret not in secrets:
+            problems.append(f"{name}: secret {secret} not mounted")
+    if env.get("APP") in ("scheduler", "registry") and not env.get("DATABASE_URL_FILE"):
+        problems.append(f"{name}: DATABASE_URL_FILE unset")
+    if env.get("APP") == "worker" and env.get("WORKER_ALLOW_SHELL") != "false":
+        problems.append(f"{name}: shell not disabled")
+if problems:
+    print("docker-compose.secure.yml:", *problems, sep="\n  - ", file=sys.stderr)
+    sys.exit(1)
+print("docker-compose.secure.yml: ok (every app authenticated, TLS on, secrets from files)")
+PY
+
 # ---- Dockerfile -----------------------------------------------------------------------
 if command -v hadolint >/dev/null 2>&1; then
   hadolint Dockerfile
