@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- plain CommonJS, run by node alone in the container */
 /**
  * Container health check: exit 0 when this service answers `GET /health/ready`
  * with 200, 1 otherwise. Plain JavaScript with no dependency (the runtime image
@@ -12,7 +13,9 @@ const app = process.env.APP ?? 'scheduler';
 const port = Number(process.env.HTTP_PORT?.trim() || DEFAULT_PORTS[app] || 3000);
 const path = process.argv[2] ?? '/health/ready';
 const tls = Boolean(process.env.TLS_CERT_FILE?.trim());
-const { request } = require(tls ? 'node:https' : 'node:http');
+const http = require('node:http');
+const https = require('node:https');
+const { request } = tls ? https : http;
 
 const req = request(
   { host: '127.0.0.1', port, path, timeout: 4_000, rejectUnauthorized: false },
