@@ -46,6 +46,7 @@ describe('loadAppConfig', () => {
       apiToken: undefined,
       logLevel: 'info',
       memberId: `${hostname()}-${process.pid}`,
+      advertisedHost: hostname(),
     });
   });
 
@@ -54,6 +55,22 @@ describe('loadAppConfig', () => {
     expect(() => loadAppConfig({ MEMBER_ID: 'a/b' }, SCHEDULER)).toThrow(
       /MEMBER_ID must be 1-100 letters/,
     );
+  });
+
+  it('takes ADVERTISED_HOST (a host name or an IP), else the host name; refuses a port or a scheme', () => {
+    expect(loadAppConfig({ ADVERTISED_HOST: 'scheduler-1' }, SCHEDULER).advertisedHost).toBe(
+      'scheduler-1',
+    );
+    expect(loadAppConfig({ ADVERTISED_HOST: ' 10.0.0.7 ' }, SCHEDULER).advertisedHost).toBe(
+      '10.0.0.7',
+    );
+    expect(loadAppConfig({ ADVERTISED_HOST: '::1' }, SCHEDULER).advertisedHost).toBe('::1');
+    expect(loadAppConfig({ ADVERTISED_HOST: '' }, SCHEDULER).advertisedHost).toBe(hostname());
+    for (const bad of ['host:3000', 'http://host', 'a..b', '-host', 'host name']) {
+      expect(() => loadAppConfig({ ADVERTISED_HOST: bad }, SCHEDULER)).toThrow(
+        /ADVERTISED_HOST must be a host name or an IP address/,
+      );
+    }
   });
 
   it('uses the per-service ports and gives the worker no gRPC port', () => {

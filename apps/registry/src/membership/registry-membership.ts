@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import {
   Injectable,
   Logger,
@@ -31,7 +30,7 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.info = {
-      endpoint: `${hostname()}:${config.httpPort}`,
+      endpoint: `${config.advertisedHost}:${config.httpPort}`,
       pid: process.pid,
       startedAt: Date.now(),
     };
@@ -90,6 +89,6 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
     const address = server?.address();
     const port =
       address !== null && typeof address === 'object' ? address.port : this.config.httpPort;
-    return `${hostname()}:${port}`;
+    return `${this.config.advertisedHost}:${port}`;
   }
 }

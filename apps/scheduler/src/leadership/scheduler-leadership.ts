@@ -147,6 +147,6 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
   }
 
   private get endpoint(): string {
-    return `${process.env.ADVERTISED_HOST ?? 'localhost'}:${this.config.httpPort}`;
+    return `${this.config.advertisedHost}:${this.config.httpPort}`;
   }
 }

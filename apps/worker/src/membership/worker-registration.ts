@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import { hostname } from 'node:os';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GroupMembership, ZkClient } from '@app/zk';
@@ -28,7 +27,7 @@ export class WorkerRegistration {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.info = {
-      endpoint: `${hostname()}:${config.httpPort}`,
+      endpoint: `${config.advertisedHost}:${config.httpPort}`,
       pid: process.pid,
       startedAt: Date.now(),
       capacity: config.worker.capacity,
@@ -108,6 +107,6 @@ export class WorkerRegistration {
     const address = server?.address();
     const port =
       address !== null && typeof address === 'object' ? address.port : this.config.httpPort;
-    return `${hostname()}:${port}`;
+    return `${this.config.advertisedHost}:${port}`;
   }
 }

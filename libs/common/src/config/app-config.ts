@@ -40,6 +40,8 @@ export interface AppConfigValues {
   readonly logLevel: LogLevel;
   /** This process's id in the cluster: its member node and audit actor. */
   readonly memberId: string;
+  /** The host others reach this process at: the host part of its member endpoint. */
+  readonly advertisedHost: string;
 }
 
 /**
@@ -57,6 +59,7 @@ export class AppConfig implements AppConfigValues {
   readonly apiToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly memberId: string;
+  readonly advertisedHost: string;
 
   constructor(values: AppConfigValues) {
     this.service = values.service;
@@ -71,6 +74,7 @@ export class AppConfig implements AppConfigValues {
     this.apiToken = values.apiToken;
     this.logLevel = values.logLevel;
     this.memberId = values.memberId;
+    this.advertisedHost = values.advertisedHost;
     Object.freeze(this);
   }
 

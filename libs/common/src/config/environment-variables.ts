@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-validator';
 import {
   apiTokenProblem,
+  advertisedHostProblem,
   memberIdProblem,
   parseLabels,
   postgresUrlProblem,
@@ -143,6 +144,11 @@ export class EnvironmentVariables {
   @IsOptional()
   @Satisfies('memberId', memberIdProblem)
   MEMBER_ID?: string;
+
+  /** The host in this process's member endpoint (what others dial); default the OS hostname. */
+  @IsOptional()
+  @Satisfies('advertisedHost', advertisedHostProblem)
+  ADVERTISED_HOST?: string;
 }
 
 export type EnvironmentVariableName = keyof EnvironmentVariables;
@@ -161,4 +167,5 @@ export const ENVIRONMENT_VARIABLE_NAMES: readonly EnvironmentVariableName[] = [
   'API_TOKEN',
   'LOG_LEVEL',
   'MEMBER_ID',
+  'ADVERTISED_HOST',
 ];

@@ -86,6 +86,7 @@ export function loadAppConfig(given: Environment, service: ServiceDescriptor): A
     apiToken: vars.API_TOKEN,
     logLevel: vars.LOG_LEVEL,
     memberId: vars.MEMBER_ID ?? `${hostname()}-${process.pid}`,
+    advertisedHost: vars.ADVERTISED_HOST ?? hostname(),
   });
 }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 // Pure checks for the string-shaped configuration values. Each returns a reason
 // (completing "<VARIABLE> …") when the value is wrong, or undefined when it is fine,
 // so the same code serves validation messages and the parsers.
@@ -110,6 +111,16 @@ export function apiTokenProblem(value: string): string | undefined {
 }
 
 /** A member id becomes a znode name and a URL segment: keep it plain. */
+/** A DNS name or an IP address literal (no port, no scheme). */
+export function advertisedHostProblem(value: string): string | undefined {
+  if (isIP(value) !== 0) return undefined;
+  const labels = value.split('.');
+  const valid =
+    value.length <= 253 &&
+    labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
+  return valid ? undefined : 'must be a host name or an IP address (no port, no scheme)';
+}
+
 export function memberIdProblem(value: string): string | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     return 'must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit';
