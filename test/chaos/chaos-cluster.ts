@@ -139,8 +139,13 @@ export class ChaosCluster {
         } catch (error) {
           if (this.closing) return;
           slot.failedStarts++;
-          const why = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+          const message = error instanceof Error ? error.message : String(error);
+          const why = message.split('\n')[0];
           console.log(`!! ${slot.id} did not start (attempt ${attempt}): ${why.slice(0, 300)}`);
+          appendFileSync(
+            join(this.outputDir, `${slot.id}.log`),
+            `\n===== ${slot.id}: start attempt ${attempt} failed at ${new Date().toISOString()} =====\n${message}`,
+          );
           if (attempt >= 10) {
             slot.gaveUp = `${slot.id} failed to start ${attempt} times in a row: ${why.slice(0, 300)}`;
             return;

@@ -106,12 +106,12 @@ export class AppProcess {
   }
 
   async waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    await timing.waitFor(
+    // An exit ends the wait at once (waitFor would retry a throwing predicate until its timeout).
+    const outcome = await timing.waitFor(
       async () => {
-        if (!this.isRunning)
-          throw new Error(`${this.memberId} exited:\n${this.outputTail.slice(-3_000)}`);
+        if (!this.isRunning) return 'exited';
         const response = await fetch(this.url('/health/ready')).catch(() => undefined);
-        return response?.status === 200;
+        return response?.status === 200 ? 'ready' : undefined;
       },
       {
         timeoutMs,
@@ -119,5 +119,8 @@ export class AppProcess {
         message: () => `${this.memberId} not ready:\n${this.outputTail.slice(-3_000)}`,
       },
     );
+    if (outcome === 'exited') {
+      throw new Error(`${this.memberId} exited:\n${this.outputTail.slice(-3_000)}`);
+    }
   }
 }
