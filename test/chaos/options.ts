@@ -6,6 +6,8 @@ export interface ChaosOptions {
   seed: number;
   /** Keep the temp folders (execution logs) for inspection. */
   keep: boolean;
+  /** Run the recorded regression seeds (regressions.ts) instead. */
+  regressions: boolean;
 }
 
 /**
@@ -19,7 +21,8 @@ const USAGE =
   'usage: npm run test:chaos [-- --minutes N] [--seed S] [--keep]\n' +
   `  --minutes N  length of the fault window (default ${SHORT_FORM_MINUTES}, the short form)\n` +
   '  --seed S     replay a run (the seed is printed at the start and in the summary)\n' +
-  '  --keep       keep the execution logs';
+  '  --keep       keep the process output and execution logs (always kept on failure)\n' +
+  '  --regressions  run the seeds recorded in test/chaos/regressions.ts, one after the other';
 
 export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
   const { values } = parseArgs({
@@ -28,6 +31,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
       minutes: { type: 'string' },
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      regressions: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -47,5 +51,5 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
     throw new Error(`--seed must be an integer in [0, 2^32), got "${values.seed}"\n${USAGE}`);
   }
-  return { minutes, seed, keep: values.keep ?? false };
+  return { minutes, seed, keep: values.keep ?? false, regressions: values.regressions ?? false };
 }

@@ -15,7 +15,8 @@ import { ChaosCluster } from './chaos-cluster';
 import { runChecks } from './checks';
 import { readExecutionLogs } from './execution-log';
 import { FaultInjector } from './faults';
-import { parseChaosOptions } from './options';
+import { parseChaosOptions, type ChaosOptions } from './options';
+import { REGRESSION_SEEDS } from './regressions';
 import { Rng } from './rng';
 import { printSummary, summarize } from './summary';
 import { Workload } from './workload';
@@ -28,6 +29,17 @@ const log = (line: string): void => {
 
 async function main(): Promise<number> {
   const options = parseChaosOptions(process.argv.slice(2));
+  if (!options.regressions) return runOnce(options);
+  let failures = 0;
+  for (const regression of REGRESSION_SEEDS) {
+    log(`regression seed ${regression.seed}: ${regression.found}`);
+    const code = await runOnce({ ...options, seed: regression.seed, minutes: regression.minutes });
+    if (code !== 0) failures++;
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+async function runOnce(options: ChaosOptions): Promise<number> {
   log(
     `seed ${options.seed}, fault window ${options.minutes} min ` +
       `(replay: npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes})`,
