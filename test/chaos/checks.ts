@@ -128,7 +128,10 @@ export function runChecks(input: CheckInput): Verdict {
   check('no write from a stale worker accepted (invariant 3)', worker.problems);
 
   check('no process crashed', input.crashes);
-  check('faults behaved (quorum loss stops ZooKeeper, SIGTERM exits 0)', input.faultProblems);
+  check(
+    'faults behaved (no quorum: no service; PostgreSQL down: events wait; SIGTERM: clean exit)',
+    input.faultProblems,
+  );
   check('ZooKeeper back to its baseline (invariant 6)', checkZnodes(input));
   if (duplicateIds + duplicateTransitions > 0) {
     check('nothing duplicated', [

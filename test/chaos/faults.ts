@@ -7,6 +7,7 @@
  * leader to a different fencing token in `/leader`.
  */
 import { timing } from '@app/zk/testing';
+import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
 import type { Rng } from './rng';
@@ -147,8 +148,16 @@ export class FaultInjector {
       case 'postgresql down 30 s': {
         this.pgDown = true;
         await this.cluster.postgres.stop();
+        const before = await this.outboxDepth();
         this.background.push(
           sleep(PG_OUTAGE_MS).then(async () => {
+            // Invariant 5: with PostgreSQL down the events wait in ZooKeeper.
+            const after = await this.outboxDepth();
+            if (before !== undefined && after !== undefined && after <= before) {
+              this.problems.push(
+                `the outbox did not grow while PostgreSQL was down (${before} → ${after} nodes)`,
+              );
+            }
             await this.cluster.postgres.start();
             this.pgDown = false;
             this.log('postgresql is back');
@@ -173,6 +182,16 @@ export class FaultInjector {
         }
         return record;
       }
+    }
+  }
+
+  /** Outbox nodes now; undefined while ZooKeeper cannot say (quorum lost). */
+  private async outboxDepth(): Promise<number | undefined> {
+    try {
+      const zk = await this.cluster.local.zk();
+      return (await zk.exists(ZkLayout.outbox))?.numChildren;
+    } catch {
+      return undefined;
     }
   }
 
