@@ -129,7 +129,7 @@ export class ChaosCluster {
    * session at start) is tried again after a pause, up to 10 times.
    */
   async relaunch(slot: Slot): Promise<void> {
-    if (this.restarting.has(slot) || this.closing) return;
+    if (this.restarting.has(slot) || this.closing || slot.process?.isRunning) return;
     this.restarting.add(slot);
     try {
       for (let attempt = 1; !this.closing; attempt++) {

@@ -209,7 +209,9 @@ export class Workload {
     path: string,
     body?: unknown,
   ): Promise<{ status: number; body: T } | undefined> {
-    const target = this.cluster.apiProcess((live) => this.rng.pick(live));
+    // Not from the seeded generator: which schedulers are live depends on timing,
+    // and the workload's own draws must not shift with it.
+    const target = this.cluster.apiProcess((live) => live[Math.floor(Math.random() * live.length)]);
     if (!target) return undefined;
     try {
       const response = await fetch(target.url(path), {
