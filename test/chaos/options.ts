@@ -11,11 +11,11 @@ export interface ChaosOptions {
 }
 
 /**
- * The short form (CI): a fault window of 1.2 min, enough for the first round
+ * The short form (CI): a fault window of 1.8 min, enough for the first round
  * (every kind once) and a few more; with startup, the last PostgreSQL outage
  * and the final checks about 3 min.
  */
-export const SHORT_FORM_MINUTES = 1.2;
+export const SHORT_FORM_MINUTES = 1.8;
 
 const USAGE =
   'usage: npm run test:chaos [-- --minutes N] [--seed S] [--keep]\n' +
