@@ -37,11 +37,15 @@ export class AppProcess {
     );
   }
 
-  /** Starts the service and waits until `/health/ready` answers 200. */
+  /**
+   * Starts the service and waits until `/health/ready` answers 200. `entry`
+   * replaces the app's `src/main.ts` (e.g. a worker with test handlers).
+   */
   static async start(
     app: AppName,
     env: Record<string, string>,
     readyTimeoutMs = 30_000,
+    entry?: string,
   ): Promise<AppProcess> {
     const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
     const grpcPort = env.GRPC_PORT ?? String(await freePort());
@@ -51,7 +55,7 @@ export class AppProcess {
       process.execPath,
       '-r',
       '@swc-node/register',
-      join(ROOT, 'apps', app, 'src', 'main.ts'),
+      entry ?? join(ROOT, 'apps', app, 'src', 'main.ts'),
     ];
     const child = spawn(command[0], command.slice(1), {
       cwd: ROOT,
@@ -67,7 +71,13 @@ export class AppProcess {
     });
     trackProcess(child);
     const started = new AppProcess(app, memberId, httpPort, child);
-    await started.waitUntilReady(readyTimeoutMs);
+    try {
+      await started.waitUntilReady(readyTimeoutMs);
+    } catch (error) {
+      // Not ready in time: no one holds this process, so it must not live on (with its member id).
+      child.kill('SIGKILL');
+      throw error;
+    }
     return started;
   }
 
@@ -96,12 +106,12 @@ export class AppProcess {
   }
 
   async waitUntilReady(timeoutMs = 30_000): Promise<void> {
-    await timing.waitFor(
+    // An exit ends the wait at once (waitFor would retry a throwing predicate until its timeout).
+    const outcome = await timing.waitFor(
       async () => {
-        if (!this.isRunning)
-          throw new Error(`${this.memberId} exited:\n${this.outputTail.slice(-3_000)}`);
+        if (!this.isRunning) return 'exited';
         const response = await fetch(this.url('/health/ready')).catch(() => undefined);
-        return response?.status === 200;
+        return response?.status === 200 ? 'ready' : undefined;
       },
       {
         timeoutMs,
@@ -109,5 +119,8 @@ export class AppProcess {
         message: () => `${this.memberId} not ready:\n${this.outputTail.slice(-3_000)}`,
       },
     );
+    if (outcome === 'exited') {
+      throw new Error(`${this.memberId} exited:\n${this.outputTail.slice(-3_000)}`);
+    }
   }
 }

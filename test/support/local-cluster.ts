@@ -28,6 +28,10 @@ export interface LocalClusterOptions {
    * PostgreSQL answers.)
    */
   databaseUrl?: string;
+  /** Entry files replacing an app's `src/main.ts` (e.g. a worker with extra handlers). */
+  entries?: Partial<Record<AppName, string>>;
+  /** Readiness timeout of each started process (default 30 s). */
+  readyTimeoutMs?: number;
 }
 
 export class LocalCluster {
@@ -56,15 +60,20 @@ export class LocalCluster {
   }
 
   async start(app: AppName, env: Record<string, string> = {}): Promise<AppProcess> {
-    const started = await AppProcess.start(app, {
-      ZK_CONNECT: this.options.connectString,
-      ZK_ROOT: this.root,
-      ZK_SESSION_TIMEOUT_MS: String(this.options.sessionTimeoutMs ?? 2_000),
-      MEMBER_ID: `${app}-${++this.serial}`,
-      DATABASE_URL: await this.databaseUrl(),
-      ...this.options.env,
-      ...env,
-    });
+    const started = await AppProcess.start(
+      app,
+      {
+        ZK_CONNECT: this.options.connectString,
+        ZK_ROOT: this.root,
+        ZK_SESSION_TIMEOUT_MS: String(this.options.sessionTimeoutMs ?? 2_000),
+        MEMBER_ID: `${app}-${++this.serial}`,
+        DATABASE_URL: await this.databaseUrl(),
+        ...this.options.env,
+        ...env,
+      },
+      this.options.readyTimeoutMs,
+      this.options.entries?.[app],
+    );
     this.processes.push(started);
     return started;
   }

@@ -177,7 +177,7 @@ describe('worker execution engine', () => {
     expect(probe.events.drain().filter((e) => e.type === 'started')).toEqual([]);
   });
 
-  test('session expiry while running: handler aborted (session_lost), no late write, member registered again', async () => {
+  test('session expiry while running: handler aborted (session_lost), no late report, member registered again, the attempt handed back', async () => {
     const app = await cluster.bootWorker(W, { sessionTimeoutMs: 2_000 });
     const client = app.get(ZkClient);
     const member = ZkLayout.member('workers', W);
@@ -196,11 +196,19 @@ describe('worker execution engine', () => {
     const info = decodeJson<WorkerInfo>((await cluster.leader.get(member)).data);
     expect(info).toMatchObject({ capacity: 8, pid: process.pid });
 
-    await timing.sleep(200); // pacing: a late write would land within this
-    const after = await cluster.task(task.id);
-    expect(after.version).toBe(running.version);
-    expect(after.record.state).toBe('running');
-    // Re-listed on the new session, the assignment is not run again (the task is not `assigned`).
+    // Re-listed on the new session, the given-up attempt is handed back (step 9), not run
+    // again and not reported: a leader elected meanwhile could not tell it was given up.
+    const after = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+    expect(after.version).toBe(running.version + 1);
+    expect(after.record).toMatchObject({ attempt: 1, failures: 0 });
+    expect(after.record.workerId).toBeUndefined();
+    expect(await cluster.assignmentExists(W, task.id)).toBe(false);
+    const events = await cluster.eventsOf(task.id);
+    expect(events.map((e) => [e.type, e.attempt, e.workerId])).toEqual([
+      ['task.started', 1, W],
+      ['task.reassigned', 1, W],
+    ]);
+    expect(events[1].detail).toMatchObject({ reason: 'given up when its ZooKeeper session ended' });
     expect(probe.events.drain().filter((e) => e.type === 'started')).toEqual([]);
   });
 
@@ -219,22 +227,15 @@ describe('worker execution engine', () => {
     await expireSession(server.connectString, client.sessionCredentials());
     await timing.waitFor(() => client.isConnected && client.sessionInfo?.sessionId !== lost);
 
-    // Still `assigned` to this worker at attempt 1, and due: the worker leaves it to the leader.
+    // Attempt 1 is not run on the new session: the worker hands it back (step 9).
+    const handedBack = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+    expect(handedBack.record.attempt).toBe(1);
+    expect(await cluster.assignmentExists(W, task.id)).toBe(false);
     await timing.sleep(Math.max(0, task.runAt - Date.now()) + 200);
     expect(probe.events.drain()).toEqual([]);
     expect((await held.get()).values[0]?.value).toBe(0);
-    const still = await cluster.task(task.id);
-    expect(still.record.state).toBe('assigned');
 
-    // The leader: step 6 (worker gone), then step 2 again (attempt 2), to the same worker.
-    await cluster.leader.multi([
-      Op.set(
-        ZkLayout.task(task.id),
-        encodeJson({ ...still.record, state: 'pending' }),
-        still.version,
-      ),
-      Op.delete(ZkLayout.assignment(W, task.id)),
-    ]);
+    // The leader: step 2 again (attempt 2), to the same worker.
     await cluster.reassign(task.id, [W]);
     expect(await probe.started(task.id)).toMatchObject({ attempt: 2 });
     await cluster.waitForTask(task.id, (r) => r.state === 'succeeded' && r.attempt === 2);

@@ -17,6 +17,12 @@ export interface AuditRow {
   workerId: string | null;
   attempt: number | null;
   detail: Record<string, unknown> | null;
+  /** `<service>/<member id>/<pid>` of the writer. */
+  actor: string;
+  /** The leader's fencing token (`<epoch>:<candidate>`) on leader writes. */
+  fencingToken: string | null;
+  /** Epoch ms, the writer's clock. */
+  time: number;
 }
 
 export interface HistoryRow {
@@ -45,8 +51,11 @@ export async function readAudit(databaseUrl: string): Promise<AuditSnapshot> {
       worker_id: string | null;
       attempt: number | null;
       detail: Record<string, unknown> | null;
+      actor: string;
+      fencing_token: string | null;
+      time_ms: string;
     }>(
-      'SELECT seq::text AS seq, event_id::text AS event_id, "type", task_id, job_id, worker_id, attempt, detail FROM audit_events ORDER BY audit_events.seq',
+      'SELECT seq::text AS seq, event_id::text AS event_id, "type", task_id, job_id, worker_id, attempt, detail, actor, fencing_token, (extract(epoch from "time") * 1000)::bigint::text AS time_ms FROM audit_events ORDER BY audit_events.seq',
     );
     const distinct = await client.query<{ n: string }>(
       'SELECT count(DISTINCT event_id)::text AS n FROM audit_events',
@@ -67,6 +76,9 @@ export async function readAudit(databaseUrl: string): Promise<AuditSnapshot> {
         workerId: row.worker_id,
         attempt: row.attempt,
         detail: row.detail,
+        actor: row.actor,
+        fencingToken: row.fencing_token,
+        time: Number(row.time_ms),
       })),
       distinctIds: Number(distinct.rows[0].n),
       history: new Map(

@@ -64,6 +64,8 @@ export class TaskExecutor {
    * run again, even if their assignment is still listed; only a new attempt is.
    */
   private readonly givenUp = new Map<string, number>();
+  /** Ids in `givenUp` whose attempt was given up on a session that has ended since. */
+  private readonly givenUpOnLostSession = new Set<string>();
   /** Gang barriers held now: shutdown closes them rather than waiting for the others. */
   private readonly barriers = new Set<DoubleBarrier>();
   /** Due tasks beyond the local capacity, in arrival order. */
@@ -137,6 +139,7 @@ export class TaskExecutor {
       this.entries.delete(id);
     }
     this.overflow.length = 0;
+    for (const id of this.givenUp.keys()) this.givenUpOnLostSession.add(id);
     if (dropped > 0) {
       this.logger.warn({ msg: 'ZooKeeper session lost: aborted every task held', dropped });
     }
@@ -211,6 +214,7 @@ export class TaskExecutor {
       } else if (error instanceof NoNodeError) {
         this.entries.delete(id); // the assignment went already
         this.givenUp.delete(id);
+        this.givenUpOnLostSession.delete(id);
       } else if (error instanceof ClientClosedError) {
         this.entries.delete(id);
       } else if (ticket.dropped) {
@@ -234,17 +238,20 @@ export class TaskExecutor {
     }
     if (ticket.dropped) {
       this.givenUp.set(id, parsed.attempt);
-      this.ignore(
-        id,
-        `attempt ${parsed.attempt} was assigned to a lost session; the leader reassigns it`,
-      );
+      this.ignore(id, `attempt ${parsed.attempt} was assigned to a lost session; handing it back`);
+      this.track(this.handBackGivenUp(id, parsed.attempt));
       return;
     }
     if (this.givenUp.get(id) === record.attempt) {
+      if (!this.givenUpOnLostSession.has(id)) {
+        this.ignore(id, `attempt ${record.attempt} was given up by this worker`);
+        return;
+      }
       this.ignore(
         id,
-        `attempt ${record.attempt} was given up by this worker; the leader reassigns it`,
+        `attempt ${record.attempt} was given up with a lost session; handing it back`,
       );
+      this.track(this.handBackGivenUp(id, record.attempt));
       return;
     }
     const verdict = admit(record, parsed, this.workerId);
@@ -261,6 +268,38 @@ export class TaskExecutor {
     this.schedule(execution);
   }
 
+  /**
+   * An attempt this worker gave up when its session ended, whose assignment is
+   * still there in the next session: the leader may never move it (a leader
+   * elected after this worker registered again sees it live, holding the
+   * task, and nothing tells it otherwise), so the worker hands it back itself
+   * (step 9). A compare-and-set on the record read now: if the leader moved
+   * the task meanwhile, the write is refused and changes nothing. Gang tasks
+   * are left to the leader (their record moves with the other members).
+   */
+  private async handBackGivenUp(id: string, attempt: number): Promise<void> {
+    let record: TaskRecord;
+    let version: number;
+    try {
+      const task = await this.client.get(ZkLayout.task(id));
+      record = decodeJson<TaskRecord>(task.data);
+      version = task.stat.version;
+    } catch {
+      return; // gone, or unreadable now: the leader's business again
+    }
+    const held =
+      record.attempt === attempt &&
+      record.parallelism <= 1 &&
+      record.workerId === this.workerId &&
+      (record.state === 'assigned' || record.state === 'running');
+    if (!held) return;
+    const task = new Execution(record, version, undefined);
+    await this.reporter.finish(
+      task,
+      this.changes.handedBack(task, 'given up when its ZooKeeper session ended'),
+    );
+  }
+
   private ignore(id: string, reason: string): void {
     this.entries.set(id, IGNORED);
     this.logger.log({ msg: 'ignoring an assignment', taskId: id, reason });
@@ -269,6 +308,7 @@ export class TaskExecutor {
   private vanished(id: string, entry: Execution | Marker): void {
     this.entries.delete(id);
     this.givenUp.delete(id);
+    this.givenUpOnLostSession.delete(id);
     if (entry instanceof Execution && !entry.settled) this.abort(entry, 'cancelled');
   }
 

@@ -1,0 +1,253 @@
+/**
+ * The faults, drawn from the seeded generator. The first round injects every
+ * kind once in a shuffled order (so the short form covers them all); later
+ * rounds pick at random. A process fault holds its slot down and brings it
+ * back with the same member id in the background; ZooKeeper and PostgreSQL
+ * faults restore the servers themselves. Failover time: from the fault on the
+ * leader to a different fencing token in `/leader`.
+ */
+import { timing } from '@app/zk/testing';
+import { ZkLayout } from '@app/contracts';
+import type { AppExit, AppName } from '../support/app-process';
+import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
+import type { Rng } from './rng';
+
+export const FAULT_KINDS = [
+  'leader kill -9',
+  'worker kill -9',
+  'drainer kill -9',
+  'leader SIGSTOP',
+  'worker SIGSTOP',
+  'zookeeper: 1 server down',
+  'zookeeper: 2 servers down',
+  'postgresql down 30 s',
+  'scheduler SIGTERM',
+  'worker SIGTERM',
+  'registry SIGTERM',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface FaultRecord {
+  kind: FaultKind;
+  at: number;
+  target: string;
+  failoverMs?: number;
+  /** Something the fault itself observed that breaks an invariant. */
+  problem?: string;
+}
+
+const PG_OUTAGE_MS = 30_000;
+
+export class FaultInjector {
+  readonly injected: FaultRecord[] = [];
+  readonly problems: string[] = [];
+  private readonly background: Promise<void>[] = [];
+  private pgDown = false;
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly rng: Rng,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Injects faults until `until` (and at least one of each kind). */
+  async run(until: number): Promise<void> {
+    let round: FaultKind[] = this.rng.shuffle(FAULT_KINDS);
+    let firstRound = true;
+    while (firstRound || Date.now() < until) {
+      if (round.length === 0) {
+        firstRound = false;
+        if (Date.now() >= until) break;
+        round = [this.rng.pick(FAULT_KINDS)];
+      }
+      const kind = round.shift()!;
+      // One outage at a time; after the first round, none that would outlast the window.
+      const pgOutage = kind === 'postgresql down 30 s';
+      if (pgOutage && (this.pgDown || (!firstRound && until - Date.now() < PG_OUTAGE_MS))) continue;
+      await this.ready();
+      const record = await this.inject(kind);
+      this.injected.push(record);
+      const took = ((Date.now() - record.at) / 1000).toFixed(1);
+      this.log(
+        `fault ${this.injected.length}: ${record.kind} → ${record.target}, over in ${took} s` +
+          (record.failoverMs === undefined ? '' : ` (new leader after ${record.failoverMs} ms)`),
+      );
+      await sleep(this.rng.int(1_000, 3_000));
+    }
+  }
+
+  /** Waits for the restarts and the PostgreSQL outage still under way. */
+  async finish(): Promise<void> {
+    await Promise.all(this.background);
+  }
+
+  /** Before a fault: a quorum, a leader, and the targets of the next fault mostly back. */
+  private async ready(): Promise<void> {
+    await this.cluster.zookeeper.waitForQuorum({ timeoutMs: 60_000 });
+    await this.cluster.leaderSlot(60_000);
+  }
+
+  private async inject(kind: FaultKind): Promise<FaultRecord> {
+    const at = Date.now();
+    switch (kind) {
+      case 'leader kill -9': {
+        const { slot, token } = await this.leader();
+        const failover = this.failover(token);
+        await this.down(slot, 'SIGKILL');
+        return { kind, at, target: slot.id, failoverMs: await failover };
+      }
+      case 'worker kill -9': {
+        const slot = this.pickLive('worker');
+        await this.down(slot, 'SIGKILL');
+        return { kind, at, target: slot.id };
+      }
+      case 'drainer kill -9': {
+        const slot = await this.cluster.drainerSlot();
+        await this.down(slot, 'SIGKILL');
+        return { kind, at, target: slot.id };
+      }
+      case 'leader SIGSTOP': {
+        const { slot, token } = await this.leader();
+        const failover = this.failover(token);
+        await this.pause(slot);
+        return { kind, at, target: slot.id, failoverMs: await failover };
+      }
+      case 'worker SIGSTOP': {
+        const slot = this.pickLive('worker');
+        await this.pause(slot);
+        return { kind, at, target: slot.id };
+      }
+      case 'zookeeper: 1 server down': {
+        const index = this.rng.int(0, 2);
+        await this.cluster.zookeeper.stopServer(index);
+        await sleep(this.rng.int(3_000, 8_000));
+        await this.cluster.zookeeper.restartServer(index);
+        return { kind, at, target: `zk-${index + 1}` };
+      }
+      case 'zookeeper: 2 servers down': {
+        const [a, b] = this.rng.shuffle([0, 1, 2]);
+        await Promise.all([
+          this.cluster.zookeeper.stopServer(a),
+          this.cluster.zookeeper.stopServer(b),
+        ]);
+        await sleep(this.rng.int(4_000, 8_000));
+        // No quorum: the survivor must refuse to serve (no progress is possible).
+        const statuses = await this.cluster.zookeeper.statuses();
+        const record: FaultRecord = { kind, at, target: `zk-${a + 1}, zk-${b + 1}` };
+        if (statuses.some((status) => status !== undefined)) {
+          record.problem = `a server served without a quorum: ${JSON.stringify(statuses)}`;
+          this.problems.push(record.problem);
+        }
+        await Promise.all([
+          this.cluster.zookeeper.restartServer(a, { awaitServing: false }),
+          this.cluster.zookeeper.restartServer(b, { awaitServing: false }),
+        ]);
+        await this.cluster.zookeeper.waitForQuorum({ timeoutMs: 60_000 });
+        return record;
+      }
+      case 'postgresql down 30 s': {
+        this.pgDown = true;
+        await this.cluster.postgres.stop();
+        const before = await this.outboxDepth();
+        this.background.push(
+          sleep(PG_OUTAGE_MS).then(async () => {
+            // Invariant 5: with PostgreSQL down the events wait in ZooKeeper.
+            const after = await this.outboxDepth();
+            if (before !== undefined && after !== undefined && after <= before) {
+              this.problems.push(
+                `the outbox did not grow while PostgreSQL was down (${before} → ${after} nodes)`,
+              );
+            }
+            await this.cluster.postgres.start();
+            this.pgDown = false;
+            this.log('postgresql is back');
+          }),
+        );
+        return { kind, at, target: 'postgresql' };
+      }
+      case 'scheduler SIGTERM':
+      case 'worker SIGTERM':
+      case 'registry SIGTERM': {
+        const app = kind.split(' ')[0] as AppName;
+        const slot = this.pickLive(app);
+        const info = await this.cluster.leaderInfo();
+        const leading = app === 'scheduler' && info?.id === slot.id;
+        const failover = leading ? this.failover(info.fencingToken) : undefined;
+        const exit = await this.down(slot, 'SIGTERM');
+        const record: FaultRecord = { kind, at, target: slot.id, failoverMs: await failover };
+        // Nest re-raises the signal once its shutdown hooks ran; the worker exits 0 itself.
+        if (exit !== undefined && exit.code !== 0 && exit.signal !== 'SIGTERM') {
+          record.problem = `${slot.id} exited with code ${exit.code} (signal ${exit.signal}) on SIGTERM`;
+          this.problems.push(record.problem);
+        }
+        return record;
+      }
+    }
+  }
+
+  /** Outbox nodes now; undefined while ZooKeeper cannot say (quorum lost). */
+  private async outboxDepth(): Promise<number | undefined> {
+    try {
+      const zk = await this.cluster.local.zk();
+      return (await zk.exists(ZkLayout.outbox))?.numChildren;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A running slot of the kind, not being restarted (the restarts run in the background). */
+  private pickLive(app: AppName): Slot {
+    const live = this.cluster.of(app).filter((slot) => slot.process?.isRunning && !slot.held);
+    return this.rng.pick(live.length > 0 ? live : this.cluster.of(app));
+  }
+
+  /** Signals a slot's process, then brings the slot back after a short while (in the background). */
+  private async down(slot: Slot, signal: 'SIGKILL' | 'SIGTERM'): Promise<AppExit | undefined> {
+    slot.held = true;
+    const exit = await slot.process?.signal(signal);
+    const downMs = this.rng.int(500, 3_000);
+    this.background.push(sleep(downMs).then(() => this.cluster.relaunch(slot)));
+    return exit;
+  }
+
+  /** SIGSTOP past the session timeout, then SIGCONT: the process comes back as a zombie and must be fenced. */
+  private async pause(slot: Slot): Promise<void> {
+    const process = slot.process!;
+    await process.signal('SIGSTOP');
+    await sleep(SESSION_TIMEOUT_MS + this.rng.int(1_500, 3_500));
+    await process.signal('SIGCONT');
+  }
+
+  /** The leader now, read once: its slot and its fencing token. */
+  private async leader(): Promise<{ slot: Slot; token: string }> {
+    return timing.waitFor(
+      async () => {
+        const info = await this.cluster.leaderInfo();
+        const slot = info && this.cluster.slotOf(info.id);
+        return slot?.process?.isRunning ? { slot, token: info!.fencingToken } : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 50, message: 'no live leader' },
+    );
+  }
+
+  /** Resolves with the time until a fencing token other than `before` leads (measured from now). */
+  private async failover(before: string): Promise<number> {
+    const started = Date.now();
+    await timing.waitFor(
+      async () => {
+        const info = await this.cluster.leaderInfo();
+        return (
+          info !== undefined &&
+          info.fencingToken !== before &&
+          this.cluster.slotOf(info.id)?.process?.isRunning
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 20, message: 'no new leader after a fault on the leader' },
+    );
+    return Date.now() - started;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

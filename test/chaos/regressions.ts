@@ -1,0 +1,23 @@
+/**
+ * Seeds of chaos runs that found a bug, kept as regression cases:
+ * `npm run test:chaos -- --regressions` runs each of them (same fault window).
+ * A seed fixes the run's choices, not its timing, so a replay is likely, not
+ * certain, to take the same path; each one reproduced its bug before the fix.
+ */
+export interface RegressionSeed {
+  seed: number;
+  minutes: number;
+  found: string;
+}
+
+export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
+  {
+    seed: 1,
+    minutes: 1.6,
+    found:
+      'tasks stuck in running/assigned forever: a worker gave them up when its session ended ' +
+      '(its reports failed while the quorum was lost), and the leader elected after the quorum ' +
+      'came back saw the worker registered again, live and holding them; fixed by the worker ' +
+      'handing back an attempt given up with a lost session (task-executor.ts)',
+  },
+];
