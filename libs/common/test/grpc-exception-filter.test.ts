@@ -4,6 +4,7 @@ import {
   ERRORS_TRAILER,
   GrpcExceptionFilter,
   MAX_TRAILER_BYTES,
+  wellFormed,
 } from '../src/api/errors/grpc-exception.filter';
 
 // Found by the API fuzz test (seed 267229189): a 70,000-character label key came
@@ -40,4 +41,20 @@ test('small errors pass unchanged', () => {
   const error = new GrpcExceptionFilter().grpcErrorFor(ApiError.invalid(errors, 'invalid', 1));
   expect(JSON.parse((error.metadata.get(ERRORS_TRAILER)[0] as Buffer).toString())).toEqual(errors);
   expect(error.details).toBe('invalid request: type is required');
+});
+
+// Found by the API fuzz test (seed 960445455): a lone surrogate in a message
+// made grpc-js's encodeURI of `grpc-message` throw outside any handler, and the
+// scheduler process died.
+test('lone surrogates in the details become U+FFFD, so grpc-message can be encoded', () => {
+  const errors = [{ field: 'x\udfffy', reason: 'is not a known field' }];
+  const error = new GrpcExceptionFilter().grpcErrorFor(ApiError.invalid(errors, 'invalid', 1));
+  expect(() => encodeURI(error.details)).not.toThrow();
+  expect(error.details).toBe('invalid request: x\ufffdy is not a known field');
+  // A cut through a surrogate pair leaves no half behind either.
+  const long = [{ field: 'f', reason: '\u{1F984}'.repeat(600) }];
+  const cut = new GrpcExceptionFilter().grpcErrorFor(ApiError.invalid(long, 'invalid', 1));
+  expect(() => encodeURI(cut.details)).not.toThrow();
+  expect(wellFormed('a\ud800')).toBe('a\ufffd');
+  expect(wellFormed('\u{1F984}')).toBe('\u{1F984}');
 });

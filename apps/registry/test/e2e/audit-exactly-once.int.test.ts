@@ -63,6 +63,21 @@ test('500 tasks, a worker and a leader killed with kill -9: every transition sto
     workers.push(await cluster.start('worker', { WORKER_CAPACITY: '12' }));
   const api = (): AppProcess => [first, second].find((p) => p.isRunning)!;
 
+  // A cancel in flight to the leader killed below fails with the connection: sent again
+  // (to the scheduler still running); a second cancel of a finished task is a 409.
+  const cancels: Array<Promise<void>> = [];
+  const cancel = async (id: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await cluster.api(api(), 'POST', `/v1/tasks/${id}/cancel`);
+        return;
+      } catch (error) {
+        if (attempt >= 20) throw error;
+        await timing.sleep(250);
+      }
+    }
+  };
+
   const ids: string[] = [];
   for (let batch = 0; batch < 5; batch++) {
     const tasks = Array.from({ length: 100 }, (_, j) => taskBody(batch * 100 + j));
@@ -77,7 +92,7 @@ test('500 tasks, a worker and a leader killed with kill -9: every transition sto
     for (const [j, task] of res.body.items.entries()) {
       if ((batch * 100 + j) % 10 === 9 && j % 20 < 10) {
         // Half of them at once (pending or just assigned), the other half below (running).
-        void cluster.api(api(), 'POST', `/v1/tasks/${task.id}/cancel`);
+        cancels.push(cancel(task.id));
       }
     }
     if (batch === 1) {
@@ -99,8 +114,9 @@ test('500 tasks, a worker and a leader killed with kill -9: every transition sto
     }
   }
   for (const [i, id] of ids.entries()) {
-    if (i % 10 === 9 && i % 20 >= 10) void cluster.api(api(), 'POST', `/v1/tasks/${id}/cancel`);
+    if (i % 10 === 9 && i % 20 >= 10) cancels.push(cancel(id));
   }
+  await Promise.all(cancels);
 
   // Everything ends, is drained, and leaves ZooKeeper (retention 1.5 s).
   const zk = await cluster.zk();

@@ -53,12 +53,27 @@ export class GrpcExceptionFilter implements RpcExceptionFilter<unknown> {
         details = `invalid request: ${errors.map((e) => `${e.field} ${e.reason}`).join('; ')}`;
       }
     }
-    return grpcError(GRPC_STATUS_OF[api.kind], cutBytes(details, MAX_DETAILS_BYTES), metadata);
+    return grpcError(
+      GRPC_STATUS_OF[api.kind],
+      wellFormed(cutBytes(details, MAX_DETAILS_BYTES)),
+      metadata,
+    );
   }
 
   protected toApiError(exception: unknown): ApiError | undefined {
     return toCommonApiError(exception);
   }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Lone surrogates (echoed user input, or a cut through a pair) become U+FFFD:
+ * grpc-js percent-encodes `grpc-message` with encodeURI, which throws on them,
+ * outside any handler, and the process dies.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD');
 }
 
 function cut(text: string, max: number): string {
