@@ -10,7 +10,7 @@ import { timing } from '@app/zk/testing';
 import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
-import type { Rng } from './rng';
+import type { Rng } from '../support/rng';
 
 export const FAULT_KINDS = [
   'leader kill -9',

@@ -17,7 +17,7 @@ import { readExecutionLogs } from './execution-log';
 import { FaultInjector } from './faults';
 import { parseChaosOptions, type ChaosOptions } from './options';
 import { REGRESSION_SEEDS } from './regressions';
-import { Rng } from './rng';
+import { Rng } from '../support/rng';
 import { printSummary, summarize } from './summary';
 import { Workload } from './workload';
 import { sameCounts, znodeCounts } from './zk-state';

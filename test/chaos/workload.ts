@@ -8,7 +8,7 @@
  * run ever asked for ends up with a known id.
  */
 import type { ChaosCluster } from './chaos-cluster';
-import type { Rng } from './rng';
+import type { Rng } from '../support/rng';
 
 export interface CronJob {
   id: string;

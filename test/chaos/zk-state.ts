@@ -1,4 +1,5 @@
-import { NoNodeError, type ZkClient } from '@app/zk';
+import type { ZkClient } from '@app/zk';
+import { subtreeSize } from '../support/znodes';
 
 /**
  * Znodes under the cluster root by top-level branch (`/tasks`, `/assign`, …,
@@ -6,17 +7,7 @@ import { NoNodeError, type ZkClient } from '@app/zk';
  * so a difference from the baseline says where it is.
  */
 export async function znodeCounts(zk: ZkClient): Promise<Record<string, number>> {
-  const subtree = async (path: string): Promise<number> => {
-    let children: string[];
-    try {
-      children = (await zk.children(path)).children;
-    } catch (error) {
-      if (error instanceof NoNodeError) return 0;
-      throw error;
-    }
-    const below = await Promise.all(children.map((child) => subtree(`${path}/${child}`)));
-    return children.length + below.reduce((sum, n) => sum + n, 0);
-  };
+  const subtree = (path: string): Promise<number> => subtreeSize(zk, path);
   const counts: Record<string, number> = {};
   for (const top of (await zk.children('/')).children) {
     const path = `/${top}`;

@@ -16,12 +16,12 @@ import {
   GARBAGE_BODIES,
   ODD_STRINGS,
   POLLUTION_JSON,
-  Prng,
   badFieldValue,
   badId,
   badQuery,
   randomValue,
 } from './fuzz-inputs';
+import { Rng } from '../support/rng';
 
 /**
  * Issue 6, "bad input": thousands of generated malformed requests against a
@@ -168,9 +168,9 @@ const TASK_FIELDS = [
 ];
 const AUDIT_QUERY = ['jobId', 'taskId', 'workerId', 'type', 'since', 'until', 'cursor', 'limit'];
 
-function validJob(rng: Prng): Record<string, unknown> {
+function validJob(rng: Rng): Record<string, unknown> {
   return {
-    name: `fuzz-${rng.int(1e9)}`,
+    name: `fuzz-${rng.below(1e9)}`,
     type: 'noop',
     payload: {},
     ...(rng.chance(0.5)
@@ -181,12 +181,12 @@ function validJob(rng: Prng): Record<string, unknown> {
 
 /** A valid body with 1–3 fields replaced, removed or added with bad values. */
 function mutate(
-  rng: Prng,
+  rng: Rng,
   body: Record<string, unknown>,
   fields: readonly string[],
 ): Record<string, unknown> {
   const next: Record<string, unknown> = { ...body };
-  for (let i = 1 + rng.int(3); i > 0; i--) {
+  for (let i = 1 + rng.below(3); i > 0; i--) {
     const field = rng.pick([...fields, rng.pick(ODD_STRINGS)]);
     if (rng.chance(0.15)) delete next[field];
     else if (field === 'retry')
@@ -203,14 +203,14 @@ function mutate(
   return next;
 }
 
-function jsonBody(rng: Prng, build: () => unknown): string {
+function jsonBody(rng: Rng, build: () => unknown): string {
   const roll = rng.next();
   if (roll < 0.1) return rng.pick(GARBAGE_BODIES);
   if (roll < 0.17) return rng.pick(POLLUTION_JSON);
   return JSON.stringify(build());
 }
 
-function httpCase(rng: Prng): HttpCase {
+function httpCase(rng: Rng): HttpCase {
   const contentType = rng.pick([
     'application/json',
     'application/json',
@@ -330,18 +330,18 @@ const GRPC_STRINGS = [...ODD_STRINGS, ...BAD_CRONS, ...BAD_TIME_ZONES];
 /** Without the longest strings: a batch of 1,001 tasks stays under the message limit. */
 const SHORT_GRPC_STRINGS = GRPC_STRINGS.filter((text) => text.length <= 1_000);
 
-function grpcString(rng: Prng, short = false): string {
+function grpcString(rng: Rng, short = false): string {
   return rng.pick(short ? SHORT_GRPC_STRINGS : GRPC_STRINGS);
 }
 
 const pickString = grpcString;
 
-function grpcInt(rng: Prng): number {
+function grpcInt(rng: Rng): number {
   return rng.pick([-1, 0, 1, 2 ** 31 - 1, -(2 ** 31), 1_001, 100_000]);
 }
 
-function grpcTask(rng: Prng, short = false): Record<string, unknown> {
-  const grpcString = (r: Prng): string => pickString(r, short);
+function grpcTask(rng: Rng, short = false): Record<string, unknown> {
+  const grpcString = (r: Rng): string => pickString(r, short);
   return {
     type: rng.chance(0.5) ? 'noop' : grpcString(rng),
     payloadJson: rng.pick([
@@ -361,12 +361,15 @@ function grpcTask(rng: Prng, short = false): Record<string, unknown> {
   };
 }
 
-function grpcJob(rng: Prng, id?: string): Record<string, unknown> {
+function grpcJob(rng: Rng, id?: string): Record<string, unknown> {
   return {
     ...(id === undefined
       ? {}
-      : { id, clearFields: [grpcString(rng), 'schedule', 'runAt', '__proto__'].slice(rng.int(4)) }),
-    name: rng.chance(0.5) ? `fuzz-${rng.int(1e9)}` : grpcString(rng),
+      : {
+          id,
+          clearFields: [grpcString(rng), 'schedule', 'runAt', '__proto__'].slice(rng.below(4)),
+        }),
+    name: rng.chance(0.5) ? `fuzz-${rng.below(1e9)}` : grpcString(rng),
     ...grpcTask(rng),
     schedule: rng.chance(0.5) ? grpcString(rng) : '*/5 * * * *',
     timezone: grpcString(rng),
@@ -385,7 +388,7 @@ const BAD_GRPC_CODES = new Set([
 // ---- the run -----------------------------------------------------------------------------
 
 async function fuzz(seed: number): Promise<string[]> {
-  const rng = new Prng(seed);
+  const rng = new Rng(seed);
   const problems: string[] = [];
   const statuses = new Map<number, number>();
 
@@ -509,7 +512,7 @@ async function fuzz(seed: number): Promise<string[]> {
     const [rawClient, service, serviceMethods] = rng.pick(rawClients);
     const [, method] = rng.pick(serviceMethods);
     const bytes = Buffer.from(
-      Array.from({ length: rng.pick([1, 5, 64, 4_096]) }, () => rng.int(256)),
+      Array.from({ length: rng.pick([1, 5, 64, 4_096]) }, () => rng.below(256)),
     );
     const error = await new Promise<grpc.ServiceError | null>((resolve) =>
       rawClient.makeUnaryRequest(

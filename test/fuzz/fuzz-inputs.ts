@@ -2,35 +2,7 @@
  * Generators of bad input for the API fuzz test, all driven by one seeded PRNG
  * so that a failing run is replayed exactly with its seed (FUZZ_SEED).
  */
-
-/** mulberry32: small, fast, good enough to pick test inputs. */
-export class Prng {
-  private state: number;
-
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+import type { Rng } from '../support/rng';
 
 export const ODD_STRINGS: readonly string[] = [
   '',
@@ -174,8 +146,8 @@ export const GARBAGE_BODIES: readonly string[] = [
 ];
 
 /** Any JSON value, sometimes deep or huge. */
-export function randomValue(rng: Prng, depth = 0): unknown {
-  switch (rng.int(depth > 3 ? 5 : 9)) {
+export function randomValue(rng: Rng, depth = 0): unknown {
+  switch (rng.below(depth > 3 ? 5 : 9)) {
     case 0:
       return null;
     case 1:
@@ -187,10 +159,10 @@ export function randomValue(rng: Prng, depth = 0): unknown {
     case 4:
       return rng.pick([...BAD_CRONS, ...BAD_TIME_ZONES, ...BAD_TIMES]);
     case 5:
-      return Array.from({ length: rng.int(4) }, () => randomValue(rng, depth + 1));
+      return Array.from({ length: rng.below(4) }, () => randomValue(rng, depth + 1));
     case 6: {
       const object: Record<string, unknown> = {};
-      for (let i = rng.int(4); i > 0; i--)
+      for (let i = rng.below(4); i > 0; i--)
         object[rng.pick(ODD_STRINGS)] = randomValue(rng, depth + 1);
       return object;
     }
@@ -208,7 +180,7 @@ function deepNest(levels: number): unknown {
 }
 
 /** One of the fields of a request, a bad value for it. */
-export function badFieldValue(rng: Prng, field: string): unknown {
+export function badFieldValue(rng: Rng, field: string): unknown {
   if (rng.chance(0.4)) return randomValue(rng);
   if (/schedule/i.test(field)) return rng.pick(BAD_CRONS);
   if (/timezone/i.test(field)) return rng.pick(BAD_TIME_ZONES);
@@ -227,15 +199,15 @@ export function encode(text: string): string {
 }
 
 /** A path segment: an odd id, percent-encoded or raw (raw ones may be malformed URLs). */
-export function badId(rng: Prng): string {
+export function badId(rng: Rng): string {
   const id = rng.pick([...ODD_STRINGS.filter((s) => s !== ''), 'job@123', 'x@-1', 'x@9e99']);
   return rng.chance(0.8) ? encode(id) : encode(id).replace(/%2F|%3F|%23/g, '%');
 }
 
 /** A query string with bad values, repeated keys and bracket (pollution) syntax. */
-export function badQuery(rng: Prng, fields: readonly string[]): string {
+export function badQuery(rng: Rng, fields: readonly string[]): string {
   const parts: string[] = [];
-  for (let i = 1 + rng.int(4); i > 0; i--) {
+  for (let i = 1 + rng.below(4); i > 0; i--) {
     const field = rng.pick([
       ...fields,
       '__proto__[zksPolluted]',

@@ -16,6 +16,7 @@ import {
 import { decodeJson } from '@app/store';
 import { createTestDatabase, type TestDatabase } from '@app/audit/testing';
 import { AppProcess, type AppName } from './app-process';
+import { subtreeSize } from './znodes';
 
 export interface LocalClusterOptions {
   connectString: string;
@@ -105,21 +106,7 @@ export class LocalCluster {
 
   /** Znodes under the cluster root (the root itself excluded). */
   async znodeCount(): Promise<number> {
-    const zk = await this.zk();
-    const count = async (path: string): Promise<number> => {
-      let children: string[];
-      try {
-        children = (await zk.children(path)).children;
-      } catch (error) {
-        if (error instanceof NoNodeError) return 0;
-        throw error;
-      }
-      const below = await Promise.all(
-        children.map((child) => count(path === '/' ? `/${child}` : `${path}/${child}`)),
-      );
-      return children.length + below.reduce((sum, n) => sum + n, 0);
-    };
-    return count('/');
+    return subtreeSize(await this.zk(), '/');
   }
 
   /** The scheduler process that leads now (by `/leader`), once one does. */

@@ -1,7 +1,8 @@
 /**
- * A seeded pseudo-random generator (mulberry32): the whole run — workload and
- * faults — draws from it, so a failing run is replayed with its printed seed.
- * (Timing still varies from run to run; the seed fixes the choices.)
+ * A seeded pseudo-random generator (mulberry32) for tests that draw their
+ * inputs or faults at random (the chaos suite, the API fuzz test): a failing
+ * run is replayed with its printed seed. (Timing still varies from run to
+ * run; the seed fixes the choices.)
  */
 export class Rng {
   private state: number;
@@ -17,6 +18,11 @@ export class Rng {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  }
+
+  /** An integer in [0, max). */
+  below(max: number): number {
+    return Math.floor(this.next() * max);
   }
 
   /** An integer in [min, max]. */
