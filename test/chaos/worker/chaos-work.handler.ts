@@ -1,12 +1,9 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
-import {
-  HandlerAbortedError,
-  type TaskContext,
-  type TaskHandler,
-} from '../../../apps/worker/src/handlers/task-handler';
+import { type TaskContext, type TaskHandler } from '../../../apps/worker/src/handlers/task-handler';
 import { TaskHandlerType } from '../../../apps/worker/src/handlers/task-handler-type.decorator';
+import { abortableSleep } from '../../../apps/worker/src/handlers/support/abortable-sleep';
 import type { ExecutionLogLine } from '../execution-log';
 
 export interface ChaosWorkPayload {
@@ -42,7 +39,7 @@ export class ChaosWorkHandler implements TaskHandler<ChaosWorkPayload, { sleptMs
   async run(payload: ChaosWorkPayload, context: TaskContext): Promise<{ sleptMs: number }> {
     this.log(context, 'start');
     try {
-      await sleep(payload.ms, context.signal);
+      await abortableSleep(payload.ms, context.signal);
     } catch (error) {
       this.log(context, 'aborted');
       throw error;
@@ -67,22 +64,4 @@ export class ChaosWorkHandler implements TaskHandler<ChaosWorkPayload, { sleptMs
     };
     appendFileSync(this.file, `${JSON.stringify(line)}\n`);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new HandlerAbortedError(signal.reason));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new HandlerAbortedError(signal.reason));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

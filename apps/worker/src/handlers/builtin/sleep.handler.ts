@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
+import { abortableSleep } from '../support/abortable-sleep';
 import { payloadObject, requiredNumber } from '../support/payload-fields';
 import { TaskHandlerType } from '../task-handler-type.decorator';
-import { HandlerAbortedError, type TaskContext, type TaskHandler } from '../task-handler';
+import type { TaskContext, TaskHandler } from '../task-handler';
 
 export interface SleepPayload {
   ms: number;
@@ -24,21 +25,8 @@ export class SleepHandler implements TaskHandler<SleepPayload, SleepResult> {
     return { ms: requiredNumber(object, 'ms', { min: 0, max: MAX_SLEEP_MS }) };
   }
 
-  run({ ms }: SleepPayload, { signal }: TaskContext): Promise<SleepResult> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(new HandlerAbortedError(signal.reason));
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        reject(new HandlerAbortedError(signal.reason));
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve({ sleptMs: ms });
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  async run({ ms }: SleepPayload, { signal }: TaskContext): Promise<SleepResult> {
+    await abortableSleep(ms, signal);
+    return { sleptMs: ms };
   }
 }
