@@ -20,4 +20,13 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'came back saw the worker registered again, live and holding them; fixed by the worker ' +
       'handing back an attempt given up with a lost session (task-executor.ts)',
   },
+  {
+    seed: 2067808632,
+    minutes: 5,
+    found:
+      'a gang task stuck in running: the quorum was lost as both members finished, one ' +
+      "member's success landed, the other's report did not and its session ended; the hand-back " +
+      'of seed 1 skipped gangs; fixed by a gang member handing back the whole attempt ' +
+      '(task-executor.ts; worker-gang.int.test.ts)',
+  },
 ];

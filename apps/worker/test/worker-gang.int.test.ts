@@ -3,7 +3,8 @@
  * process, each with its own ZooKeeper session and MEMBER_ID. The test plays
  * the leader (protocol step 2 with `workers`).
  */
-import { TestingServer, timing } from '@app/zk/testing';
+import { ZkClient } from '@app/zk';
+import { expireSession, TestingServer, timing } from '@app/zk/testing';
 import { ZkLayout } from '@app/contracts';
 import { Cluster } from './support/cluster';
 import { probe, type ProbeEvent } from './support/test-handlers';
@@ -97,5 +98,31 @@ describe('gang tasks', () => {
     const types = (await cluster.eventsOf(task.id)).map((e) => e.type);
     expect(types.filter((t) => t === 'task.failed')).toHaveLength(1);
     expect(types).toContain('task.retry_scheduled');
+  });
+
+  // Found by the chaos suite (seed 2067808632, 5 minutes): a member's report was
+  // lost with the quorum, its session ended, and the next leader saw the worker
+  // live and holding the gang: the task stayed `running` for good.
+  test('a member whose session ended hands the whole gang attempt back on its next session', async () => {
+    const app = await cluster.bootWorker(GANG[0], { sessionTimeoutMs: 2_000 });
+    const client = app.get(ZkClient);
+    const task = await cluster.assign(
+      { type: 'test.gang', payload: {}, parallelism: 2 },
+      GANG.slice(0, 2),
+    );
+    // gang-a has started its part (member running) and waits at the barrier for gang-b.
+    await cluster.waitForTask(task.id, (r) => r.members?.['gang-a']?.state === 'running');
+    const lost = client.sessionInfo?.sessionId;
+    await expireSession(server.connectString, client.sessionCredentials());
+    await timing.waitFor(() => client.isConnected && client.sessionInfo?.sessionId !== lost);
+
+    const { record } = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+    expect(record.attempt).toBe(1);
+    expect(record.members).toBeUndefined();
+    expect(record.workers).toBeUndefined();
+    for (const worker of GANG) expect(await cluster.assignmentExists(worker, task.id)).toBe(false);
+    const types = (await cluster.eventsOf(task.id)).map((e) => e.type);
+    expect(types).toContain('task.reassigned');
+    expect(startsOf(probe.events.drain(), task.id)).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { WorkerAbortReason, type AbortKind } from './abort-reason';
 import { admit, parseAssignment } from './admission';
 import { Execution, IGNORED, type Marker } from './execution';
 import { DEFAULT_LEAVE_TIMEOUT_MS, gangBarrier, releaseGangBarrier } from './gang-barrier';
-import type { Change, HeldTask } from './held-task';
+import type { Change, GangPlace, HeldTask } from './held-task';
 import { ReportChanges, type AttemptFailure } from './report-changes';
 import { StatusReporter } from './status-reporter';
 import { BoundTaskLogger } from './task-logger';
@@ -274,8 +274,8 @@ export class TaskExecutor {
    * elected after this worker registered again sees it live, holding the
    * task, and nothing tells it otherwise), so the worker hands it back itself
    * (step 9). A compare-and-set on the record read now: if the leader moved
-   * the task meanwhile, the write is refused and changes nothing. Gang tasks
-   * are left to the leader (their record moves with the other members).
+   * the task meanwhile, the write is refused and changes nothing. A gang
+   * member hands back the whole gang attempt, as a draining member does.
    */
   private async handBackGivenUp(id: string, attempt: number): Promise<void> {
     let record: TaskRecord;
@@ -287,13 +287,21 @@ export class TaskExecutor {
     } catch {
       return; // gone, or unreadable now: the leader's business again
     }
-    const held =
-      record.attempt === attempt &&
-      record.parallelism <= 1 &&
-      record.workerId === this.workerId &&
-      (record.state === 'assigned' || record.state === 'running');
-    if (!held) return;
-    const task = new Execution(record, version, undefined);
+    if (record.attempt !== attempt || !(record.state === 'assigned' || record.state === 'running'))
+      return;
+    let gang: GangPlace | undefined;
+    if (record.parallelism > 1) {
+      // A gang member whose own outcome never landed: the whole attempt goes
+      // back (its other members' successes do not make the gang's).
+      const workers = record.workers ?? [];
+      const index = workers.indexOf(this.workerId);
+      const own = record.members?.[this.workerId]?.state;
+      if (index < 0 || own === 'succeeded' || own === 'failed') return;
+      gang = { size: workers.length, index, workers };
+    } else if (record.workerId !== this.workerId) {
+      return;
+    }
+    const task = new Execution(record, version, gang);
     await this.reporter.finish(
       task,
       this.changes.handedBack(task, 'given up when its ZooKeeper session ended'),
