@@ -259,6 +259,7 @@ export class JobScheduler {
   ): Promise<void> {
     let pending = instants;
     for (let attempt = 0; attempt < instants.length + 3; attempt++) {
+      if (this.jobs.get(job.record.id) !== job) return; // deleted meanwhile
       const now = this.ctx.now();
       const records = pending.map((instant) => this.fireRecord(job.record, instant, now));
       const state: JobState = {
@@ -285,6 +286,9 @@ export class JobScheduler {
           ops: [
             ...records.map((record) => Op.create(ZkLayout.task(record.id), encodeJson(record))),
             stateOp,
+            // The job must still exist: a fire racing its deletion would leave
+            // a `/jobstate` nobody deletes (and tasks of a deleted job).
+            Op.check(ZkLayout.job(job.record.id)),
           ],
           events,
         });
@@ -297,6 +301,7 @@ export class JobScheduler {
         for (const record of records) this.dispatcher.adopt(record, 0);
         return;
       } catch (error) {
+        if (error instanceof NoNodeError && error.opIndex === records.length + 1) return;
         if (error instanceof NodeExistsError && (error.opIndex ?? -1) < records.length) {
           pending = pending.filter((_, i) => i !== error.opIndex);
           continue;
