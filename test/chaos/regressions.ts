@@ -29,4 +29,12 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'of seed 1 skipped gangs; fixed by a gang member handing back the whole attempt ' +
       '(task-executor.ts; worker-gang.int.test.ts)',
   },
+  {
+    seed: 294775684,
+    minutes: 1.8,
+    found:
+      'a /jobstate node left after its job was deleted: a fire in flight when the job was ' +
+      'deleted found its state gone, read it again and created it anew; fixed by the fire ' +
+      'checking that the job still exists in the same transaction (job-scheduler.ts)',
+  },
 ];
