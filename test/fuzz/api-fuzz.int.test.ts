@@ -40,9 +40,10 @@ jest.setTimeout(120_000);
  * 267229189 (a 70,000-character label key came back in the gRPC trailers,
  * over the client's header limit: its connection dropped, failing every call on it);
  * 960445455 (a lone surrogate in a gRPC error message: grpc-js's encodeURI of
- * `grpc-message` threw outside any handler and the scheduler died).
+ * `grpc-message` threw outside any handler and the scheduler died);
+ * 1331219958 (an idempotency key with a NUL: the history lookup failed, a 500).
  */
-const REGRESSION_SEEDS: readonly number[] = [3, 267229189, 960445455];
+const REGRESSION_SEEDS: readonly number[] = [3, 267229189, 960445455, 1331219958];
 const HTTP_REQUESTS = 2_000;
 const GRPC_CALLS = 600;
 const RAW_GRPC_CALLS = 100;

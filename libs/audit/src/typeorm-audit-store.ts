@@ -210,7 +210,8 @@ export class TypeOrmAuditStore implements AuditStore {
       source.query(
         `SELECT record FROM task_history ` +
           `WHERE record ? 'idempotencyKey' AND record ->> 'idempotencyKey' = ANY($1::text[])`,
-        [[...new Set(keys)]],
+        // Stored records had NUL replaced (withoutNul): the same for the keys looked up.
+        [[...new Set(keys.map(withoutNul))]],
       ),
     )) as Array<{ record: TaskRecord }>;
     for (const { record } of rows) {

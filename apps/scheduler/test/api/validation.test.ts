@@ -159,6 +159,12 @@ const TASK_CASES: Case[] = [
     'idempotencyKey',
     /1 to 200/,
   ],
+  [
+    'idempotency key with a NUL (API fuzz seed 1331219958: a 500 from the history lookup)',
+    { ...task, idempotencyKey: 'a\u0000b' },
+    'idempotencyKey',
+    /must not contain control characters/,
+  ],
   ['runAt not a date', { ...task, runAt: '2030-13-01T00:00:00Z' }, 'runAt', /ISO 8601/],
   ['schedule on a task', { ...task, schedule: '* * * * *' }, 'schedule', /not a known field/],
 ];

@@ -133,7 +133,14 @@ export const checkJobSchedule: Check = (value, target) => {
   return checkCron(value, target);
 };
 
-export const checkIdempotencyKey: Check = (value) => text(value, 1, LIMITS.idempotencyKeyLength);
+export const checkIdempotencyKey: Check = (value) => {
+  const problem = text(value, 1, LIMITS.idempotencyKeyLength);
+  if (problem) return problem;
+  // A key is an identifier (and the history, PostgreSQL, could not hold a NUL).
+  return CONTROL_CHARACTERS.test(value as string)
+    ? 'must not contain control characters'
+    : undefined;
+};
 
 export const checkLabels: Check = (value) => {
   if (!isPlainObject(value)) return 'must be a JSON object of label names to values';
