@@ -1,4 +1,3 @@
-import type { Server } from 'node:http';
 import {
   Injectable,
   Logger,
@@ -8,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GroupMembership, ZkClient } from '@app/zk';
-import { AppConfig, ReadinessRegistry } from '@app/common';
+import { AppConfig, ReadinessRegistry, httpServerOf, memberEndpoint } from '@app/common';
 import { ZkLayout, type MemberInfo } from '@app/contracts';
 
 /**
@@ -30,7 +29,7 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.info = {
-      endpoint: `${config.advertisedHost}:${config.httpPort}`,
+      endpoint: memberEndpoint(config),
       pid: process.pid,
       startedAt: Date.now(),
     };
@@ -41,8 +40,8 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const server = this.httpServer();
-    this.info = { ...this.info, endpoint: this.endpointOf(server) };
+    const server = httpServerOf(this.adapterHost);
+    this.info = { ...this.info, endpoint: memberEndpoint(this.config, server) };
     const membership = new GroupMembership<MemberInfo>(this.client, {
       path: ZkLayout.members('registries'),
       id: this.config.memberId,
@@ -64,7 +63,7 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
     // With HTTP_PORT=0 the real port is known once the server listens.
     if (server !== undefined && !server.listening) {
       server.once('listening', () => {
-        this.info = { ...this.info, endpoint: this.endpointOf(server) };
+        this.info = { ...this.info, endpoint: memberEndpoint(this.config, server) };
         this.membership?.update(this.info).catch(() => undefined);
       });
     }
@@ -75,20 +74,5 @@ export class RegistryMembership implements OnApplicationBootstrap, BeforeApplica
     this.unregisterReadiness = undefined;
     await this.membership?.close();
     this.membership = undefined;
-  }
-
-  private httpServer(): Server | undefined {
-    try {
-      return this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private endpointOf(server: Server | undefined): string {
-    const address = server?.address();
-    const port =
-      address !== null && typeof address === 'object' ? address.port : this.config.httpPort;
-    return `${this.config.advertisedHost}:${port}`;
   }
 }

@@ -387,14 +387,9 @@ export class Dispatcher {
 
   private onWorkerJoined(worker: PoolWorker): void {
     this.reportedGone.delete(worker.id);
-    void this.ctx.writes
-      .submit({
-        ops: [],
-        events: [
-          this.ctx.event('worker.joined', { workerId: worker.id, detail: { ...worker.info } }),
-        ],
-      })
-      .catch(() => undefined);
+    this.recordInHistory(
+      this.ctx.event('worker.joined', { workerId: worker.id, detail: { ...worker.info } }),
+    );
     this.pump();
   }
 
@@ -404,17 +399,12 @@ export class Dispatcher {
       workerId: worker.id,
       tasks: worker.assigned.size,
     });
-    void this.ctx.writes
-      .submit({
-        ops: [],
-        events: [
-          this.ctx.event('worker.left', {
-            workerId: worker.id,
-            detail: { tasks: worker.assigned.size },
-          }),
-        ],
-      })
-      .catch(() => undefined);
+    this.recordInHistory(
+      this.ctx.event('worker.left', {
+        workerId: worker.id,
+        detail: { tasks: worker.assigned.size },
+      }),
+    );
     for (const id of worker.assigned) {
       const live = this.tasks.get(id);
       if (live && !this.inFlight.has(id)) void this.reassign(live, worker.id, 'worker gone');
@@ -431,12 +421,14 @@ export class Dispatcher {
     if (this.reportedGone.has(workerId)) return;
     this.reportedGone.add(workerId);
     this.ctx.logger.warn('a worker holding tasks is gone; moving its tasks', { workerId });
-    void this.ctx.writes
-      .submit({
-        ops: [],
-        events: [this.ctx.event('worker.left', { workerId, detail: { noticed: 'on election' } })],
-      })
-      .catch(() => undefined);
+    this.recordInHistory(
+      this.ctx.event('worker.left', { workerId, detail: { noticed: 'on election' } }),
+    );
+  }
+
+  /** An event that changes no node (history only): lost with the term if it fails, like the term's view. */
+  private recordInHistory(event: AuditEvent): void {
+    void this.ctx.writes.submit({ ops: [], events: [event] }).catch(() => undefined);
   }
 
   private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { GroupMembership, LeaderElection, ZkClient, type FencingToken } from '@app/zk';
-import { AppConfig } from '@app/common';
+import { AppConfig, memberEndpoint } from '@app/common';
 import { ZkLayout, type MemberInfo } from '@app/contracts';
 import { AuditWriter } from '@app/store';
 import { Registry } from 'prom-client';
@@ -147,6 +147,6 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
   }
 
   private get endpoint(): string {
-    return `${this.config.advertisedHost}:${this.config.httpPort}`;
+    return memberEndpoint(this.config);
   }
 }

@@ -1,8 +1,7 @@
-import type { Server } from 'node:http';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GroupMembership, ZkClient } from '@app/zk';
-import { AppConfig, ReadinessRegistry } from '@app/common';
+import { AppConfig, ReadinessRegistry, httpServerOf, memberEndpoint } from '@app/common';
 import { ZkLayout, type WorkerInfo } from '@app/contracts';
 
 /** How long shutdown waits for the `draining` flag to be written. */
@@ -27,7 +26,7 @@ export class WorkerRegistration {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.info = {
-      endpoint: `${config.advertisedHost}:${config.httpPort}`,
+      endpoint: memberEndpoint(config),
       pid: process.pid,
       startedAt: Date.now(),
       capacity: config.worker.capacity,
@@ -41,8 +40,8 @@ export class WorkerRegistration {
 
   /** Creates the member node; the leader may assign work from then on. */
   async register(): Promise<void> {
-    const server = this.httpServer();
-    this.info.endpoint = this.endpointOf(server);
+    const server = httpServerOf(this.adapterHost);
+    this.info.endpoint = memberEndpoint(this.config, server);
     const membership = new GroupMembership<WorkerInfo>(this.client, {
       path: ZkLayout.members('workers'),
       id: this.config.memberId,
@@ -64,7 +63,7 @@ export class WorkerRegistration {
     // With HTTP_PORT=0 the real port is known once the server listens.
     if (server !== undefined && !server.listening) {
       server.once('listening', () => {
-        this.info = { ...this.info, endpoint: this.endpointOf(server) };
+        this.info = { ...this.info, endpoint: memberEndpoint(this.config, server) };
         this.membership?.update(this.info).catch(() => undefined);
       });
     }
@@ -93,20 +92,5 @@ export class WorkerRegistration {
     this.unregisterReadiness = undefined;
     await this.membership?.close();
     this.membership = undefined;
-  }
-
-  private httpServer(): Server | undefined {
-    try {
-      return this.adapterHost?.httpAdapter?.getHttpServer() as Server | undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private endpointOf(server: Server | undefined): string {
-    const address = server?.address();
-    const port =
-      address !== null && typeof address === 'object' ? address.port : this.config.httpPort;
-    return `${this.config.advertisedHost}:${port}`;
   }
 }
