@@ -14,6 +14,11 @@ export interface SchedulerTuning {
   fireAllCap: number;
   /** The leader fails an attempt this long after its timeout if the worker never reported. */
   timeoutGraceMs: number;
+  /**
+   * Job change notes are deleted this long after the leader first saw them; a
+   * replica away for longer rebuilds its job view from the jobs themselves.
+   */
+  jobChangesRetentionMs: number;
 }
 
 const VARIABLES: Record<
@@ -24,6 +29,7 @@ const VARIABLES: Record<
   misfireThresholdMs: ['SCHEDULER_MISFIRE_THRESHOLD_MS', 5_000, 0, 3_600_000],
   fireAllCap: ['SCHEDULER_FIRE_ALL_CAP', 100, 1, 100_000],
   timeoutGraceMs: ['SCHEDULER_TIMEOUT_GRACE_MS', 5_000, 0, 3_600_000],
+  jobChangesRetentionMs: ['SCHEDULER_JOB_CHANGES_RETENTION_MS', 30_000, 1_000, 3_600_000],
 };
 
 export function loadSchedulerTuning(env: Environment): SchedulerTuning {

@@ -33,6 +33,18 @@ export interface TaskTemplate {
   parallelism: number;
 }
 
+/** The task fields of a job (or of a record extending it), with absent options left out. */
+export function taskTemplateOf(job: TaskTemplate): TaskTemplate {
+  return {
+    type: job.type,
+    payload: job.payload,
+    retry: job.retry,
+    ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+    ...(job.selector === undefined ? {} : { selector: job.selector }),
+    parallelism: job.parallelism,
+  };
+}
+
 export interface JobSpec extends TaskTemplate {
   name: string;
   /** Cron, 5 fields (minute precision) or 6 (leading seconds). Exclusive with `runAt`. */
@@ -64,3 +76,18 @@ export interface JobState {
 
 export const DEFAULT_RETRY: RetrySpec = { maxAttempts: 1, backoffMs: 1_000 };
 export const DEFAULT_TIMEZONE = 'UTC';
+
+/**
+ * One change of a job in the job change log (`/jobchanges/c-<seq>`), written in
+ * the same transaction as the change itself, with the znode version it left:
+ * a new definition, a new leader state, or the job's deletion.
+ */
+export type JobChange =
+  | { job: JobRecord; version: number }
+  | { stateOf: string; version: number; state: JobState }
+  | { deleted: string };
+
+/** A note of the job change log: the changes of one transaction, in order. */
+export interface JobChangeNote {
+  changes: JobChange[];
+}

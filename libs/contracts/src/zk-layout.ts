@@ -14,6 +14,13 @@ export const ZkLayout = {
   job: (id: string) => `/jobs/${id}`,
   jobStates: '/jobstate',
   jobState: (id: string) => `/jobstate/${id}`,
+  /**
+   * The job change log: every write of `/jobs/<id>` or `/jobstate/<id>` appends
+   * `/jobchanges/c-<seq>` (a JobChangeNote) in the same transaction; every
+   * scheduler replica follows it. The parent's data is the collection mark.
+   */
+  jobChanges: '/jobchanges',
+  jobChangePrefix: '/jobchanges/c-',
   /** Unique job names: `/jobnames/<name>` holds the job id. */
   jobNames: '/jobnames',
   jobName: (name: string) => `/jobnames/${encodeName(name)}`,
@@ -45,6 +52,7 @@ export const PERSISTENT_PARENTS: readonly string[] = [
   ZkLayout.jobs,
   ZkLayout.jobStates,
   ZkLayout.jobNames,
+  ZkLayout.jobChanges,
   ZkLayout.tasks,
   ZkLayout.queue,
   ZkLayout.assignRoot,

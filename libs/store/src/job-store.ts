@@ -38,7 +38,11 @@ export class DuplicateJobNameError extends Error {
   }
 }
 
-/** Jobs as the API sees them. Names are unique through `/jobnames`, in the same transaction. */
+/**
+ * Jobs as the API writes and reads them. Names are unique through `/jobnames`,
+ * in the same transaction; every write also appends its JobChange to the job
+ * change log (the replicas' job views follow it; listing is theirs).
+ */
 export class JobStore {
   constructor(
     private readonly client: ZkClient,
@@ -59,6 +63,7 @@ export class JobStore {
         events: [
           this.audit.event('job.created', { jobId: record.id, detail: { name: record.name } }),
         ],
+        jobChanges: [{ job: record, version: 0 }],
       });
     } catch (error) {
       if (error instanceof NodeExistsError && error.opIndex === 0)
@@ -83,24 +88,11 @@ export class JobStore {
     };
   }
 
-  async list(
-    after: string | undefined,
-    limit: number,
-  ): Promise<{ jobs: VersionedJob[]; next?: string }> {
-    const { children } = await this.client.children(ZkLayout.jobs);
-    const ids = children.filter((id) => after === undefined || id > after).sort();
-    const page = ids.slice(0, limit);
-    const jobs = (await Promise.all(page.map((id) => this.get(id)))).filter(
-      (job): job is VersionedJob => job !== undefined,
-    );
-    return { jobs, ...(ids.length > limit ? { next: page.at(-1) } : {}) };
-  }
-
   /**
    * Replaces the definition with `change(current)`, compare-and-set on the
    * znode version (retried when someone else wrote in between).
    */
-  async update(id: string, change: (current: JobRecord) => JobSpec): Promise<JobRecord> {
+  async update(id: string, change: (current: JobRecord) => JobSpec): Promise<VersionedJob> {
     for (;;) {
       const current = await this.get(id);
       if (!current) throw new JobNotFoundError(id);
@@ -124,8 +116,9 @@ export class JobStore {
         await this.writes.submit({
           ops,
           events: [this.audit.event(updateEventType(current.record, next), { jobId: id })],
+          jobChanges: [{ job: next, version: current.version + 1 }],
         });
-        return next;
+        return { record: next, version: current.version + 1, state: current.state };
       } catch (error) {
         if (error instanceof BadVersionError && error.opIndex === 0) continue;
         if (error instanceof NoNodeError && error.opIndex === 0) throw new JobNotFoundError(id);
@@ -145,7 +138,11 @@ export class JobStore {
       ];
       if (current.state) ops.push(Op.delete(ZkLayout.jobState(id)));
       try {
-        await this.writes.submit({ ops, events: [this.audit.event('job.deleted', { jobId: id })] });
+        await this.writes.submit({
+          ops,
+          events: [this.audit.event('job.deleted', { jobId: id })],
+          jobChanges: [{ deleted: id }],
+        });
         return;
       } catch (error) {
         // Changed meanwhile (an update, or the leader created its state): look again.

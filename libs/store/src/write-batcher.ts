@@ -1,5 +1,5 @@
 import { Op, ZkError, type ZkOp, type ZkOpResult } from '@app/zk';
-import { ZkLayout, type AuditEvent } from '@app/contracts';
+import { ZkLayout, type AuditEvent, type JobChange } from '@app/contracts';
 import { outboxOp } from './audit-writer';
 import { encodeJson } from './json-codec';
 
@@ -10,6 +10,11 @@ export interface WriteUnit {
   events?: AuditEvent[];
   /** Task ids the leader must hear about (new or handed-back pending tasks). */
   notify?: string[];
+  /**
+   * What the unit does to `/jobs` and `/jobstate`: every replica's job view
+   * follows these through the job change log, one note per transaction.
+   */
+  jobChanges?: JobChange[];
 }
 
 /** Commits a transaction: `client.multi`, or a leader's fenced multi. */
@@ -24,6 +29,8 @@ export interface WriteBatcherOptions {
 
 interface Queued {
   unit: WriteUnit;
+  /** `unit.jobChanges` as JSON array items (encoded once, for the size estimate and the note). */
+  jobChanges: string;
   bytes: number;
   resolve(results: ZkOpResult[]): void;
   reject(error: unknown): void;
@@ -31,8 +38,8 @@ interface Queued {
 
 /**
  * Groups the changes submitted in one turn of the event loop into as few
- * `multi()` calls as size allows, with one outbox node and one queue
- * notification per transaction: round trips and znodes per change stay small.
+ * `multi()` calls as size allows, with one outbox node, one queue
+ * notification and one job change note per transaction: round trips and znodes per change stay small.
  *
  * A unit whose own operation fails (a version check, NodeExists…) is rejected
  * with that typed error (`opIndex` relative to the unit) and the others are
@@ -52,8 +59,17 @@ export class WriteBatcher {
 
   /** Resolves with the results of the unit's own operations, in order. */
   submit(unit: WriteUnit): Promise<ZkOpResult[]> {
+    const jobChanges = unit.jobChanges?.length
+      ? unit.jobChanges.map((change) => JSON.stringify(change)).join(',')
+      : '';
     return new Promise((resolve, reject) => {
-      this.queue.push({ unit, bytes: estimateBytes(unit), resolve, reject });
+      this.queue.push({
+        unit,
+        jobChanges,
+        bytes: estimateBytes(unit) + jobChanges.length,
+        resolve,
+        reject,
+      });
       this.schedule();
     });
   }
@@ -96,7 +112,8 @@ export class WriteBatcher {
     let ops = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0];
-      const nextOps = next.unit.ops.length + (next.unit.events?.length ? 1 : 0);
+      const nextOps =
+        next.unit.ops.length + (next.unit.events?.length ? 1 : 0) + (next.jobChanges ? 1 : 0);
       if (batch.length > 0 && (bytes + next.bytes > this.maxBytes || ops + nextOps > this.maxOps))
         break;
       batch.push(this.queue.shift()!);
@@ -117,16 +134,23 @@ function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
   const ranges: Range[] = [];
   const events: AuditEvent[] = [];
   const notify: string[] = [];
-  for (const { unit } of items) {
+  const jobChanges: string[] = [];
+  for (const { unit, jobChanges: encoded } of items) {
     ranges.push({ start: ops.length, end: ops.length + unit.ops.length });
     ops.push(...unit.ops);
     if (unit.events) events.push(...unit.events);
     if (unit.notify) notify.push(...unit.notify);
+    if (encoded) jobChanges.push(encoded);
   }
   if (notify.length > 0) {
     ops.push(
       Op.create(ZkLayout.queueEntryPrefix, encodeJson({ ids: notify }), 'persistent_sequential'),
     );
+  }
+  if (jobChanges.length > 0) {
+    // A JobChangeNote, assembled from the units' pre-encoded changes.
+    const note = `{"changes":[${jobChanges.join(',')}]}`;
+    ops.push(Op.create(ZkLayout.jobChangePrefix, note, 'persistent_sequential'));
   }
   if (events.length > 0) ops.push(outboxOp(events));
   return { ops, ranges };

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiAuthModule, ZooKeeperModule } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
 import { AuditModule } from '@app/audit/audit.module';
+import { CatalogModule } from '../catalog/catalog.module';
 import { ApiHttpExceptionFilter } from './errors/http-exception.filter';
 import { SchedulerGrpcController } from './grpc/scheduler-grpc.controller';
 import { JobsController } from './jobs/jobs.controller';
@@ -26,6 +27,7 @@ import { ApiValidationPipe } from './validation/validate';
     ApiAuthModule,
     ZooKeeperModule,
     StoreModule,
+    CatalogModule,
     AuditModule.forRoot({ requiredForReadiness: false }),
   ],
   controllers: [JobsController, TasksController, SchedulerGrpcController],

@@ -3,7 +3,9 @@ import { ZkLayout, type LeaderInfo } from '@app/contracts';
 import { WriteBatcher, decodeJson, encodeJson, type AuditWriter } from '@app/store';
 import { Dispatcher } from '../dispatch/dispatcher';
 import type { SchedulerTuning } from '../scheduler-tuning';
-import { JobScheduler, type ScheduleFactory } from '../timing/job-scheduler';
+import type { JobCatalog } from '../catalog/job-catalog';
+import { JobScheduler } from '../timing/job-scheduler';
+import type { ScheduleFactory } from '../timing/schedule-factory';
 import { LeaderContext, type LeaderLogger } from './leader-context';
 import type { LeaderMetrics } from './scheduler-metrics';
 
@@ -14,6 +16,7 @@ export interface LeaderSessionDependencies {
   tuning: SchedulerTuning;
   logger: LeaderLogger;
   scheduleFor: ScheduleFactory;
+  catalog: JobCatalog;
   memberId: string;
   endpoint: string;
   metrics?: LeaderMetrics;
@@ -21,14 +24,17 @@ export interface LeaderSessionDependencies {
 
 /**
  * One leadership term: from `elected` to `revoked`. Announces itself in
- * `/leader` (and the audit history), rebuilds the dispatcher and the job
- * scheduler from ZooKeeper, and stops them when the term ends. Every write of
- * the term goes through the election's fenced multi.
+ * `/leader` (and the audit history), rebuilds the dispatcher from ZooKeeper
+ * and, beside it, arms the job scheduler from the replica's warm job view, and
+ * stops them when the term ends. Every write of the term goes through the
+ * election's fenced multi.
  */
 export class LeaderSession {
   readonly context: LeaderContext;
   readonly dispatcher: Dispatcher;
   private readonly jobs: JobScheduler;
+  private readonly dispatching: Promise<void>;
+  private startDispatching!: () => void;
 
   constructor(
     private readonly deps: LeaderSessionDependencies,
@@ -45,13 +51,28 @@ export class LeaderSession {
       deps.metrics,
     );
     this.dispatcher = new Dispatcher(this.context);
-    this.jobs = new JobScheduler(this.context, this.dispatcher, deps.scheduleFor);
+    const begun = new Promise<void>((resolve) => (this.startDispatching = resolve));
+    this.dispatching = begun.then(() => this.dispatcher.start());
+    this.dispatching.catch(() => undefined); // start() reports it
+    this.jobs = new JobScheduler(
+      this.context,
+      this.dispatcher,
+      deps.catalog,
+      deps.scheduleFor,
+      this.dispatching,
+    );
   }
 
+  /**
+   * Fires do not wait for the dispatcher's rebuild (it reads every task): the
+   * jobs are armed at once, and what needs the live tasks (`forbid`,
+   * `replace`, handing new tasks to workers) waits for it.
+   */
   async start(): Promise<void> {
     await this.announce();
-    await this.dispatcher.start();
+    this.startDispatching();
     await this.jobs.start();
+    await this.dispatching;
   }
 
   async close(): Promise<void> {

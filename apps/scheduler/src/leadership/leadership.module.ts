@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
 import { StoreModule } from '@app/store/store.module';
 import { SCHEDULER_TUNING, loadSchedulerTuning } from '../scheduler-tuning';
-import { SCHEDULE_FACTORY, scheduleForJob } from '../timing/schedule-factory';
+import { CatalogModule } from '../catalog/catalog.module';
 import { SchedulerLeadership } from './scheduler-leadership';
 
 /** Election, and the leader's work while elected. Needs ZooKeeperModule. */
 @Module({
-  imports: [StoreModule],
+  imports: [StoreModule, CatalogModule],
   providers: [
     SchedulerLeadership,
     { provide: SCHEDULER_TUNING, useFactory: () => loadSchedulerTuning(process.env) },
-    { provide: SCHEDULE_FACTORY, useValue: scheduleForJob },
   ],
   exports: [SchedulerLeadership],
 })

@@ -11,8 +11,8 @@ import { ZkLayout, type MemberInfo } from '@app/contracts';
 import { AuditWriter } from '@app/store';
 import { Registry } from 'prom-client';
 import { SCHEDULER_TUNING, type SchedulerTuning } from '../scheduler-tuning';
-import { SCHEDULE_FACTORY } from '../timing/schedule-factory';
-import type { ScheduleFactory } from '../timing/job-scheduler';
+import { JobCatalog } from '../catalog/job-catalog';
+import { SCHEDULE_FACTORY, type ScheduleFactory } from '../timing/schedule-factory';
 import { LeaderSession } from './leader-session';
 import { SchedulerMetrics } from './scheduler-metrics';
 
@@ -38,6 +38,7 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
     private readonly audit: AuditWriter,
     @Inject(SCHEDULER_TUNING) private readonly tuning: SchedulerTuning,
     @Inject(SCHEDULE_FACTORY) private readonly scheduleFor: ScheduleFactory,
+    private readonly catalog: JobCatalog,
     registry: Registry,
   ) {
     this.metrics = new SchedulerMetrics(
@@ -118,6 +119,7 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
         audit: this.audit,
         tuning: this.tuning,
         scheduleFor: this.scheduleFor,
+        catalog: this.catalog,
         memberId: this.config.memberId,
         endpoint: this.endpoint,
         metrics: this.metrics,

@@ -10,239 +10,270 @@ import {
   ZkLayout,
   fireTaskId,
   isTerminal,
+  taskTemplateOf,
   type AuditEvent,
   type JobRecord,
   type JobState,
   type TaskRecord,
+  type TaskTemplate,
 } from '@app/contracts';
 import { decodeJson, encodeJson, newTaskRecord } from '@app/store';
-import type { Dispatcher } from '../dispatch/dispatcher';
+import type { CatalogEntry } from '../catalog/catalog-entry';
+import type { JobCatalog } from '../catalog/job-catalog';
+import type { Dispatcher, LiveTask } from '../dispatch/dispatcher';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
-import { planFires } from './fire-plan';
+import { planFires, type FirePlan } from './fire-plan';
 import type { FireSchedule } from './fire-schedule';
-
-/** Builds the fire schedule of a job (cron or one-off); throws for an invalid one. */
-export type ScheduleFactory = (job: JobRecord) => FireSchedule;
-
-interface LiveJob {
-  record: JobRecord;
-  version: number;
-  state?: JobState;
-  /** Version of `/jobstate/<id>`, undefined while it does not exist. */
-  stateVersion?: number;
-  schedule?: FireSchedule;
-  /** Bumped on every change: timer entries of an older generation are ignored. */
-  generation: number;
-}
+import type { ScheduleFactory } from './schedule-factory';
 
 interface FireEntry {
-  jobId: string;
+  entry: CatalogEntry;
   instant: number;
   generation: number;
 }
 
 /**
- * The leader's clock for jobs: one timer for the earliest next fire of every
- * job, kept current by watches on `/jobs`. A fire creates the task with the
- * deterministic id `<jobId>@<instant>` (a second leader re-firing the same
- * instant gets NodeExists, invariant 1) and records `lastFireAt` in the same
- * fenced transaction. Fires of `allow` jobs happen `fireLeadMs` ahead so that
- * workers start on the instant; `forbid`/`replace` decide at the instant.
+ * The leader's clock for jobs: one timer per job for its next instant, armed
+ * from the replica's warm job view (JobCatalog) when elected, without reading
+ * the jobs or parsing their schedules. Only jobs due around the hand-over
+ * (within the fire lead) are planned in full: the misfire policy decides what
+ * to fire of the instants missed while no leader ran.
+ *
+ * A fire creates the task with the deterministic id `<jobId>@<instant>` (a
+ * second leader re-firing the same instant gets NodeExists, invariant 1) and
+ * records `lastFireAt`/`nextFireAt` in the same fenced transaction, with its
+ * job change note. Fires of `allow` jobs happen `fireLeadMs` ahead so that
+ * workers start on the instant; `forbid`/`replace` decide at the instant, once
+ * the dispatcher knows the live tasks (`tasksLoaded`).
  */
 export class JobScheduler {
-  private readonly jobs = new Map<string, LiveJob>();
   private readonly timers: Timers<FireEntry>;
-  private readonly onJobsChanged = (): void => void this.readJobs();
-  private readingJobs = false;
-  private jobsDirty = false;
+  private planning = false;
+  private collector: NodeJS.Timeout | undefined;
+  private readonly onChanged = (entry: CatalogEntry): void => {
+    if (this.planning) this.onJobChanged(entry);
+  };
+  private readonly onDeleted = (entry: CatalogEntry): void => {
+    if (this.planning) void this.onJobDeleted(entry);
+  };
+  private readonly onRebuilt = (): void => {
+    if (this.planning) this.planAll();
+  };
 
   constructor(
     private readonly ctx: LeaderContext,
     private readonly dispatcher: Dispatcher,
+    private readonly catalog: JobCatalog,
     private readonly scheduleFor: ScheduleFactory,
+    /** Resolves once the dispatcher has loaded the live tasks (it starts beside this). */
+    private readonly tasksLoaded: Promise<void>,
   ) {
-    this.timers = new Timers((entry) => {
-      this.onTimer(entry).catch((error: unknown) => this.onStepFailed(entry.jobId, error));
+    this.timers = new Timers((fire) => {
+      this.onTimer(fire).catch((error: unknown) => this.onStepFailed(fire.entry, error));
     }, ctx.now);
   }
 
+  /**
+   * Catches up with the job change log (the previous leader is fenced, so its
+   * last state writes are in it), then arms every job from memory.
+   */
   async start(): Promise<void> {
-    await this.readJobs();
+    this.catalog.on('changed', this.onChanged);
+    this.catalog.on('deleted', this.onDeleted);
+    this.catalog.on('rebuilt', this.onRebuilt);
+    await this.catalog.catchUp();
+    if (!this.ctx.active) return;
+    this.planning = true;
+    this.planAll();
+    const retention = this.ctx.tuning.jobChangesRetentionMs;
+    this.collector = setInterval(() => void this.collectChanges(), Math.max(1_000, retention / 3));
   }
 
   close(): void {
+    this.planning = false;
+    clearInterval(this.collector);
+    this.catalog.off('changed', this.onChanged);
+    this.catalog.off('deleted', this.onDeleted);
+    this.catalog.off('rebuilt', this.onRebuilt);
     this.timers.stop();
   }
 
   // ---- knowing the jobs ----------------------------------------------------------------
 
-  private async readJobs(): Promise<void> {
-    if (this.readingJobs) {
-      this.jobsDirty = true;
+  private planAll(): void {
+    const now = this.ctx.now();
+    for (const entry of this.catalog.values()) this.arrange(entry, now);
+  }
+
+  /**
+   * Arms the job's timer from its due instant when that is still ahead (nothing
+   * was missed: what a full plan would decide too); plans it in full otherwise.
+   */
+  private arrange(entry: CatalogEntry, now: number): void {
+    const due = entry.dueAt;
+    if (!entry.paused && due - this.leadOf(entry) > now) {
+      const generation = ++entry.generation;
+      this.arm(entry, due, generation);
       return;
     }
-    this.readingJobs = true;
-    try {
-      do {
-        this.jobsDirty = false;
-        const { children } = await this.ctx.client.children(ZkLayout.jobs, this.onJobsChanged);
-        const present = new Set(children);
-        for (const id of this.jobs.keys()) if (!present.has(id)) await this.onJobDeleted(id);
-        await Promise.all(
-          children.filter((id) => !this.jobs.has(id)).map((id) => this.loadJob(id)),
-        );
-      } while (this.jobsDirty && this.ctx.active);
-    } catch (error) {
-      if (!this.ctx.active || error instanceof NotLeaderError) return;
-      this.ctx.logger.warn('could not read the jobs; retrying', { error: String(error) });
-      setTimeout(() => void this.readJobs(), 500);
-    } finally {
-      this.readingJobs = false;
-    }
+    this.plan(entry).catch((error: unknown) => this.onStepFailed(entry, error));
   }
 
-  private async loadJob(id: string): Promise<void> {
-    try {
-      const { data, stat } = await this.ctx.client.get(ZkLayout.job(id), (event) => {
-        if (event.type === 'dataChanged') void this.loadJob(id);
-      });
-      const record = decodeJson<JobRecord>(data);
-      const known = this.jobs.get(id);
-      if (known && known.version >= stat.version) return;
-      const state = await this.readState(id);
-      if (!this.ctx.active) return;
-      const wasPaused = known?.record.paused ?? false;
-      const job: LiveJob = known ?? { record, version: stat.version, generation: 0 };
-      job.record = record;
-      job.version = stat.version;
-      job.state = state?.state;
-      job.stateVersion = state?.version;
-      job.schedule = this.scheduleOf(record);
-      this.jobs.set(id, job);
-      if (record.paused && !wasPaused) await this.cancelFutureFires(job, 'job paused');
-      await this.plan(job);
-    } catch (error) {
-      if (error instanceof NoNodeError) return; // deleted meanwhile: the children watch handles it
-      if (!this.ctx.active || error instanceof NotLeaderError) return;
-      this.ctx.logger.warn('could not load a job; retrying', { jobId: id, error: String(error) });
-      setTimeout(() => void this.loadJob(id), 500);
-    }
+  private onJobChanged(entry: CatalogEntry): void {
+    if (entry.paused) void this.cancelFutureFires(entry, 'job paused');
+    this.arrange(entry, this.ctx.now());
   }
 
-  private async readState(id: string): Promise<{ state: JobState; version: number } | undefined> {
-    try {
-      const { data, stat } = await this.ctx.client.get(ZkLayout.jobState(id));
-      return { state: decodeJson<JobState>(data), version: stat.version };
-    } catch (error) {
-      if (error instanceof NoNodeError) return undefined;
-      throw error;
-    }
+  private async onJobDeleted(entry: CatalogEntry): Promise<void> {
+    entry.generation++;
+    await this.cancelFutureFires(entry, 'job deleted');
+    // The API deletes the state with the job, unless the state was made after it read the job.
+    if (entry.stateVersion < 0 || !(await this.ctx.client.exists(ZkLayout.jobState(entry.id))))
+      return;
+    await this.ctx.writes
+      .submit({ ops: [Op.delete(ZkLayout.jobState(entry.id))] })
+      .catch(() => undefined);
   }
 
-  private scheduleOf(record: JobRecord): FireSchedule | undefined {
+  /** Tasks fired ahead of an instant still to come: they must not run once the job stops. */
+  private async cancelFutureFires(entry: CatalogEntry, reason: string): Promise<void> {
+    const now = this.ctx.now();
+    const future = (await this.liveTasksOf(entry)).filter(
+      ({ record }) =>
+        record.fireTime !== undefined && record.fireTime > now && record.state !== 'running',
+    );
+    await Promise.all(future.map(({ record }) => this.dispatcher.cancel(record.id, reason)));
+  }
+
+  private async liveTasksOf(entry: CatalogEntry): Promise<LiveTask[]> {
+    await this.tasksLoaded;
+    return this.dispatcher.tasksOfJob(entry.id).filter(({ record }) => !isTerminal(record.state));
+  }
+
+  private scheduleOf(entry: CatalogEntry): FireSchedule | undefined {
     try {
-      return this.scheduleFor(record);
+      return this.scheduleFor(entry);
     } catch (error) {
       this.ctx.logger.error('job has an invalid schedule; it will not fire', {
-        jobId: record.id,
+        jobId: entry.id,
         error: String(error),
       });
       return undefined;
     }
   }
 
-  private async onJobDeleted(id: string): Promise<void> {
-    const job = this.jobs.get(id);
-    this.jobs.delete(id);
-    if (!job) return;
-    job.generation++;
-    await this.cancelFutureFires(job, 'job deleted');
-    await this.ctx.writes
-      .submit({ ops: [Op.delete(ZkLayout.jobState(id))] })
-      .catch(() => undefined);
-  }
-
-  /** Tasks fired ahead of an instant still to come: they must not run once the job stops. */
-  private async cancelFutureFires(job: LiveJob, reason: string): Promise<void> {
-    const now = this.ctx.now();
-    const future = this.dispatcher
-      .tasksOfJob(job.record.id)
-      .filter(
-        ({ record }) =>
-          record.fireTime !== undefined && record.fireTime > now && record.state !== 'running',
-      );
-    await Promise.all(future.map(({ record }) => this.dispatcher.cancel(record.id, reason)));
-  }
-
   // ---- firing -----------------------------------------------------------------------------
 
   /** Applies the misfire policy to whatever came due since the last fire, then arms the next fire. */
-  private async plan(job: LiveJob): Promise<void> {
-    const generation = ++job.generation;
-    if (job.record.paused || !job.schedule) return;
-    const now = this.ctx.now();
+  private async plan(entry: CatalogEntry): Promise<void> {
+    const generation = ++entry.generation;
+    if (entry.paused) return;
+    const schedule = this.scheduleOf(entry);
+    if (!schedule) return;
+    const lead = this.leadOf(entry);
     const plan = planFires({
-      schedule: job.schedule,
-      policy: job.record.misfire,
-      baseline: job.state?.lastFireAt ?? job.record.createdAt,
-      now: now + this.leadOf(job),
-      misfireThresholdMs: this.ctx.tuning.misfireThresholdMs + this.leadOf(job),
+      schedule,
+      policy: entry.misfire,
+      baseline: entry.state?.lastFireAt ?? entry.createdAt,
+      now: this.ctx.now() + lead,
+      misfireThresholdMs: this.ctx.tuning.misfireThresholdMs + lead,
       fireAllCap: this.ctx.tuning.fireAllCap,
     });
     const events: AuditEvent[] = [];
     if (plan.skipped.count > 0) {
       events.push(
         this.ctx.event('task.skipped', {
-          jobId: job.record.id,
-          detail: { reason: 'misfire', policy: job.record.misfire, ...plan.skipped },
+          jobId: entry.id,
+          detail: { reason: 'misfire', policy: entry.misfire, ...plan.skipped },
         }),
       );
     }
-    if (plan.fire.length > 0 || events.length > 0) {
-      await this.fire(job, plan.fire, plan.lastFireAt, plan.nextFireAt, events);
+    const fire = await this.withConcurrency(entry, plan, events);
+    if (generation !== entry.generation) return;
+    if (fire.length > 0 || events.length > 0) {
+      await this.fire(entry, fire, plan.lastFireAt, plan.nextFireAt, events);
     }
-    if (generation !== job.generation) return;
-    if (plan.nextFireAt !== null) this.arm(job, plan.nextFireAt);
+    if (generation !== entry.generation) return;
+    if (plan.nextFireAt !== null) this.arm(entry, plan.nextFireAt, generation);
   }
 
-  private arm(job: LiveJob, instant: number): void {
-    this.timers.schedule(instant - this.leadOf(job), {
-      jobId: job.record.id,
-      instant,
-      generation: job.generation,
-    });
+  /**
+   * The instants of a plan that the job's concurrency policy lets fire: with
+   * `forbid` or `replace` at most one task of the job runs, so only the latest
+   * instant can fire (`forbid`: and only when none runs; `replace`: the running
+   * ones are cancelled); the others are skipped, in `events`.
+   */
+  private async withConcurrency(
+    entry: CatalogEntry,
+    plan: FirePlan,
+    events: AuditEvent[],
+  ): Promise<number[]> {
+    if (entry.concurrency === 'allow' || plan.fire.length === 0) return plan.fire;
+    const running = await this.liveTasksOf(entry);
+    const blocked = entry.concurrency === 'forbid' && running.length > 0;
+    const fire = blocked ? [] : plan.fire.slice(-1);
+    const skipped = plan.fire.slice(0, plan.fire.length - fire.length);
+    if (skipped.length > 0) {
+      events.push(
+        this.ctx.event('task.skipped', {
+          jobId: entry.id,
+          detail: {
+            reason: blocked ? 'previous still running' : 'one at a time',
+            policy: entry.concurrency,
+            count: skipped.length,
+            first: skipped[0],
+            last: skipped[skipped.length - 1],
+            ...(blocked ? { running: running.map((t) => t.record.id) } : {}),
+          },
+        }),
+      );
+    }
+    if (entry.concurrency === 'replace' && fire.length > 0) await this.replace(running);
+    return fire;
   }
 
-  private async onTimer(entry: FireEntry): Promise<void> {
-    const job = this.jobs.get(entry.jobId);
-    if (!job || job.generation !== entry.generation || !this.ctx.active) return;
-    const next = job.schedule?.next(entry.instant) ?? null;
-    const running = this.dispatcher
-      .tasksOfJob(job.record.id)
-      .filter(({ record }) => !isTerminal(record.state));
-    if (running.length > 0 && job.record.concurrency === 'forbid') {
-      const skipped = this.ctx.event('task.skipped', {
-        jobId: job.record.id,
-        taskId: fireTaskId(job.record.id, entry.instant),
-        detail: {
-          reason: 'previous still running',
-          policy: 'forbid',
-          running: running.map((t) => t.record.id),
-        },
-      });
-      await this.fire(job, [], entry.instant, next, [skipped]);
+  private arm(entry: CatalogEntry, instant: number, generation: number): void {
+    this.timers.schedule(instant - this.leadOf(entry), { entry, instant, generation });
+  }
+
+  private async onTimer({ entry, instant, generation }: FireEntry): Promise<void> {
+    if (!this.isCurrent(entry, generation)) return;
+    const next = this.scheduleOf(entry)?.next(instant) ?? null;
+    if (entry.concurrency === 'allow') {
+      await this.fire(entry, [instant], instant, next, []);
     } else {
-      if (running.length > 0 && job.record.concurrency === 'replace') {
-        await Promise.all(
-          running.map(({ record }) =>
-            this.dispatcher.cancel(record.id, 'replaced by a newer fire'),
-          ),
-        );
+      const running = await this.liveTasksOf(entry);
+      if (!this.isCurrent(entry, generation)) return;
+      if (running.length > 0 && entry.concurrency === 'forbid') {
+        const skipped = this.ctx.event('task.skipped', {
+          jobId: entry.id,
+          taskId: fireTaskId(entry.id, instant),
+          detail: {
+            reason: 'previous still running',
+            policy: 'forbid',
+            running: running.map((t) => t.record.id),
+          },
+        });
+        await this.fire(entry, [], instant, next, [skipped]);
+      } else {
+        await this.replace(running);
+        await this.fire(entry, [instant], instant, next, []);
       }
-      await this.fire(job, [entry.instant], entry.instant, next, []);
     }
-    if (job.generation === entry.generation && next !== null) this.arm(job, next);
+    if (entry.generation === generation && next !== null) this.arm(entry, next, generation);
+  }
+
+  private isCurrent(entry: CatalogEntry, generation: number): boolean {
+    return (
+      entry.generation === generation && this.catalog.get(entry.id) === entry && this.ctx.active
+    );
+  }
+
+  private async replace(running: readonly LiveTask[]): Promise<void> {
+    await Promise.all(
+      running.map(({ record }) => this.dispatcher.cancel(record.id, 'replaced by a newer fire')),
+    );
   }
 
   /**
@@ -251,32 +282,35 @@ export class JobScheduler {
    * got there first) is dropped and the rest committed.
    */
   private async fire(
-    job: LiveJob,
+    entry: CatalogEntry,
     instants: number[],
     lastFireAt: number | undefined,
     nextFireAt: number | null,
     extraEvents: AuditEvent[],
   ): Promise<void> {
+    const template = instants.length > 0 ? await this.templateOf(entry) : undefined;
+    if (instants.length > 0 && !template) return; // deleted meanwhile
     let pending = instants;
     for (let attempt = 0; attempt < instants.length + 3; attempt++) {
-      if (this.jobs.get(job.record.id) !== job) return; // deleted meanwhile
+      if (this.catalog.get(entry.id) !== entry) return; // deleted meanwhile
       const now = this.ctx.now();
-      const records = pending.map((instant) => this.fireRecord(job.record, instant, now));
+      const records = pending.map((instant) => fireRecord(entry.id, template!, instant, now));
       const state: JobState = {
-        lastFireAt: lastFireAt ?? job.state?.lastFireAt,
+        lastFireAt: lastFireAt ?? entry.state?.lastFireAt,
         nextFireAt,
-        jobUpdatedAt: job.record.updatedAt,
+        jobUpdatedAt: entry.updatedAt,
       };
+      const stateVersion = entry.stateVersion;
       const stateOp: ZkOp =
-        job.stateVersion === undefined
-          ? Op.create(ZkLayout.jobState(job.record.id), encodeJson(state))
-          : Op.set(ZkLayout.jobState(job.record.id), encodeJson(state), job.stateVersion);
+        stateVersion < 0
+          ? Op.create(ZkLayout.jobState(entry.id), encodeJson(state))
+          : Op.set(ZkLayout.jobState(entry.id), encodeJson(state), stateVersion);
       const events = [
         ...extraEvents,
         ...records.map((record) =>
           this.ctx.event('task.created', {
             taskId: record.id,
-            jobId: job.record.id,
+            jobId: entry.id,
             detail: { fireTime: record.fireTime, type: record.type },
           }),
         ),
@@ -288,17 +322,23 @@ export class JobScheduler {
             stateOp,
             // The job must still exist: a fire racing its deletion would leave
             // a `/jobstate` nobody deletes (and tasks of a deleted job).
-            Op.check(ZkLayout.job(job.record.id)),
+            Op.check(ZkLayout.job(entry.id)),
           ],
           events,
+          jobChanges: [{ stateOf: entry.id, version: stateVersion + 1, state }],
         });
-        job.state = state;
-        job.stateVersion = job.stateVersion === undefined ? 0 : job.stateVersion + 1;
+        this.catalog.record({ stateOf: entry.id, version: stateVersion + 1, state });
         const committedAt = this.ctx.now();
         for (const instant of pending) {
-          this.ctx.metrics.fired(committedAt - (instant - this.leadOf(job)));
+          this.ctx.metrics.fired(committedAt - (instant - this.leadOf(entry)));
         }
-        for (const record of records) this.dispatcher.adopt(record, 0);
+        // The dispatcher takes them once it knows the live tasks (it may still be loading them).
+        if (records.length > 0) {
+          void this.tasksLoaded.then(
+            () => records.forEach((record) => this.dispatcher.adopt(record, 0)),
+            () => undefined,
+          );
+        }
         return;
       } catch (error) {
         if (error instanceof NoNodeError && error.opIndex === records.length + 1) return;
@@ -313,53 +353,79 @@ export class JobScheduler {
         ) {
           // Our view of the job state is stale: read it and try again.
           try {
-            const fresh = await this.readState(job.record.id);
-            job.state = fresh?.state;
-            job.stateVersion = fresh?.version;
+            this.catalog.replaceState(entry.id, await this.readState(entry.id));
           } catch (readError) {
-            this.onStepFailed(job.record.id, readError);
+            this.onStepFailed(entry, readError);
             return;
           }
           continue;
         }
-        this.onStepFailed(job.record.id, error);
+        this.onStepFailed(entry, error);
         return;
       }
     }
   }
 
+  /** The task template from memory, or from the znode when it is too large to keep. */
+  private async templateOf(entry: CatalogEntry): Promise<TaskTemplate | undefined> {
+    if (entry.template !== undefined) return JSON.parse(entry.template) as TaskTemplate;
+    try {
+      return decodeJson<JobRecord>((await this.ctx.client.get(ZkLayout.job(entry.id))).data);
+    } catch (error) {
+      if (error instanceof NoNodeError) return undefined;
+      throw error;
+    }
+  }
+
+  private async readState(id: string): Promise<{ state: JobState; version: number } | undefined> {
+    try {
+      const { data, stat } = await this.ctx.client.get(ZkLayout.jobState(id));
+      return { state: decodeJson<JobState>(data), version: stat.version };
+    } catch (error) {
+      if (error instanceof NoNodeError) return undefined;
+      throw error;
+    }
+  }
+
   /** A step failed for a reason other than a conflict: unless the term ended, plan the job anew. */
-  private onStepFailed(jobId: string, error: unknown): void {
+  private onStepFailed(entry: CatalogEntry, error: unknown): void {
     if (error instanceof NotLeaderError || !this.ctx.active) return;
     this.ctx.logger.warn('job step failed; planning the job again', {
-      jobId,
+      jobId: entry.id,
       error: String(error),
     });
     setTimeout(() => {
-      const job = this.jobs.get(jobId);
-      if (job) this.plan(job).catch((again: unknown) => this.onStepFailed(jobId, again));
+      if (this.catalog.get(entry.id) === entry && this.planning)
+        this.plan(entry).catch((again: unknown) => this.onStepFailed(entry, again));
     }, 500);
   }
 
-  private fireRecord(job: JobRecord, instant: number, now: number): TaskRecord {
-    return newTaskRecord(
-      {
-        id: fireTaskId(job.id, instant),
-        jobId: job.id,
-        fireTime: instant,
-        runAt: instant,
-        type: job.type,
-        payload: job.payload,
-        retry: job.retry,
-        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-        ...(job.selector === undefined ? {} : { selector: job.selector }),
-        parallelism: job.parallelism,
-      },
-      now,
-    );
+  /** Deletes the job change notes every replica has had time to read (fenced, like every leader write). */
+  private async collectChanges(): Promise<void> {
+    try {
+      await this.catalog.collectChanges(this.ctx.tuning.jobChangesRetentionMs, (ops) =>
+        this.ctx.writes.submit({ ops }),
+      );
+    } catch (error) {
+      if (error instanceof NotLeaderError || !this.ctx.active) return;
+      this.ctx.logger.warn('could not collect job change notes', { error: String(error) });
+    }
   }
 
-  private leadOf(job: LiveJob): number {
-    return job.record.concurrency === 'allow' ? this.ctx.tuning.fireLeadMs : 0;
+  private leadOf(entry: CatalogEntry): number {
+    return entry.concurrency === 'allow' ? this.ctx.tuning.fireLeadMs : 0;
   }
+}
+
+function fireRecord(jobId: string, job: TaskTemplate, instant: number, now: number): TaskRecord {
+  return newTaskRecord(
+    {
+      id: fireTaskId(jobId, instant),
+      jobId,
+      fireTime: instant,
+      runAt: instant,
+      ...taskTemplateOf(job),
+    },
+    now,
+  );
 }

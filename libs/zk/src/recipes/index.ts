@@ -3,6 +3,7 @@ export * from './leader-election';
 export * from './distributed-queue';
 export * from './double-barrier';
 export * from './lock';
+export * from './change-log';
 export {
   DuplicateMemberError,
   GroupMembership,

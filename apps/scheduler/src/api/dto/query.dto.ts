@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { TASK_STATES, type TaskState } from '@app/contracts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '@app/contracts/dto/scheduler-api';
-import { checkJobId, checkTaskId, checkTaskState, integerIn } from '../validation/checks';
+import { LIMITS, checkJobId, checkTaskId, checkTaskState, integerIn } from '../validation/checks';
 import { Convert, Optional, Rule } from '../validation/rule';
 import { parseTaskCursor } from '../tasks/task-cursor';
 
@@ -27,6 +27,14 @@ export class ListJobsQueryDto {
   @Optional()
   @Rule('limit', checkLimit)
   limit?: number;
+
+  @ApiPropertyOptional({
+    maxLength: LIMITS.nameLength,
+    description: 'Only jobs whose name contains this text (case-insensitive).',
+  })
+  @Optional()
+  @Rule('name', checkNameFilter)
+  name?: string;
 }
 
 export class ListTasksQueryDto {
@@ -58,6 +66,14 @@ export class ListTasksQueryDto {
   @Optional()
   @Rule('limit', checkLimit)
   limit?: number;
+}
+
+function checkNameFilter(value: unknown): string | undefined {
+  if (typeof value !== 'string') return 'must be a string';
+  if (value.length < 1 || value.length > LIMITS.nameLength) {
+    return `must be 1 to ${LIMITS.nameLength} characters`;
+  }
+  return undefined;
 }
 
 /** A live-phase cursor is a task id; a history-phase one `h~` and a task id (or nothing). */

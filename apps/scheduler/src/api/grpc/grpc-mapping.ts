@@ -97,7 +97,7 @@ export function taskBody(message: SubmitTaskRequest, prefix = ''): Plain {
 }
 
 export function listJobsQuery(request: ListJobsRequest): Plain {
-  return defined({ cursor: request.cursor, limit: request.limit });
+  return defined({ cursor: request.cursor, limit: request.limit, name: request.name });
 }
 
 export function listTasksQuery(request: ListTasksRequest): Plain {

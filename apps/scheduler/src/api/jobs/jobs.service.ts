@@ -1,25 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { taskTemplateOf } from '@app/contracts';
 import { DEFAULT_PAGE_LIMIT, type JobView, type Page } from '@app/contracts/dto/scheduler-api';
 import { JobNotFoundError, JobStore, TaskStore } from '@app/store';
+import { isPlanCurrent, recordOf, type CatalogEntry } from '../../catalog/catalog-entry';
+import { pageOf } from '../../catalog/catalog-page';
+import { JobCatalog } from '../../catalog/job-catalog';
 import type { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
 import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
-import { jobView } from '../mapping/views';
+import { jobView, nextFireAt } from '../mapping/views';
 import { JobLimit } from '../limits/job-limit';
 
-/** Job operations shared by the HTTP and gRPC controllers; inputs are validated DTOs. */
+/**
+ * Job operations shared by the HTTP and gRPC controllers; inputs are validated
+ * DTOs. Writes and single reads go to ZooKeeper; lists are served from this
+ * replica's job view, once it holds every change committed before the request.
+ */
 @Injectable()
 export class JobsService {
   constructor(
     private readonly jobs: JobStore,
     private readonly tasks: TaskStore,
+    private readonly catalog: JobCatalog,
     private readonly limit: JobLimit,
   ) {}
 
   async create(job: CreateJobDto): Promise<JobView> {
-    await this.limit.checkRoomForOne();
-    const record = await this.jobs.create(jobSpecOf(job));
+    const record = await this.limit.admit(1, () => this.jobs.create(jobSpecOf(job)));
+    // Ours to see at once (lists, the limit); the note brings it to the other replicas.
+    this.catalog.record({ job: record, version: 0 });
     return jobView(record, undefined, Date.now());
   }
 
@@ -30,23 +40,32 @@ export class JobsService {
   }
 
   async list(query: ListJobsQueryDto): Promise<Page<JobView>> {
-    const { jobs, next } = await this.jobs.list(query.cursor, query.limit ?? DEFAULT_PAGE_LIMIT);
+    await this.catalog.catchUp();
+    const page = pageOf(
+      this.catalog.values(),
+      query.cursor,
+      query.limit ?? DEFAULT_PAGE_LIMIT,
+      query.name,
+    );
     const now = Date.now();
+    const items = await Promise.all(page.entries.map((entry) => this.viewOf(entry, now)));
     return {
-      items: jobs.map((job) => jobView(job.record, job.state, now)),
-      nextCursor: next ?? null,
+      items: items.filter((item): item is JobView => item !== undefined),
+      nextCursor: page.next ?? null,
     };
   }
 
   async update(id: string, patch: UpdateJobDto): Promise<JobView> {
-    const record = await this.jobs.update(id, (current) => patchedJobSpec(current, patch));
-    // The leader's state (lastFireAt) lives beside the definition.
-    const state = (await this.jobs.get(id))?.state;
+    const { record, version, state } = await this.jobs.update(id, (current) =>
+      patchedJobSpec(current, patch),
+    );
+    this.catalog.record({ job: record, version });
     return jobView(record, state, Date.now());
   }
 
-  delete(id: string): Promise<void> {
-    return this.jobs.delete(id);
+  async delete(id: string): Promise<void> {
+    await this.jobs.delete(id);
+    this.catalog.record({ deleted: id });
   }
 
   /** Submits one task of the job now, whatever its schedule or pause. */
@@ -58,14 +77,22 @@ export class JobsService {
       {
         id: `${id}@manual-${randomUUID()}`,
         jobId: id,
-        type: job.type,
-        payload: job.payload,
-        retry: job.retry,
-        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-        ...(job.selector === undefined ? {} : { selector: job.selector }),
-        parallelism: job.parallelism,
+        ...taskTemplateOf(job),
       },
     ]);
     return { taskId: task.id };
+  }
+
+  /** From the entry; a job whose template is too large to keep is read (undefined: gone meanwhile). */
+  private async viewOf(entry: CatalogEntry, now: number): Promise<JobView | undefined> {
+    const record = recordOf(entry);
+    if (!record) {
+      const found = await this.jobs.get(entry.id);
+      return found && jobView(found.record, found.state, now);
+    }
+    // The entry's due instant is the next fire when it is still ahead (no schedule to parse).
+    const known =
+      !entry.paused && !isPlanCurrent(entry) && entry.dueAt > now ? entry.dueAt : undefined;
+    return jobView(record, entry.state, now, known ?? nextFireAt(record, entry.state, now));
   }
 }

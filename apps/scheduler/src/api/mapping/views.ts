@@ -30,7 +30,16 @@ export function nextFireAt(
   return state?.lastFireAt !== undefined && state.lastFireAt >= job.runAt ? null : job.runAt;
 }
 
-export function jobView(job: JobRecord, state: JobState | undefined, now: number): JobView {
+/**
+ * `next`, when given, is the next fire already known (a job view entry's due
+ * instant); else it is computed as `nextFireAt` says.
+ */
+export function jobView(
+  job: JobRecord,
+  state: JobState | undefined,
+  now: number,
+  next: number | null = nextFireAt(job, state, now),
+): JobView {
   return {
     id: job.id,
     name: job.name,
@@ -48,7 +57,7 @@ export function jobView(job: JobRecord, state: JobState | undefined, now: number
     paused: job.paused,
     createdAt: toIso(job.createdAt),
     updatedAt: toIso(job.updatedAt),
-    nextFireAt: toIsoOrNull(nextFireAt(job, state, now)),
+    nextFireAt: toIsoOrNull(next),
     lastFireAt: toIsoOrNull(state?.lastFireAt),
   };
 }

@@ -49,6 +49,7 @@ export type CancelTaskRequest = IdRequest;
 export interface ListJobsRequest {
   cursor?: string;
   limit?: number;
+  name?: string;
 }
 
 export interface JobMessage {

@@ -1,0 +1,63 @@
+import {
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { ReadinessRegistry, ZooKeeperModule } from '@app/common';
+import { ZkClient } from '@app/zk';
+import { StoreModule } from '@app/store/store.module';
+import { SCHEDULE_FACTORY, scheduleForJob, type ScheduleFactory } from '../timing/schedule-factory';
+import { JobCatalog } from './job-catalog';
+
+/**
+ * Starts the job view at bootstrap, in the background (a large one takes
+ * seconds to build); `/health/ready` waits for its first build.
+ */
+@Injectable()
+export class JobCatalogLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('JobView');
+  private unregister: (() => void) | undefined;
+
+  constructor(
+    private readonly catalog: JobCatalog,
+    private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.unregister = this.readiness.register('jobs', () => this.catalog.hasBuilt);
+    this.catalog
+      .start()
+      .catch((error: unknown) =>
+        this.logger.error({ msg: 'the job view did not start', error: String(error) }),
+      );
+  }
+
+  onApplicationShutdown(): void {
+    this.unregister?.();
+    this.catalog.close();
+  }
+}
+
+/** Every replica's job view (JobCatalog), for the API and the leader. Needs ZooKeeperModule. */
+@Module({
+  imports: [ZooKeeperModule, StoreModule],
+  providers: [
+    { provide: SCHEDULE_FACTORY, useValue: scheduleForJob },
+    {
+      provide: JobCatalog,
+      inject: [ZkClient, SCHEDULE_FACTORY],
+      useFactory: (client: ZkClient, scheduleFor: ScheduleFactory) => {
+        const logger = new Logger('JobView');
+        return new JobCatalog(client, scheduleFor, {
+          log: (msg, context) => logger.log({ msg, ...context }),
+          warn: (msg, context) => logger.warn({ msg, ...context }),
+        });
+      },
+    },
+    JobCatalogLifecycle,
+  ],
+  exports: [JobCatalog, SCHEDULE_FACTORY],
+})
+export class CatalogModule {}

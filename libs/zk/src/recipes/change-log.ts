@@ -1,0 +1,271 @@
+import {
+  ClientClosedError,
+  ConnectionLossError,
+  NoNodeError,
+  SessionExpiredError,
+} from '../client/errors';
+import { joinPath, sequenceOf } from '../client/paths';
+import { TypedEmitter } from '../client/typed-emitter';
+import { Op, type ZkOp } from '../client/types';
+import type { ZkClient } from '../client/zk-client';
+import { Lifecycle } from './lifecycle';
+
+/**
+ * A change log under one parent znode, for keeping a view of many nodes with
+ * one watch instead of one per node. Writers append a persistent-sequential
+ * note (`changeNoteOp`) inside the same `multi()` as the change it describes;
+ * a follower reads the notes in sequence order (commit order: sequence numbers
+ * under one parent follow the transaction order) with one children watch. The
+ * notes' content is the owner's business.
+ *
+ * Old notes are deleted by one collector (`collect`, through a fenced commit),
+ * which records the highest sequence it deleted as the parent's data (the
+ * mark), in the same transaction.
+ *
+ * Guarantees
+ * - Every note after the follower's position is delivered once, in order.
+ * - A note is never skipped silently: when a note after the position was
+ *   collected before the follower read it (the mark passed the position, or the
+ *   note is gone when read), the follower emits `reset` and goes on from the
+ *   log's current end. `reset` is also the first event: the owner builds its
+ *   view from the nodes themselves after a `reset` (reads made after it see
+ *   every change before the position) and applies the notes that follow, which
+ *   may repeat what those reads saw (notes must be idempotent to apply).
+ * - A session that ends loses no note by itself: the follower reads the log
+ *   again on the new session, and only collected notes cause a `reset`.
+ *
+ * Failure modes: a follower away for longer than the collector keeps notes
+ * rebuilds (a `reset`). Sequence numbers are ZooKeeper's 32-bit counter of the
+ * parent: they wrap after 2^31 creates and deletes under it.
+ */
+export interface ChangeNote {
+  seq: number;
+  data: Buffer;
+}
+
+export interface ChangeLogFollowerEvents {
+  [event: string]: unknown[];
+  /** Rebuild from the nodes themselves: the notes that follow come after that point. */
+  reset: [];
+  /** New notes, in order. */
+  notes: [ChangeNote[]];
+  /** A read of the log finished: `cversion` of the parent when it was listed. */
+  listed: [number];
+}
+
+/** The note to put in the transaction of a change: `<parent>/c-<seq>`. */
+export function changeNoteOp(parent: string, data: Buffer | string): ZkOp {
+  return Op.create(joinPath(parent, NOTE_PREFIX), data, 'persistent_sequential');
+}
+
+const NOTE_PREFIX = 'c-';
+const RETRY_MS = 200;
+
+interface Seen {
+  seq: number;
+  name: string;
+  /** When this follower first listed it (notes are collected by age). */
+  at: number;
+}
+
+export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
+  private readonly lifecycle = new Lifecycle('ChangeLogFollower');
+  /** Highest sequence delivered or covered by the last reset; undefined: a reset is due. */
+  private position: number | undefined;
+  private mark = -1;
+  private markVersion = -1;
+  private seen: Seen[] = [];
+  private listedCversion = -1;
+  private reading = false;
+  private again = false;
+  private stale = true;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly watcher = (): void => this.trigger();
+  private readonly onConnected = (): void => this.trigger();
+  private readonly onTrouble = (): void => {
+    this.stale = true;
+  };
+
+  constructor(
+    private readonly client: ZkClient,
+    private readonly path: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  /** False from connection trouble until the log has been read again. */
+  get isCurrent(): boolean {
+    return !this.stale;
+  }
+
+  /** Starts following; resolves once the log has been read (after the first `reset`). */
+  async start(): Promise<void> {
+    this.lifecycle.start();
+    for (const event of ['connected', 'reconnected'] as const)
+      this.client.on(event, this.onConnected);
+    for (const event of ['suspended', 'lost'] as const) this.client.on(event, this.onTrouble);
+    const first = new Promise<void>((resolve) => this.once('listed', () => resolve()));
+    this.trigger();
+    await first;
+  }
+
+  close(): void {
+    if (!this.lifecycle.close()) return;
+    clearTimeout(this.timer);
+    for (const event of ['connected', 'reconnected'] as const)
+      this.client.off(event, this.onConnected);
+    for (const event of ['suspended', 'lost'] as const) this.client.off(event, this.onTrouble);
+    this.emit('listed', this.listedCversion); // releases catchUp() waiters
+  }
+
+  /**
+   * Resolves once every note committed before the call has been delivered (a
+   * read of the parent's child version, then the rounds it takes).
+   */
+  async catchUp(): Promise<void> {
+    const stat = await this.client.exists(this.path);
+    const target = stat?.cversion ?? -1;
+    // The children watch fires before this answer arrives (ZooKeeper's order): a round is due.
+    while (this.listedCversion < target && this.lifecycle.isStarted) {
+      await new Promise<void>((resolve) => {
+        const onListed = (): void => {
+          this.off('listed', onListed);
+          resolve();
+        };
+        this.on('listed', onListed);
+        if (!this.reading) this.trigger();
+      });
+    }
+  }
+
+  /**
+   * Deletes the notes this follower first listed more than `olderThanMs` ago
+   * (at most `max`), and moves the mark to the highest one, with `commit`: the
+   * collector's fenced multi. Returns how many were deleted.
+   */
+  async collect(
+    olderThanMs: number,
+    commit: (ops: ZkOp[]) => Promise<unknown>,
+    max = 1_000,
+  ): Promise<number> {
+    const cutoff = this.now() - olderThanMs;
+    const old: Seen[] = [];
+    for (const note of this.seen) {
+      if (note.at > cutoff || old.length >= max) break;
+      old.push(note);
+    }
+    if (old.length === 0) return 0;
+    const mark = Math.max(this.mark, old[old.length - 1].seq);
+    await commit([
+      ...old.map((note) => Op.delete(joinPath(this.path, note.name))),
+      Op.set(this.path, JSON.stringify({ collectedThrough: mark })),
+    ]);
+    this.seen = this.seen.filter((note) => note.seq > mark);
+    return old.length;
+  }
+
+  private trigger(): void {
+    if (!this.lifecycle.isStarted) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.reading = true;
+    this.again = false;
+    let retry = false;
+    try {
+      const listed = await this.read();
+      if (listed !== undefined) {
+        this.stale = false;
+        this.listedCversion = listed;
+        this.emit('listed', listed);
+      } else this.again = true;
+    } catch (error) {
+      // Connection trouble: `connected`/`reconnected` triggers the next read.
+      retry = !isConnectionTrouble(error) || this.client.isConnected;
+    } finally {
+      this.reading = false;
+    }
+    if (!this.lifecycle.isStarted) return;
+    if (this.again) this.trigger();
+    else if (retry) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.trigger(), RETRY_MS);
+    }
+  }
+
+  /** One round; returns the parent's cversion as listed, or undefined to list again. */
+  private async read(): Promise<number | undefined> {
+    const { children, stat } = await this.client.children(this.path, this.watcher);
+    if (stat.version !== this.markVersion) {
+      const parent = await this.client.get(this.path);
+      if (parent.stat.version !== stat.version) return undefined; // collected meanwhile
+      this.mark = parseMark(parent.data);
+      this.markVersion = parent.stat.version;
+    }
+    const notes = children
+      .filter((name) => name.startsWith(NOTE_PREFIX))
+      .map((name) => ({ name, seq: sequenceOf(name) }))
+      .sort((a, b) => a.seq - b.seq);
+    this.remember(notes);
+    const last = notes.length > 0 ? notes[notes.length - 1].seq : -1;
+    if (this.position === undefined || this.mark > this.position) {
+      this.position = Math.max(last, this.mark);
+      this.emit('reset');
+      return stat.cversion;
+    }
+    const position = this.position;
+    const fresh = notes.filter((note) => note.seq > position);
+    if (fresh.length === 0) return stat.cversion;
+    let delivered: ChangeNote[];
+    try {
+      delivered = await Promise.all(
+        fresh.map(async ({ name, seq }) => ({
+          seq,
+          data: (await this.client.get(joinPath(this.path, name))).data,
+        })),
+      );
+    } catch (error) {
+      if (!(error instanceof NoNodeError)) throw error;
+      this.position = undefined; // collected before we read it: rebuild
+      return undefined;
+    }
+    if (this.position !== position || !this.lifecycle.isStarted) return undefined;
+    this.position = last;
+    this.emit('notes', delivered);
+    return stat.cversion;
+  }
+
+  /** Keeps the first-listed time of the notes present (the collector's ages). */
+  private remember(notes: ReadonlyArray<{ name: string; seq: number }>): void {
+    const at = this.now();
+    const lowest = notes.length > 0 ? notes[0].seq : Infinity;
+    const known = this.seen.filter((note) => note.seq >= lowest);
+    const highest = known.length > 0 ? known[known.length - 1].seq : -1;
+    for (const note of notes) if (note.seq > highest) known.push({ ...note, at });
+    this.seen = known;
+  }
+}
+
+function parseMark(data: Buffer): number {
+  if (data.length === 0) return -1;
+  try {
+    const parsed = JSON.parse(data.toString('utf8')) as { collectedThrough?: unknown };
+    return typeof parsed.collectedThrough === 'number' ? parsed.collectedThrough : -1;
+  } catch {
+    return -1;
+  }
+}
+
+function isConnectionTrouble(error: unknown): boolean {
+  return (
+    error instanceof ConnectionLossError ||
+    error instanceof SessionExpiredError ||
+    error instanceof ClientClosedError
+  );
+}
