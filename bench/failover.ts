@@ -28,6 +28,7 @@ import type { AuditEvent, TaskRecord } from '@app/contracts';
 import type { AppProcess } from '../test/support/app-process';
 import { BenchCluster, request } from './support/bench-cluster';
 import { parseList, parseOptions } from './support/cli-options';
+import { poll, sleep } from './support/poll';
 import { scanOutbox } from './support/outbox-reader';
 import { distribution, round, type Distribution } from './support/stats';
 import { table } from './support/table';
@@ -282,24 +283,6 @@ async function negotiatedTimeout(connectString: string, sessionTimeoutMs: number
   } finally {
     await client.close();
   }
-}
-
-async function poll<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-  intervalMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`nothing within ${timeoutMs} ms`);
-    await sleep(intervalMs);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** `--session-timeouts 2000,10000` is a list: handled apart from the numeric options. */

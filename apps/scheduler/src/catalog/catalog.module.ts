@@ -2,18 +2,21 @@ import {
   Injectable,
   Logger,
   Module,
+  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ReadinessRegistry, ZooKeeperModule } from '@app/common';
 import { ZkClient } from '@app/zk';
+import { Gauge, Registry } from 'prom-client';
 import { StoreModule } from '@app/store/store.module';
 import { SCHEDULE_FACTORY, scheduleForJob, type ScheduleFactory } from '../timing/schedule-factory';
 import { JobCatalog } from './job-catalog';
 
 /**
  * Starts the job view at bootstrap, in the background (a large one takes
- * seconds to build); `/health/ready` waits for its first build.
+ * seconds to build); `/health/ready` waits for its first build. Metrics:
+ * `zks_scheduler_job_view_jobs`, `zks_scheduler_job_view_current`.
  */
 @Injectable()
 export class JobCatalogLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -23,7 +26,26 @@ export class JobCatalogLifecycle implements OnApplicationBootstrap, OnApplicatio
   constructor(
     private readonly catalog: JobCatalog,
     private readonly readiness: ReadinessRegistry,
-  ) {}
+    @Optional() registry?: Registry,
+  ) {
+    if (!registry) return; // an application without metrics (the API alone, in tests)
+    new Gauge({
+      name: 'zks_scheduler_job_view_jobs',
+      help: "Jobs in this replica's job view (every replica keeps one)",
+      registers: [registry],
+      collect() {
+        this.set(catalog.size);
+      },
+    });
+    new Gauge({
+      name: 'zks_scheduler_job_view_current',
+      help: "1 while this replica's job view follows the job change log with nothing missed, else 0 (rebuilding, or connection trouble)",
+      registers: [registry],
+      collect() {
+        this.set(catalog.isCurrent ? 1 : 0);
+      },
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.unregister = this.readiness.register('jobs', () => this.catalog.hasBuilt);

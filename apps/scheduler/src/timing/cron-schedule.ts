@@ -54,8 +54,12 @@ const MAX_INSTANT = Date.UTC(9999, 0, 1);
 const REPEAT_LOOKBACK_MS = 2 * DAY_MS;
 /** Largest `limit` for `between`. */
 const MAX_BETWEEN_LIMIT = 1_000_000;
-/** Parsed schedules kept for reuse (they are immutable). */
-const PARSE_CACHE_SIZE = 2_048;
+/**
+ * Parsed schedules kept for reuse (they are immutable), least recently used
+ * out first: every replica looks a job's schedule up when the job changes, so
+ * the distinct schedules of a large cluster should fit (about 1 KB each).
+ */
+const PARSE_CACHE_SIZE = 8_192;
 
 const FIELD_NAMES = ['second', 'minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
@@ -156,7 +160,11 @@ export class CronSchedule {
     }
     const key = `${timezone}\n${expression}`;
     const cached = cache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      cache.delete(key);
+      cache.set(key, cached);
+      return cached;
+    }
     const schedule = CronSchedule.compile(expression, timezone);
     if (cache.size >= PARSE_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
     cache.set(key, schedule);

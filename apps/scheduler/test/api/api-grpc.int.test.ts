@@ -7,6 +7,7 @@ import { status } from '@grpc/grpc-js';
 import request from 'supertest';
 import { TestingServer, timing } from '@app/zk/testing';
 import type {
+  CreateJobsResponse,
   JobMessage,
   ListJobsResponse,
   ListTasksResponse,
@@ -113,6 +114,28 @@ describe('jobs over gRPC', () => {
 
     await grpc.call('DeleteJob', { id: created.id });
     expect((await grpc.failure('GetJob', { id: created.id })).code).toBe(status.NOT_FOUND);
+  });
+
+  it('creates a batch: each item the job or its error; lists by name', async () => {
+    const taken = newJob();
+    await grpc.call('CreateJob', taken);
+    const fresh = newJob({ name: `grpc-batch-${Date.now()}` });
+    const { items } = await grpc.call<CreateJobsResponse>('CreateJobs', {
+      jobs: [fresh, taken, newJob({ payloadJson: '{' })],
+    });
+    expect(items[0].job).toMatchObject({ name: (fresh as { name: string }).name });
+    expect(items[1].error).toMatchObject({
+      code: status.ALREADY_EXISTS,
+      errors: [{ field: 'name', reason: expect.stringMatching(/is taken/) }],
+    });
+    expect(items[2].error).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      errors: [{ field: 'payloadJson', reason: expect.stringMatching(/valid JSON/) }],
+    });
+    const listed = await grpc.call<ListJobsResponse>('ListJobs', { name: 'GRPC-BATCH-' });
+    expect(listed.items.map((job) => job.id)).toEqual([items[0].job!.id]);
+    const empty = await grpc.failure('CreateJobs', { jobs: [] });
+    expect(empty.errors).toEqual([{ field: 'jobs', reason: 'must hold at least 1 job' }]);
   });
 
   it('answers a duplicate name with ALREADY_EXISTS naming the field', async () => {

@@ -165,7 +165,48 @@ describe('listing jobs', () => {
     expect(pages).toBe(Math.ceil(seen.length / 3));
   });
 
+  it('finds jobs by a part of their name, case-insensitively, a page at a time', async () => {
+    const tag = `Needle-${Date.now()}`;
+    const matching = await Promise.all(
+      ['a', 'b', 'c'].map((suffix) => createJob({ name: `x-${tag}-${suffix}` })),
+    );
+    await createJob({ name: `x-other-${Date.now()}` });
+    const first = (
+      await request(api.http).get(`/v1/jobs?limit=2&name=${tag.toLowerCase()}`).expect(200)
+    ).body as Page<JobView>;
+    expect(first.items).toHaveLength(2);
+    const second = (
+      await request(api.http)
+        .get(`/v1/jobs?limit=2&name=${tag.toUpperCase()}&cursor=${first.nextCursor}`)
+        .expect(200)
+    ).body as Page<JobView>;
+    expect(second.nextCursor).toBeNull();
+    const found = [...first.items, ...second.items].map((job) => job.id);
+    expect(found).toEqual(matching.map((job) => job.id).sort());
+    const none = (await request(api.http).get('/v1/jobs?name=.*').expect(200))
+      .body as Page<JobView>;
+    expect(none.items).toEqual([]); // the text, not a pattern
+  });
+
+  it('lists a job created through another replica, once its change note is read', async () => {
+    const other = await startApiApp(server, { env: { ZK_ROOT: api.root, MEMBER_ID: 'api-other' } });
+    try {
+      const created = (
+        await request(other.http)
+          .post('/v1/jobs')
+          .send({ name: uniqueName(), type: 'noop', schedule: '0 * * * *' })
+          .expect(201)
+      ).body as JobView;
+      const page = (await request(api.http).get(`/v1/jobs?name=${created.name}`).expect(200))
+        .body as Page<JobView>;
+      expect(page.items).toEqual([created]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it.each([
+    ['name=', 'name', /1 to 200 characters/],
     ['limit=0', 'limit', /between 1 and 1000/],
     ['limit=1001', 'limit', /between 1 and 1000/],
     ['limit=ten', 'limit', /integer/],
@@ -174,6 +215,54 @@ describe('listing jobs', () => {
   ])('refuses ?%s', async (query, field, reason) => {
     const body = await failure(request(api.http).get(`/v1/jobs?${query}`), 400);
     expect(body.errors).toEqual([{ field, reason: expect.stringMatching(reason) }]);
+  });
+});
+
+describe('creating jobs in a batch', () => {
+  it('creates the valid jobs and answers each item: the job, or the error it alone would get', async () => {
+    const taken = await createJob();
+    const name = uniqueName();
+    const res = await request(api.http)
+      .post('/v1/jobs/batch')
+      .send({
+        jobs: [
+          { name, type: 'noop', schedule: '*/5 * * * *', payload: { n: 1 } },
+          { name: uniqueName(), type: 'noop', schedule: 'not a cron' },
+          { name: taken.name, type: 'noop', schedule: '0 * * * *' },
+          { name: uniqueName(), type: 'noop', runAt: '2030-01-01T00:00:00Z' },
+        ],
+      })
+      .expect(200);
+    const items = (res.body as { items: Array<{ job?: JobView; error?: ApiErrorBody }> }).items;
+    expect(items).toHaveLength(4);
+    expect(items[0].job).toMatchObject({
+      name,
+      payload: { n: 1 },
+      id: expect.stringMatching(UUID),
+    });
+    expect(items[1].error).toMatchObject({
+      statusCode: 400,
+      errors: [{ field: 'schedule', reason: expect.any(String) }],
+    });
+    expect(items[2].error).toMatchObject({ statusCode: 409, errors: [{ field: 'name' }] });
+    expect(items[3].job?.nextFireAt).toBe('2030-01-01T00:00:00.000Z');
+    for (const item of [items[0], items[3]]) {
+      const stored = (await request(api.http).get(`/v1/jobs/${item.job!.id}`).expect(200)).body;
+      expect(stored).toEqual(item.job);
+    }
+  });
+
+  it.each([
+    [{ jobs: [] }, 'must hold at least 1 job'],
+    [{ jobs: 'x' }, 'must be an array of jobs'],
+    [{ jobs: [1] }, 'must hold only JSON objects (item 0 is not)'],
+    [
+      { jobs: Array.from({ length: 1_001 }, () => ({})) },
+      'must hold at most 1000 jobs (got 1001): split the batch',
+    ],
+  ])('refuses a wrong list with 400: %j', async (body, reason) => {
+    const answer = await failure(request(api.http).post('/v1/jobs/batch').send(body), 400);
+    expect(answer.errors).toEqual([{ field: 'jobs', reason }]);
   });
 });
 

@@ -12,6 +12,8 @@ import type { TaskState } from '../task-state';
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 /** Tasks in one `POST /v1/tasks/batch`. */
 export const MAX_BATCH_TASKS = 1_000;
+/** Jobs in one `POST /v1/jobs/batch`. */
+export const MAX_BATCH_JOBS = 1_000;
 /** Largest HTTP request body (and gRPC message). */
 export const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_PAGE_LIMIT = 100;
@@ -78,6 +80,13 @@ export interface SubmitTaskBody {
   selector?: Selector;
   parallelism?: number;
 }
+
+export interface CreateJobsBody {
+  jobs: CreateJobBody[];
+}
+
+/** One item of a job batch, in request order: the job created, or why it was not. */
+export type CreatedJobItem = { job: JobView; error?: never } | { error: ApiErrorBody; job?: never };
 
 export interface SubmitTasksBody {
   tasks: SubmitTaskBody[];

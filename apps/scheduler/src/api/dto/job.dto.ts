@@ -7,8 +7,14 @@ import {
   type ConcurrencyPolicy,
   type MisfirePolicy,
 } from '@app/contracts';
-import type { CreateJobBody, UpdateJobBody } from '@app/contracts/dto/scheduler-api';
 import {
+  MAX_BATCH_JOBS,
+  type CreateJobBody,
+  type CreateJobsBody,
+  type UpdateJobBody,
+} from '@app/contracts/dto/scheduler-api';
+import {
+  checkBatch,
   checkBoolean,
   checkConcurrency,
   checkCron,
@@ -19,6 +25,7 @@ import {
   checkTimezone,
   LIMITS,
 } from '../validation/checks';
+import { FastValidation } from '../validation/field-registry';
 import { Optional, Required, Rule, When } from '../validation/rule';
 import {
   ParallelismField,
@@ -83,6 +90,8 @@ function PausedField(): PropertyDecorator {
   );
 }
 
+/** Validated by the fast path (same rules, no instances): creates are the hot path at scale. */
+@FastValidation()
 export class CreateJobDto implements CreateJobBody {
   @ApiProperty({ example: 'nightly-report', maxLength: LIMITS.nameLength, description: 'Unique.' })
   @Required('name', checkJobName)
@@ -185,4 +194,15 @@ export class UpdateJobDto implements UpdateJobBody {
 
   @PausedField()
   paused?: boolean;
+}
+
+/**
+ * Up to MAX_BATCH_JOBS jobs. Only the list is checked here: each job is
+ * validated on its own, and an invalid one is that item's error.
+ */
+@FastValidation()
+export class CreateJobsDto implements CreateJobsBody {
+  @ApiProperty({ type: () => [CreateJobDto], minItems: 1, maxItems: MAX_BATCH_JOBS })
+  @Required('jobs', checkBatch('job', MAX_BATCH_JOBS))
+  jobs!: CreateJobDto[];
 }

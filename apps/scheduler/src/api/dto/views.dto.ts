@@ -12,6 +12,7 @@ import {
   type TaskState,
 } from '@app/contracts';
 import type { JobView, Page, SubmittedTaskView, TaskView } from '@app/contracts/dto/scheduler-api';
+import { ApiErrorBodyDto } from '@app/common/api';
 import { SelectorDto } from './shared-fields';
 
 const ANY_JSON = { type: 'object', additionalProperties: true } as const;
@@ -51,6 +52,23 @@ export class JobViewDto implements JobView {
 export class JobPageDto implements Page<JobView> {
   @ApiProperty({ type: () => [JobViewDto] }) items!: JobViewDto[];
   @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
+}
+
+export class CreatedJobDto {
+  @ApiProperty({ type: () => JobViewDto, required: false, description: 'The job, when created.' })
+  job?: JobViewDto;
+
+  @ApiProperty({
+    type: () => ApiErrorBodyDto,
+    required: false,
+    description: 'Why the job was not created: the answer it alone would have got.',
+  })
+  error?: ApiErrorBodyDto;
+}
+
+export class CreatedJobsDto {
+  @ApiProperty({ type: () => [CreatedJobDto], description: 'In request order.' })
+  items!: CreatedJobDto[];
 }
 
 export class TriggeredDto {

@@ -5,6 +5,7 @@
  */
 import type { JobView, SubmittedTaskView, TaskView } from '@app/contracts/dto/scheduler-api';
 import type {
+  CreatedJobMessage,
   JobFieldsMessage,
   JobMessage,
   ListJobsRequest,
@@ -15,7 +16,9 @@ import type {
   TaskMessage,
   UpdateJobRequest,
 } from '@app/contracts/proto/scheduler/v1/scheduler-messages';
+import { GRPC_STATUS_OF } from '@app/common/api';
 import { ApiError } from '../errors/api-error';
+import type { CreatedJob } from '../jobs/jobs.service';
 
 type Plain = Record<string, unknown>;
 
@@ -167,4 +170,10 @@ export function taskMessage(task: TaskView): TaskMessage {
 
 export function submittedMessage(task: SubmittedTaskView): SubmittedTaskView {
   return { id: task.id, state: task.state };
+}
+
+export function createdJobMessage(created: CreatedJob): CreatedJobMessage {
+  if (created.job) return { job: jobMessage(created.job) };
+  const { kind, message, errors } = created.error;
+  return { error: { code: GRPC_STATUS_OF[kind], message, errors: [...errors] } };
 }

@@ -5,6 +5,8 @@ import { SCHEDULER_SERVICE_NAME } from '@app/contracts/proto';
 import type {
   CancelTaskRequest,
   CreateJobRequest,
+  CreateJobsRequest,
+  CreateJobsResponse,
   DeleteJobRequest,
   DeleteJobResponse,
   GetJobRequest,
@@ -24,7 +26,7 @@ import type {
   UpdateJobRequest,
 } from '@app/contracts/proto/scheduler/v1/scheduler-messages';
 import { ZooKeeperDeadlineInterceptor } from '../errors/zookeeper-deadline.interceptor';
-import { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
+import { CreateJobDto, CreateJobsDto, UpdateJobDto } from '../dto/job.dto';
 import { ListJobsQueryDto, ListTasksQueryDto } from '../dto/query.dto';
 import { SubmitTaskDto, SubmitTasksDto } from '../dto/task.dto';
 import { JobsService } from '../jobs/jobs.service';
@@ -34,6 +36,7 @@ import { requireId } from '../validation/id-pipes';
 import { validateInput } from '../validation/validate';
 import { GrpcExceptionFilter } from './grpc-exception.filter';
 import {
+  createdJobMessage,
   jobBody,
   jobMessage,
   jobPatch,
@@ -64,6 +67,14 @@ export class SchedulerGrpcController {
   @Rpc('CreateJob')
   async createJob(request: CreateJobRequest): Promise<JobMessage> {
     return jobMessage(await this.jobs.create(validateInput(CreateJobDto, jobBody(request))));
+  }
+
+  @Rpc('CreateJobs')
+  async createJobs(request: CreateJobsRequest): Promise<CreateJobsResponse> {
+    const jobs = request.jobs ?? [];
+    validateInput(CreateJobsDto, { jobs });
+    // Each message is turned into the HTTP shape inside its own item: bad JSON is its error.
+    return { items: (await this.jobs.createBatch(jobs, jobBody)).map(createdJobMessage) };
   }
 
   @Rpc('GetJob')

@@ -21,13 +21,20 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import type { JobView, Page } from '@app/contracts/dto/scheduler-api';
-import { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
+import {
+  MAX_BATCH_JOBS,
+  type CreatedJobItem,
+  type JobView,
+  type Page,
+} from '@app/contracts/dto/scheduler-api';
+import { CreateJobDto, CreateJobsDto, UpdateJobDto } from '../dto/job.dto';
 import { ListJobsQueryDto } from '../dto/query.dto';
-import { JobPageDto, JobViewDto, TriggeredDto } from '../dto/views.dto';
+import { CreatedJobsDto, JobPageDto, JobViewDto, TriggeredDto } from '../dto/views.dto';
 import { ZooKeeperDeadlineInterceptor } from '../errors/zookeeper-deadline.interceptor';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { JobIdPipe } from '../validation/id-pipes';
+import { HTTP_STATUS_OF } from '@app/common/api';
+import { errorBody } from '../errors/http-exception.filter';
 import { JobsService } from './jobs.service';
 
 const { BAD_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE } = HttpStatus;
@@ -47,8 +54,32 @@ export class JobsController {
     return this.jobs.create(job);
   }
 
+  @Post('batch')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: `Create up to ${MAX_BATCH_JOBS} jobs`,
+    description:
+      'Each job is validated and created on its own: every item of the answer (in request order) is the job created or the error that job alone would have got (its statusCode, message and fields). 200 whatever the items; 400 only when the list itself is wrong.',
+  })
+  @ApiOkResponse({ type: CreatedJobsDto })
+  @ApiErrors(BAD_REQUEST, PAYLOAD_TOO_LARGE)
+  async createBatch(@Body() batch: CreateJobsDto): Promise<{ items: CreatedJobItem[] }> {
+    const created = await this.jobs.createBatch(batch.jobs);
+    return {
+      items: created.map(({ job, error }) =>
+        job
+          ? { job }
+          : { error: errorBody(HTTP_STATUS_OF[error.kind], error.message, [...error.errors]) },
+      ),
+    };
+  }
+
   @Get()
-  @ApiOperation({ summary: 'List jobs by id, a page at a time' })
+  @ApiOperation({
+    summary: 'List jobs by id, a page at a time',
+    description:
+      "From the replica's job view, once it holds every job change committed before the request.",
+  })
   @ApiOkResponse({ type: JobPageDto })
   @ApiErrors(BAD_REQUEST)
   list(@Query() query: ListJobsQueryDto): Promise<Page<JobView>> {

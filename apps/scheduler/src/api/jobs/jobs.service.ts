@@ -6,11 +6,17 @@ import { JobNotFoundError, JobStore, TaskStore } from '@app/store';
 import { isPlanCurrent, recordOf, type CatalogEntry } from '../../catalog/catalog-entry';
 import { pageOf } from '../../catalog/catalog-page';
 import { JobCatalog } from '../../catalog/job-catalog';
-import type { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
+import { CreateJobDto, type UpdateJobDto } from '../dto/job.dto';
+import type { ApiError } from '../errors/api-error';
+import { toApiError } from '../errors/to-api-error';
+import { validateInput } from '../validation/validate';
 import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView, nextFireAt } from '../mapping/views';
 import { JobLimit } from '../limits/job-limit';
+
+/** One job of a batch: created, or the API's answer for it alone. */
+export type CreatedJob = { job: JobView; error?: never } | { error: ApiError; job?: never };
 
 /**
  * Job operations shared by the HTTP and gRPC controllers; inputs are validated
@@ -31,6 +37,28 @@ export class JobsService {
     // Ours to see at once (lists, the limit); the note brings it to the other replicas.
     this.catalog.record({ job: record, version: 0 });
     return jobView(record, undefined, Date.now());
+  }
+
+  /**
+   * Each job validated and created on its own (their writes share
+   * transactions): an item's error is what that job alone would have got.
+   * Anything that is not an API answer (a bug) fails the whole request.
+   */
+  async createBatch<T>(
+    jobs: readonly T[],
+    toBody: (job: T) => unknown = (job) => job,
+  ): Promise<CreatedJob[]> {
+    return Promise.all(
+      jobs.map(async (job): Promise<CreatedJob> => {
+        try {
+          return { job: await this.create(validateInput(CreateJobDto, toBody(job))) };
+        } catch (error) {
+          const answer = toApiError(error);
+          if (!answer) throw error;
+          return { error: answer };
+        }
+      }),
+    );
   }
 
   async get(id: string): Promise<JobView> {

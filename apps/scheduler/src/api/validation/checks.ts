@@ -177,3 +177,20 @@ export const checkTaskId: Check = (value) =>
   typeof value === 'string' && TASK_ID.test(value)
     ? undefined
     : 'must be a task id (letters, digits and . _ : @ -, at most 200 characters)';
+
+/** A batch of `item`s (task, job): 1 to `max` JSON objects; each item is checked on its own. */
+export function checkBatch(item: string, max: number): Check {
+  return (value) => {
+    if (!Array.isArray(value)) return `must be an array of ${item}s`;
+    if (value.length === 0) return `must hold at least 1 ${item}`;
+    if (value.length > max) {
+      return `must hold at most ${max} ${item}s (got ${value.length}): split the batch`;
+    }
+    // Here rather than per item: class-validator would validate an array item as
+    // a list (and pass an empty one).
+    const bad = value.findIndex(
+      (item) => typeof item !== 'object' || item === null || Array.isArray(item),
+    );
+    return bad < 0 ? undefined : `must hold only JSON objects (item ${bad} is not)`;
+  };
+}

@@ -73,6 +73,31 @@ export interface JobMessage {
   lastFireAt?: string;
 }
 
+export interface CreateJobsRequest {
+  jobs?: CreateJobRequest[];
+}
+
+export interface FieldErrorMessage {
+  field: string;
+  reason: string;
+}
+
+/** Why one job of a batch was not created: its gRPC status code, message and fields. */
+export interface JobErrorMessage {
+  code: number;
+  message: string;
+  errors: FieldErrorMessage[];
+}
+
+export interface CreatedJobMessage {
+  job?: JobMessage;
+  error?: JobErrorMessage;
+}
+
+export interface CreateJobsResponse {
+  items: CreatedJobMessage[];
+}
+
 export interface ListJobsResponse {
   items: JobMessage[];
   nextCursor?: string;
