@@ -22,6 +22,7 @@
  *
  * Prints tables, then ONE JSON line `{"bench":"scale",...}` last.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,11 @@ const OPTIONS = [
   { name: 'settle', help: 'seconds of normal running before each measure', fallback: 10, min: 1 },
   { name: 'list-requests', help: 'list requests per scheduler', fallback: 50, min: 1 },
   { name: 'profile', help: '1: CPU profiles of the services while jobs are created', fallback: 0 },
+  {
+    name: 'compiled',
+    help: '1: services from dist/ (npm run build first), as in production; 0: from sources',
+    fallback: 1,
+  },
 ] as const;
 
 interface ProcessSize {
@@ -82,7 +88,14 @@ export interface ScaleResult {
   creation: { jobs: number; seconds: number; jobsPerSecond: number; errors: number };
   viewBuiltOnEverySchedulerMs: number;
   sizes: ProcessSize[];
-  zookeeper: { znodes: number; dataMb: number; bytesPerJob: number; znodesPerJob: number };
+  zookeeper: {
+    znodes: number;
+    dataMb: number;
+    bytesPerJob: number;
+    znodesPerJob: number;
+    /** JVM heap in use after a full GC (`jcmd`), NaN without a JDK. */
+    heapUsedMb: number;
+  };
   heapPerJob: { viewBytes: number; leaderTimerBytes: number };
   list: Record<string, { page: Summary; search: Summary }>;
   takeovers: Takeover[];
@@ -102,6 +115,7 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     },
     log,
+    compiled: options.compiled === 1,
     ...(options.profile ? { profileDir: join(tmpdir(), `zks-scale-profile-${Date.now()}`) } : {}),
   });
   try {
@@ -156,6 +170,7 @@ async function run(
     dataMb: round(dataBytes / 1e6, 1),
     bytesPerJob: Math.round(dataBytes / total),
     znodesPerJob: round(znodes / total, 2),
+    heapUsedMb: jvmHeapUsedMb(bench.server.pid!),
   };
   log('listing…');
   const list: ScaleResult['list'] = {};
@@ -250,6 +265,21 @@ async function processSizes(bench: BenchCluster, registry: AppProcess): Promise<
     sizes.push({ name: p.memberId, rssMb: rssMb(p.pid), heapUsedMb: round(heap / 1e6, 1) });
   }
   return sizes;
+}
+
+/** Heap in use after a full collection, from the JDK's `jcmd` (NaN when it is missing). */
+function jvmHeapUsedMb(pid: number): number {
+  try {
+    execFileSync('jcmd', [String(pid), 'GC.run'], { stdio: 'ignore' });
+    const info = execFileSync('jcmd', [String(pid), 'GC.heap_info'], { encoding: 'utf8' });
+    const used = [...info.matchAll(/generation\s+total \d+K, used (\d+)K/g)].reduce(
+      (sum, m) => sum + Number(m[1]),
+      0,
+    );
+    return round(used / 1024, 1);
+  } catch {
+    return NaN;
+  }
 }
 
 function rssMb(pid: number): number {
@@ -359,6 +389,7 @@ function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
   const gc = runInNewContext('gc') as () => void;
   const heap = (): number => {
     gc();
+    gc();
     return process.memoryUsage().heapUsed;
   };
   const now = Date.now();
@@ -387,6 +418,7 @@ function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
   );
   decoded.length = 0;
   const withView = heap();
+  const timersBase = heap(); // whatever the first reading left to collect
   const timers = new Timers(() => undefined);
   for (const entry of entries.values()) {
     timers.schedule(entry.dueAt, { entry, instant: entry.dueAt, generation: 1 });
@@ -395,7 +427,7 @@ function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
   timers.stop();
   return {
     viewBytes: Math.round((withView - base) / jobs),
-    leaderTimerBytes: Math.round((withTimers - withView) / jobs),
+    leaderTimerBytes: Math.round((withTimers - timersBase) / jobs),
   };
 }
 
@@ -412,7 +444,7 @@ function format(r: ScaleResult): string {
       ['every job view built', `${r.viewBuiltOnEverySchedulerMs} ms after the last create`],
       [
         'ZooKeeper',
-        `${thousands(r.zookeeper.znodes)} znodes (${r.zookeeper.znodesPerJob}/job), ${r.zookeeper.dataMb} MB data (${r.zookeeper.bytesPerJob} B/job)`,
+        `${thousands(r.zookeeper.znodes)} znodes (${r.zookeeper.znodesPerJob}/job), ${r.zookeeper.dataMb} MB data (${r.zookeeper.bytesPerJob} B/job), heap ${r.zookeeper.heapUsedMb} MB after GC`,
       ],
       [
         'heap per job',

@@ -7,7 +7,7 @@
  * With `profileDir`, every service can record a V8 CPU profile of an interval
  * (`startProfiles`/`stopProfiles`, see support/cpu-profiler-preload.js).
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestingServer } from '@app/zk/testing';
 import type { AppName, AppProcess } from '../../test/support/app-process';
@@ -25,6 +25,8 @@ export interface BenchClusterOptions {
   zkHeapMb?: number;
   /** Write V8 CPU profiles of the services here. */
   profileDir?: string;
+  /** Run the services compiled (`npm run build` first), as in production, not from sources. */
+  compiled?: boolean;
   log?: (line: string) => void;
 }
 
@@ -51,6 +53,7 @@ export class BenchCluster {
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
     const cluster = new LocalCluster({
       connectString: server.connectString,
+      ...(options.compiled ? { entries: compiledEntries() } : {}),
       sessionTimeoutMs: options.sessionTimeoutMs,
       env: {
         DATABASE_URL: benchDatabaseUrl(),
@@ -149,6 +152,18 @@ export class BenchCluster {
     await this.cluster.close();
     await this.server.close();
   }
+}
+
+/** The compiled entry of each service; throws when `npm run build` has not made them. */
+function compiledEntries(): Record<AppName, string> {
+  const root = join(__dirname, '..', '..');
+  const entries = {} as Record<AppName, string>;
+  for (const app of ['scheduler', 'worker', 'registry'] as const) {
+    const main = join(root, 'dist', 'apps', app, 'apps', app, 'src', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build first`);
+    entries[app] = main;
+  }
+  return entries;
 }
 
 /**

@@ -2,7 +2,9 @@
  * The chaos workload, every choice drawn from the seeded generator: cron jobs
  * firing every second (one per concurrency policy, plus one whose first
  * attempt always fails), a stream of one-off tasks with random durations,
- * failures, timeouts and retries, and gang tasks. Submissions carry an
+ * failures, timeouts and retries, gang tasks, and a few thousand jobs that
+ * never fire in the run (created, patched and deleted in batches while the
+ * faults happen: the schedulers' job views and takeovers carry them). Submissions carry an
  * idempotency key, so a call whose answer was lost (a process killed, the
  * quorum gone) is simply sent again until it is acknowledged: every task the
  * run ever asked for ends up with a known id.
@@ -35,6 +37,9 @@ export interface WorkloadStats {
 }
 
 const API_TIMEOUT_MS = 8_000;
+/** Jobs defined during the run besides the cron jobs above; they fire on 1 January only. */
+const BULK_JOBS = 3_000;
+const BULK_BATCH = 500;
 
 export class Workload {
   readonly jobs: CronJob[] = [];
@@ -42,6 +47,11 @@ export class Workload {
   readonly tasks = new Map<string, TaskBody>();
   readonly stats: WorkloadStats = { submitted: 0, gangs: 0, apiErrors: 0 };
   private unacknowledged: TaskBody[] = [];
+  /** Ids of the bulk jobs that exist (created, not deleted yet). */
+  private readonly bulk: string[] = [];
+  private bulkSerial = 0;
+  /** Its own stream: how many bulk steps run depends on the API's answers, i.e. on timing. */
+  private readonly bulkRng: Rng;
   private serial = 0;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -50,7 +60,9 @@ export class Workload {
     private readonly cluster: ChaosCluster,
     private readonly rng: Rng,
     private readonly runId: string,
-  ) {}
+  ) {
+    this.bulkRng = rng.fork();
+  }
 
   async createJobs(): Promise<void> {
     const specs: Array<
@@ -119,6 +131,7 @@ export class Workload {
         }
         this.unacknowledged.push(...batch);
         await this.flush();
+        await this.changeBulkJobs();
         await sleep(this.rng.int(300, 900));
       }
     })();
@@ -140,11 +153,66 @@ export class Workload {
     }
   }
 
-  /** Deletes every cron job (the end of their window). */
+  /** Deletes every cron job (the end of their window) and every bulk job. */
   async deleteJobs(): Promise<void> {
     for (const job of this.jobs) {
       await this.untilOk('DELETE', `/v1/jobs/${job.id}`, undefined, [204, 404]);
       job.deletedAt = Date.now();
+    }
+    // By name, not by the ids known: a batch whose answer was lost may have been created.
+    const prefix = `chaos-${this.runId}-bulk-`;
+    for (;;) {
+      const page = await this.untilOk<{ items: Array<{ id: string }> }>(
+        'GET',
+        `/v1/jobs?limit=1000&name=${prefix}`,
+        undefined,
+        [200],
+      );
+      if (page.items.length === 0) return;
+      const ids = page.items.map((job) => job.id);
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let id = ids.pop(); id !== undefined; id = ids.pop()) {
+            await this.untilOk('DELETE', `/v1/jobs/${id}`, undefined, [204, 404]);
+          }
+        }),
+      );
+    }
+  }
+
+  /**
+   * One step of the bulk jobs: a batch created while fewer than BULK_JOBS
+   * exist, else a few paused, resumed or deleted. A batch whose answer was
+   * lost is not retried (its names are unique; a later one takes its place).
+   */
+  private async changeBulkJobs(): Promise<void> {
+    if (this.bulk.length < BULK_JOBS) {
+      const jobs = Array.from({ length: BULK_BATCH }, () => ({
+        name: `chaos-${this.runId}-bulk-${++this.bulkSerial}`,
+        type: 'chaos.work',
+        payload: { ms: 0, failAttempts: 0 },
+        schedule: `${this.bulkRng.int(0, 59)} ${this.bulkRng.int(0, 23)} 1 1 *`,
+        timezone: this.bulkRng.chance(0.5) ? 'UTC' : 'Europe/Paris',
+      }));
+      const response = await this.call<{ items: Array<{ job?: { id: string } }> }>(
+        'POST',
+        '/v1/jobs/batch',
+        { jobs },
+      );
+      if (response?.status === 200) {
+        for (const item of response.body.items) if (item.job) this.bulk.push(item.job.id);
+      }
+      return;
+    }
+    for (let i = 0; i < 5; i++) {
+      const index = this.bulkRng.below(this.bulk.length);
+      const id = this.bulk[index];
+      if (this.bulkRng.chance(0.5)) {
+        const response = await this.call('DELETE', `/v1/jobs/${id}`);
+        if (response && [204, 404].includes(response.status)) this.bulk.splice(index, 1);
+      } else {
+        await this.call('PATCH', `/v1/jobs/${id}`, { paused: this.bulkRng.chance(0.5) });
+      }
     }
   }
 

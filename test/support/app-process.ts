@@ -39,7 +39,8 @@ export class AppProcess {
 
   /**
    * Starts the service and waits until `/health/ready` answers 200. `entry`
-   * replaces the app's `src/main.ts` (e.g. a worker with test handlers).
+   * replaces the app's `src/main.ts` (e.g. a worker with test handlers, or the
+   * compiled `dist/apps/<app>/apps/<app>/src/main.js`).
    */
   static async start(
     app: AppName,
@@ -50,13 +51,10 @@ export class AppProcess {
     const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
     const grpcPort = env.GRPC_PORT ?? String(await freePort());
     const memberId = env.MEMBER_ID ?? `${app}-${httpPort}`;
-    const command = [
-      ...parentDeathGuard(),
-      process.execPath,
-      '-r',
-      '@swc-node/register',
-      entry ?? join(ROOT, 'apps', app, 'src', 'main.ts'),
-    ];
+    const main = entry ?? join(ROOT, 'apps', app, 'src', 'main.ts');
+    // A compiled entry (`dist/…/main.js`) runs as it is; sources through swc.
+    const loader = main.endsWith('.js') ? [] : ['-r', '@swc-node/register'];
+    const command = [...parentDeathGuard(), process.execPath, ...loader, main];
     const child = spawn(command[0], command.slice(1), {
       cwd: ROOT,
       env: {
