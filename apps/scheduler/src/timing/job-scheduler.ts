@@ -214,16 +214,15 @@ export class JobScheduler {
     const blocked = entry.concurrency === 'forbid' && running.length > 0;
     const fire = blocked ? [] : plan.fire.slice(-1);
     const skipped = plan.fire.slice(0, plan.fire.length - fire.length);
-    if (skipped.length > 0) {
+    // One event per instant, as a skip at the instant itself is recorded (at most fireAllCap).
+    for (const instant of skipped) {
       events.push(
         this.ctx.event('task.skipped', {
           jobId: entry.id,
+          taskId: fireTaskId(entry.id, instant),
           detail: {
             reason: blocked ? 'previous still running' : 'one at a time',
             policy: entry.concurrency,
-            count: skipped.length,
-            first: skipped[0],
-            last: skipped[skipped.length - 1],
             ...(blocked ? { running: running.map((t) => t.record.id) } : {}),
           },
         }),
