@@ -20,7 +20,6 @@ export const ZkLayout = {
    * scheduler replica follows it. The parent's data is the collection mark.
    */
   jobChanges: '/jobchanges',
-  jobChangePrefix: '/jobchanges/c-',
   /** Unique job names: `/jobnames/<name>` holds the job id. */
   jobNames: '/jobnames',
   jobName: (name: string) => `/jobnames/${encodeName(name)}`,

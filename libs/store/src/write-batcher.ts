@@ -1,4 +1,4 @@
-import { Op, ZkError, type ZkOp, type ZkOpResult } from '@app/zk';
+import { Op, ZkError, changeNoteOp, type ZkOp, type ZkOpResult } from '@app/zk';
 import { ZkLayout, type AuditEvent, type JobChange } from '@app/contracts';
 import { outboxOp } from './audit-writer';
 import { encodeJson } from './json-codec';
@@ -150,7 +150,7 @@ function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
   if (jobChanges.length > 0) {
     // A JobChangeNote, assembled from the units' pre-encoded changes.
     const note = `{"changes":[${jobChanges.join(',')}]}`;
-    ops.push(Op.create(ZkLayout.jobChangePrefix, note, 'persistent_sequential'));
+    ops.push(changeNoteOp(ZkLayout.jobChanges, note));
   }
   if (events.length > 0) ops.push(outboxOp(events));
   return { ops, ranges };
