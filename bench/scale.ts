@@ -31,7 +31,7 @@ import { runInNewContext } from 'node:vm';
 import { Client } from 'pg';
 import type { ZkClient } from '@app/zk';
 import { ZkLayout, type JobRecord } from '@app/contracts';
-import { newEntry } from '../apps/scheduler/src/catalog/catalog-entry';
+import { newEntry, type CatalogEntry } from '../apps/scheduler/src/catalog/catalog-entry';
 import { InternPool } from '../apps/scheduler/src/catalog/intern-pool';
 import { Timers } from '../apps/scheduler/src/dispatch/timers';
 import { scheduleForJob } from '../apps/scheduler/src/timing/schedule-factory';
@@ -384,7 +384,7 @@ async function probeInstants(probes: readonly string[]): Promise<ScaleResult['pr
  * entries built from records shaped like the benchmark's, with a full GC
  * before each reading.
  */
-function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
+export function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const heap = (): number => {
@@ -408,23 +408,26 @@ function measureHeapPerJob(jobs: number): ScaleResult['heapPerJob'] {
     createdAt: now,
     updatedAt: now,
   }));
-  // Records as a note brings them: fresh strings, not shared with this array.
-  const decoded = JSON.parse(JSON.stringify(records)) as JobRecord[];
+  // The records as a note brings them (JSON), parsed once the base is taken.
+  const json = JSON.stringify(records);
   records.length = 0;
-  const base = heap();
-  const strings = new InternPool();
-  const entries = new Map(
-    decoded.map((record) => [record.id, newEntry(record, 0, strings, scheduleForJob)]),
+  const timers = new Timers<{ entry: object; instant: number; generation: number }>(
+    () => undefined,
   );
-  decoded.length = 0;
-  const withView = heap();
-  const timersBase = heap(); // whatever the first reading left to collect
-  const timers = new Timers(() => undefined);
-  for (const entry of entries.values()) {
-    timers.schedule(entry.dueAt, { entry, instant: entry.dueAt, generation: 1 });
-  }
+  const entry = {}; // timers point at the job view's entries
+  const timersBase = heap();
+  for (let i = 0; i < jobs; i++)
+    timers.schedule(now + i, { entry, instant: now + i, generation: 1 });
   const withTimers = heap();
   timers.stop();
+  const base = heap();
+  const strings = new InternPool();
+  const entries = new Map<string, CatalogEntry>();
+  for (const record of JSON.parse(json) as JobRecord[]) {
+    entries.set(record.id, newEntry(record, 0, strings, scheduleForJob));
+  }
+  const withView = heap();
+  if (entries.size !== jobs) throw new Error('the job view lost entries');
   return {
     viewBytes: Math.round((withView - base) / jobs),
     leaderTimerBytes: Math.round((withTimers - timersBase) / jobs),
