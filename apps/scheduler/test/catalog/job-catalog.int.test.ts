@@ -6,7 +6,7 @@
  * exactly what `/jobs` and `/jobstate` hold.
  */
 import { randomUUID } from 'node:crypto';
-import { ChangeLogFollower, Op, ZkClient } from '@app/zk';
+import { ChangeLogFollower, NoNodeError, Op, ZkClient } from '@app/zk';
 import {
   EventQueue,
   TcpProxy,
@@ -149,7 +149,10 @@ async function zookeeperView(zk: ZkClient): Promise<Map<string, object>> {
   await Promise.all(
     children.map(async (id) => {
       const job = await zk.get(ZkLayout.job(id));
-      const state = await zk.get(ZkLayout.jobState(id)).catch(() => undefined);
+      const state = await zk.get(ZkLayout.jobState(id)).catch((error: unknown) => {
+        if (error instanceof NoNodeError) return undefined;
+        throw error;
+      });
       view.set(id, {
         record: decodeJson<JobRecord>(job.data),
         version: job.stat.version,
