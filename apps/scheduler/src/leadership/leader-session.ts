@@ -71,7 +71,7 @@ export class LeaderSession {
   async start(): Promise<void> {
     await this.announce();
     this.startDispatching();
-    await this.jobs.start();
+    this.jobs.start();
     await this.dispatching;
   }
 

@@ -23,6 +23,7 @@ import type { JobCatalog } from '../catalog/job-catalog';
 import type { Dispatcher, LiveTask } from '../dispatch/dispatcher';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
+import { applyConcurrency } from './concurrency';
 import { planFires, type FirePlan } from './fire-plan';
 import type { FireSchedule } from './fire-schedule';
 import type { ScheduleFactory } from './schedule-factory';
@@ -75,17 +76,16 @@ export class JobScheduler {
   }
 
   /**
-   * Catches up with the job change log (the previous leader is fenced, so its
-   * last state writes are in it), then arms every job from memory.
+   * Arms every job from memory once the job view has caught up with the change
+   * log (the previous leader is fenced, so its last state writes are in it).
+   * Does not wait for that: a view that cannot catch up (no quorum, a
+   * rebuild) must not hold the term's start or its end.
    */
-  async start(): Promise<void> {
+  start(): void {
     this.catalog.on('changed', this.onChanged);
     this.catalog.on('deleted', this.onDeleted);
     this.catalog.on('rebuilt', this.onRebuilt);
-    await this.catalog.catchUp();
-    if (!this.ctx.active) return;
-    this.planning = true;
-    this.planAll();
+    void this.armWhenCurrent();
     const retention = this.ctx.tuning.jobChangesRetentionMs;
     this.collector = setInterval(() => void this.collectChanges(), Math.max(1_000, retention / 3));
   }
@@ -100,6 +100,24 @@ export class JobScheduler {
   }
 
   // ---- knowing the jobs ----------------------------------------------------------------
+
+  private async armWhenCurrent(): Promise<void> {
+    for (;;) {
+      try {
+        await this.catalog.catchUp();
+        break;
+      } catch (error) {
+        if (!this.ctx.active) return;
+        this.ctx.logger.warn('the job view cannot catch up yet; retrying', {
+          error: String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    if (!this.ctx.active) return;
+    this.planning = true;
+    this.planAll();
+  }
 
   private planAll(): void {
     const now = this.ctx.now();
@@ -198,12 +216,7 @@ export class JobScheduler {
     if (plan.nextFireAt !== null) this.arm(entry, plan.nextFireAt, generation);
   }
 
-  /**
-   * The instants of a plan that the job's concurrency policy lets fire: with
-   * `forbid` or `replace` at most one task of the job runs, so only the latest
-   * instant can fire (`forbid`: and only when none runs; `replace`: the running
-   * ones are cancelled); the others are skipped, in `events`.
-   */
+  /** The instants of a plan the job's concurrency policy lets fire; skip events for the others. */
   private async withConcurrency(
     entry: CatalogEntry,
     plan: FirePlan,
@@ -211,9 +224,11 @@ export class JobScheduler {
   ): Promise<number[]> {
     if (entry.concurrency === 'allow' || plan.fire.length === 0) return plan.fire;
     const running = await this.liveTasksOf(entry);
-    const blocked = entry.concurrency === 'forbid' && running.length > 0;
-    const fire = blocked ? [] : plan.fire.slice(-1);
-    const skipped = plan.fire.slice(0, plan.fire.length - fire.length);
+    const { fire, skipped, reason } = applyConcurrency(
+      entry.concurrency,
+      plan.fire,
+      running.length,
+    );
     // One event per instant, as a skip at the instant itself is recorded (at most fireAllCap).
     for (const instant of skipped) {
       events.push(
@@ -221,9 +236,9 @@ export class JobScheduler {
           jobId: entry.id,
           taskId: fireTaskId(entry.id, instant),
           detail: {
-            reason: blocked ? 'previous still running' : 'one at a time',
+            reason,
             policy: entry.concurrency,
-            ...(blocked ? { running: running.map((t) => t.record.id) } : {}),
+            ...(fire.length === 0 ? { running: running.map((t) => t.record.id) } : {}),
           },
         }),
       );
