@@ -37,4 +37,13 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'deleted found its state gone, read it again and created it anew; fixed by the fire ' +
       'checking that the job still exists in the same transaction (job-scheduler.ts)',
   },
+  {
+    seed: 158223311,
+    minutes: 1.8,
+    found:
+      'a scheduler did not exit on SIGTERM while the quorum was lost: its new term waited for ' +
+      'the job view to catch up with the change log, and the term change that would end it ' +
+      'waited behind; fixed by arming the jobs in the background once the view is current ' +
+      '(job-scheduler.ts)',
+  },
 ];
