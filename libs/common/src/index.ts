@@ -15,3 +15,4 @@ export * from './bootstrap/bootstrap-service';
 export * from './bootstrap/tls-settings';
 export * from './zookeeper/zookeeper.module';
 export * from './auth';
+export * from './outbound';

@@ -52,7 +52,7 @@ describe('logs.compress handler', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  async function run(payload: unknown, options: LogsCompressOptions = {}) {
+  async function run(payload: unknown, options: LogsCompressOptions = { roots: [directory] }) {
     const handler = new LogsCompressHandler(options);
     return handler.run(handler.parse(payload), taskContext().context);
   }
@@ -182,12 +182,22 @@ describe('logs.compress handler', () => {
     ).rejects.toThrow(/^payload\.directory cannot be used: ENOENT/);
   });
 
+  it('refuses every folder when no root is configured, touching nothing', async () => {
+    const file = path.join(directory, 'app.log');
+    await writeOld(file, content);
+    await expect(run({ directory, olderThanMinutes: 60 }, {})).rejects.toThrow(
+      'payload.directory cannot be used: this worker allows logs.compress in no folder (WORKER_LOGS_ROOTS is unset)',
+    );
+    expect(await readdir(directory)).toEqual(['app.log']);
+    expect((await stat(file)).mtime).toEqual(TWO_HOURS_AGO);
+  });
+
   it('stops mid-file when the signal fires and leaves the original intact', async () => {
     const file = path.join(directory, 'huge.log');
     await writeFile(file, '');
     await truncate(file, 512 * 1024 * 1024); // sparse: instant to create, long to compress
     await utimes(file, TWO_HOURS_AGO, TWO_HOURS_AGO);
-    const handler = new LogsCompressHandler();
+    const handler = new LogsCompressHandler({ roots: [directory] });
     const { context, controller } = taskContext();
     const running = handler.run(handler.parse({ directory, olderThanMinutes: 60 }), context);
     await timing.waitFor(() => exists(`${file}.gz.partial`), { intervalMs: 1 });

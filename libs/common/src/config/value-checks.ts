@@ -110,7 +110,6 @@ export function apiTokenProblem(value: string): string | undefined {
   return /\s/.test(value) ? 'must not contain whitespace' : undefined;
 }
 
-/** A member id becomes a znode name and a URL segment: keep it plain. */
 /** A DNS name or an IP address literal (no port, no scheme). */
 export function advertisedHostProblem(value: string): string | undefined {
   if (isIP(value) !== 0) return undefined;
@@ -121,6 +120,14 @@ export function advertisedHostProblem(value: string): string | undefined {
   return valid ? undefined : 'must be a host name or an IP address (no port, no scheme)';
 }
 
+/** An address to listen on: an IP literal (`127.0.0.1`, `::1`, `0.0.0.0`) or a host name. */
+export function bindHostProblem(value: string): string | undefined {
+  return advertisedHostProblem(value) === undefined
+    ? undefined
+    : 'must be an IP address such as 127.0.0.1 or ::, or a host name (no port, no brackets)';
+}
+
+/** A member id becomes a znode name and a URL segment: keep it plain. */
 export function memberIdProblem(value: string): string | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     return 'must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit';

@@ -25,8 +25,8 @@ import {
 export interface LogsCompressOptions {
   /**
    * Directories that tasks may compress in (a task's directory must be one of
-   * them or below, compared by real path). Default: any absolute path — to be
-   * locked down by deployment configuration.
+   * them or below, compared by real path). Default none: every task is
+   * refused until the deployment names its log folders.
    */
   roots?: string[];
   /** gzip level 1 (fast) … 9 (small), 0 stores. Default zlib's (6), like gzip. */
@@ -65,7 +65,7 @@ const FAILURES_IN_MESSAGE = 5;
 @Injectable()
 export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, LogsCompressResult> {
   readonly type = 'logs.compress';
-  private readonly roots: string[] | undefined;
+  private readonly roots: readonly string[];
   private readonly level: number;
 
   constructor(@Optional() @Inject(LOGS_COMPRESS_OPTIONS) options: LogsCompressOptions = {}) {
@@ -78,7 +78,7 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
     if (!Number.isInteger(level) || level < -1 || level > 9) {
       throw new Error(`logs.compress level must be an integer from 0 to 9, got ${level}`);
     }
-    this.roots = options.roots;
+    this.roots = options.roots ?? [];
     this.level = level;
   }
 
@@ -166,16 +166,22 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
 
   /** The directory's real path, refused when it is not a directory or lies outside the roots. */
   private async resolveDirectory(directory: string): Promise<string> {
+    if (this.roots.length === 0) {
+      throw new PayloadError(
+        'directory',
+        'cannot be used: this worker allows logs.compress in no folder (WORKER_LOGS_ROOTS is unset)',
+      );
+    }
     let real: string | undefined;
     try {
-      real = await realPathInside(directory, this.roots ?? [path.parse(directory).root]);
+      real = await realPathInside(directory, this.roots);
     } catch (error: unknown) {
       throw new PayloadError('directory', `cannot be used: ${(error as Error).message}`);
     }
     if (real === undefined) {
       throw new PayloadError(
         'directory',
-        `${directory} is outside the allowed roots (${(this.roots ?? []).join(', ')})`,
+        `${directory} is outside the allowed roots (${this.roots.join(', ')})`,
       );
     }
     if (!(await stat(real)).isDirectory()) {
