@@ -7,6 +7,7 @@ import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView } from '../mapping/views';
 import { JobLimit } from '../limits/job-limit';
+import { LiveTaskLimit } from '../limits/live-task-limit';
 
 /** Job operations shared by the HTTP and gRPC controllers; inputs are validated DTOs. */
 @Injectable()
@@ -15,6 +16,7 @@ export class JobsService {
     private readonly jobs: JobStore,
     private readonly tasks: TaskStore,
     private readonly limit: JobLimit,
+    private readonly liveTasks: LiveTaskLimit,
   ) {}
 
   async create(job: CreateJobDto): Promise<JobView> {
@@ -54,18 +56,20 @@ export class JobsService {
     const found = await this.jobs.get(id);
     if (!found) throw new JobNotFoundError(id);
     const job = found.record;
-    const [task] = await this.tasks.submit([
-      {
-        id: `${id}@manual-${randomUUID()}`,
-        jobId: id,
-        type: job.type,
-        payload: job.payload,
-        retry: job.retry,
-        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-        ...(job.selector === undefined ? {} : { selector: job.selector }),
-        parallelism: job.parallelism,
-      },
-    ]);
+    const [task] = await this.liveTasks.admit(1, () =>
+      this.tasks.submit([
+        {
+          id: `${id}@manual-${randomUUID()}`,
+          jobId: id,
+          type: job.type,
+          payload: job.payload,
+          retry: job.retry,
+          ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+          ...(job.selector === undefined ? {} : { selector: job.selector }),
+          parallelism: job.parallelism,
+        },
+      ]),
+    );
     return { taskId: task.id };
   }
 }

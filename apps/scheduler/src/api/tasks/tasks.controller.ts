@@ -22,7 +22,7 @@ import {
   type SubmittedTaskView,
   type TaskView,
 } from '@app/contracts/dto/scheduler-api';
-import { RequireRole } from '@app/common';
+import { RequireRole, WriteCost, perItemOf } from '@app/common';
 import { ListTasksQueryDto } from '../dto/query.dto';
 import { SubmitTaskDto, SubmitTasksDto } from '../dto/task.dto';
 import { SubmittedTaskDto, SubmittedTasksDto, TaskPageDto, TaskViewDto } from '../dto/views.dto';
@@ -55,6 +55,7 @@ export class TasksController {
 
   @Post('batch')
   @RequireRole('submitter')
+  @WriteCost(perItemOf('tasks'))
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: `Submit up to ${MAX_BATCH_TASKS} one-off tasks; ids in request order` })
   @ApiAcceptedResponse({ type: SubmittedTasksDto })

@@ -14,6 +14,7 @@ import { ApiError } from '../errors/api-error';
 import { taskSubmissionOf } from '../mapping/specs';
 import { submittedView, taskView } from '../mapping/views';
 import { historyCursor, parseTaskCursor } from './task-cursor';
+import { LiveTaskLimit } from '../limits/live-task-limit';
 import { TaskHistoryReader } from './task-history';
 
 /**
@@ -36,6 +37,7 @@ export class TasksService {
   constructor(
     private readonly tasks: TaskStore,
     private readonly history: TaskHistoryReader,
+    private readonly liveTasks: LiveTaskLimit,
   ) {}
 
   async submit(task: SubmitTaskDto): Promise<SubmittedTaskView> {
@@ -52,7 +54,9 @@ export class TasksService {
   async submitBatch(tasks: readonly SubmitTaskDto[]): Promise<SubmittedTaskView[]> {
     const retired = await this.retiredByKeys(tasks);
     const fresh = tasks.filter((task) => !retired.has(task.idempotencyKey ?? ''));
-    const submitted = await this.tasks.submit(fresh.map(taskSubmissionOf));
+    const submitted = await this.liveTasks.admit(fresh.length, () =>
+      this.tasks.submit(fresh.map(taskSubmissionOf)),
+    );
     let next = 0;
     return tasks.map((task) => {
       const earlier = retired.get(task.idempotencyKey ?? '');
