@@ -16,3 +16,4 @@ export * from './bootstrap/tls-settings';
 export * from './zookeeper/zookeeper.module';
 export * from './auth';
 export * from './outbound';
+export * from './logging/redact-url';

@@ -106,8 +106,13 @@ export function zkAuthProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** A guessable token is no protection: at least this many characters (API_TOKEN and token files alike). */
+export const MIN_TOKEN_LENGTH = 16;
+
 export function apiTokenProblem(value: string): string | undefined {
-  return /\s/.test(value) ? 'must not contain whitespace' : undefined;
+  if (/\s/.test(value)) return 'must not contain whitespace';
+  if (value.length < MIN_TOKEN_LENGTH) return `must be at least ${MIN_TOKEN_LENGTH} characters`;
+  return undefined;
 }
 
 /** A DNS name or an IP address literal (no port, no scheme). */

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import type { LookupAddress } from 'node:dns';
+import { redactUrl } from '../logging/redact-url';
 import { canonicalIp } from './address-ranges';
 import {
   HttpDestinationRefusedError,
@@ -103,11 +104,13 @@ export class OutboundHttpClient {
         }
         response.destroy();
         if (redirects >= this.maxRedirects) {
-          throw new Error(`${method} ${url.href}: more than ${this.maxRedirects} redirects`);
+          throw new Error(`${method} ${shown(url)}: more than ${this.maxRedirects} redirects`);
         }
         const next = new URL(location, url);
         if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-          throw new HttpDestinationRefusedError(`redirect to a non-http URL refused: ${next.href}`);
+          throw new HttpDestinationRefusedError(
+            `redirect to a non-http URL refused: ${shown(next)}`,
+          );
         }
         const status = response.statusCode ?? 0;
         // Like browsers: 303, and 301/302 after a POST, continue as a GET without body.
@@ -123,7 +126,7 @@ export class OutboundHttpClient {
     } catch (error: unknown) {
       if (deadline?.aborted && !request.signal?.aborted) {
         throw new HttpTimeoutError(
-          `${method} ${url.href}: no complete answer within ${this.options.timeoutMs} ms`,
+          `${method} ${shown(url)}: no complete answer within ${this.options.timeoutMs} ms`,
         );
       }
       throw describeFailure(error, method, url);
@@ -178,7 +181,7 @@ export class OutboundHttpClient {
   ): Promise<OutboundResponse> {
     const tooLarge = (): HttpResponseTooLargeError =>
       new HttpResponseTooLargeError(
-        `${method} ${url.href}: response body exceeds ${this.maxResponseBytes} bytes`,
+        `${method} ${shown(url)}: response body exceeds ${this.maxResponseBytes} bytes`,
       );
     const declared = Number(response.headers['content-length'] ?? Number.NaN);
     if (declared > this.maxResponseBytes) {
@@ -226,8 +229,13 @@ function describeFailure(error: unknown, method: string, url: URL): unknown {
     HttpResponseTooLargeError.name,
     'AbortError',
   ].includes(String(name));
-  if (ours || typeof message !== 'string' || message.startsWith(`${method} ${url.href}`)) {
+  if (ours || typeof message !== 'string' || message.startsWith(`${method} ${shown(url)}`)) {
     return error;
   }
-  return new Error(`${method} ${url.href} failed: ${message}`, { cause: error });
+  return new Error(`${method} ${shown(url)} failed: ${message}`, { cause: error });
+}
+
+/** A URL as messages show it: secrets in its query masked (task errors are stored and logged). */
+export function shown(url: URL): string {
+  return redactUrl(url) ?? url.origin;
 }

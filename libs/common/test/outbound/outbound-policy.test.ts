@@ -1,4 +1,4 @@
-import { OutboundPolicy, allowedHostProblem, classifyAddress } from '@app/common';
+import { OutboundPolicy, allowedHostProblem, classifyAddress, redactUrl } from '@app/common';
 
 describe('outbound address classes', () => {
   it('calls only ordinary unicast addresses public', () => {
@@ -113,5 +113,17 @@ describe('OutboundPolicy', () => {
     expect(() => new OutboundPolicy({ allowedHosts: ['ok.example', 'bad host'] })).toThrow(
       /"bad host"/,
     );
+  });
+});
+
+describe('redactUrl', () => {
+  it('masks user-info passwords and secret query parameters, keeping the rest', () => {
+    expect(redactUrl('postgres://zks:pw@db:5432/zk?sslmode=require&password=hunter2')).toBe(
+      'postgres://zks:***@db:5432/zk?sslmode=require&password=***',
+    );
+    expect(redactUrl(new URL('https://api.example/x?api_key=k1&Token=t2&page=2'))).toBe(
+      'https://api.example/x?api_key=***&Token=***&page=2',
+    );
+    expect(redactUrl('not a url')).toBeUndefined();
   });
 });

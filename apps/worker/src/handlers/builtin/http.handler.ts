@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { OutboundHttpClient, OutboundPolicy } from '@app/common';
+import { OutboundHttpClient, OutboundPolicy, shown } from '@app/common';
 import { HTTP_HANDLER_OPTIONS } from '../handlers-options';
 import {
   optionalOneOf,
@@ -133,7 +133,7 @@ export class HttpHandler implements TaskHandler<HttpPayload, HttpResult> {
       if (response.status < 200 || response.status > 299) {
         throw new HttpStatusError(
           response.status,
-          `${response.method} ${response.url.href} answered ${response.status} ${response.statusText}` +
+          `${response.method} ${shown(response.url)} answered ${response.status} ${response.statusText}` +
             (excerpt === '' ? '' : `: ${excerpt}`),
         );
       }
