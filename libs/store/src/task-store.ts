@@ -33,6 +33,8 @@ export interface TaskSubmission {
   jobId?: string;
   /** Deterministic id (a job fire); default a new UUID. */
   id?: string;
+  /** The submitting token's name (TaskRecord.owner). */
+  owner?: string;
   fireTime?: number;
 }
 
@@ -91,6 +93,7 @@ export function newTaskRecord(submission: TaskSubmission, now: number): TaskReco
     ...(submission.idempotencyKey === undefined
       ? {}
       : { idempotencyKey: submission.idempotencyKey }),
+    ...(submission.owner === undefined ? {} : { owner: submission.owner }),
     runAt: submission.runAt ?? now,
     createdAt: now,
   };
@@ -201,7 +204,7 @@ export class TaskStore {
       const record = newTaskRecord(submission, this.now());
       const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
       if (record.idempotencyKey !== undefined) {
-        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey), record.id));
+        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey, record.owner), record.id));
       }
       try {
         await this.writes.submit({
@@ -220,16 +223,16 @@ export class TaskStore {
         const key = record.idempotencyKey;
         if (!(error instanceof NodeExistsError && error.opIndex === 1 && key !== undefined))
           throw error;
-        const existing = await this.existingFor(key);
+        const existing = await this.existingFor(key, record.owner);
         // The key's task was removed meanwhile (retention): the key is free again.
         if (existing) return existing;
       }
     }
   }
 
-  private async existingFor(key: string): Promise<SubmittedTask | undefined> {
+  private async existingFor(key: string, owner?: string): Promise<SubmittedTask | undefined> {
     try {
-      const { data } = await this.client.get(ZkLayout.idempotency(key));
+      const { data } = await this.client.get(ZkLayout.idempotency(key, owner));
       const id = data.toString('utf8');
       const task = await this.get(id);
       return task && { id, state: task.record.state, existing: true };
