@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * API authentication from outside: every door of the scheduler's HTTP and
  * gRPC API with no token, a wrong one, and a role too weak — each refused
@@ -13,7 +14,7 @@ import { Module } from '@nestjs/common';
 import { Metadata, status } from '@grpc/grpc-js';
 import { AppConfigModule, HealthModule, MetricsModule } from '@app/common';
 import request from 'supertest';
-import { NoAuthError } from '@app/zk';
+import { NoAuthError, ZkClient } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
 import type { AuditEvent, OutboxEntry, TaskRecord } from '@app/contracts';
 import { ApiModule } from '../../src/api/api.module';
@@ -321,6 +322,23 @@ describe('metrics behind a token and the write rate limit', () => {
 });
 
 describe('ZK_AUTH', () => {
+  it('refuses to start on a root someone else left open, creating nothing under it', async () => {
+    const root = `/open-${randomUUID()}`;
+    // An outsider (no credentials) made the root first: its ACL is world:anyone.
+    const outsider = new ZkClient({ connectString: server.connectString, root });
+    await outsider.start();
+    try {
+      await expect(
+        startApiApp(server, { env: { ZK_AUTH: 'zk-scheduler:zk-s3cret', ZK_ROOT: root } }),
+      ).rejects.toThrow(
+        `ZooKeeper node ${root} is open to every client (world:anyone) although this client authenticates`,
+      );
+      expect((await outsider.children('/')).children).toEqual([]);
+    } finally {
+      await outsider.close();
+    }
+  });
+
   it("closes the API's znodes to ZooKeeper clients without the credentials", async () => {
     const closed = await startApiApp(server, { env: { ZK_AUTH: 'zk-scheduler:zk-s3cret' } });
     try {
