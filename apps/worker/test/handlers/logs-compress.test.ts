@@ -192,6 +192,33 @@ describe('logs.compress handler', () => {
     expect((await stat(file)).mtime).toEqual(TWO_HOURS_AGO);
   });
 
+  it('refuses a directory swapped for a symlink mid-walk, touching nothing outside', async () => {
+    const root = path.join(directory, 'root');
+    const outside = path.join(directory, 'outside');
+    await writeOld(path.join(outside, 'secret.log'), content);
+    await writeOld(path.join(root, 'sub', 'app.log'), content);
+    // A large sparse file in the root: compressing it holds the walk before it enters sub/.
+    const slow = path.join(root, 'a-big.log');
+    await writeFile(slow, '');
+    await truncate(slow, 64 * 1024 * 1024);
+    await utimes(slow, TWO_HOURS_AGO, TWO_HOURS_AGO);
+
+    const handler = new LogsCompressHandler({ roots: [root] });
+    const running = handler.run(
+      handler.parse({ directory: root, olderThanMinutes: 60, recursive: true }),
+      taskContext().context,
+    );
+    await timing.waitFor(() => exists(`${slow}.gz.partial`), { intervalMs: 1 });
+    await rm(path.join(root, 'sub'), { recursive: true });
+    await symlink(outside, path.join(root, 'sub'));
+
+    await expect(running).rejects.toThrow(
+      `${path.join(root, 'sub')}: no longer a directory (replaced by a symlink or a file while walking); not followed`,
+    );
+    expect(await readdir(outside)).toEqual(['secret.log']);
+    expect(await exists(`${slow}.gz`)).toBe(true);
+  });
+
   it('stops mid-file when the signal fires and leaves the original intact', async () => {
     const file = path.join(directory, 'huge.log');
     await writeFile(file, '');

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { constants as zlibConstants } from 'node:zlib';
-import { readdir, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Minimatch } from 'minimatch';
 import { LOGS_COMPRESS_OPTIONS } from '../handlers-options';
@@ -124,7 +125,12 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
     const totals = { filesCompressed: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const failures: string[] = [];
 
-    for await (const entry of walk(directory, payload.recursive)) {
+    const top = await this.openDirectory(directory);
+    for await (const entry of walk(top, directory, payload.recursive)) {
+      if ('refused' in entry) {
+        failures.push(`${entry.path}: ${entry.refused}`);
+        continue;
+      }
       if (!matcher.match(entry.name)) {
         continue;
       }
@@ -134,7 +140,7 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
         continue;
       }
       try {
-        const outcome = await gzipFile(entry.path, cutoffMs, this.level, signal);
+        const outcome = await gzipFile(entry.pinned, cutoffMs, this.level, signal);
         if (outcome.kind === 'compressed') {
           totals.filesCompressed += 1;
           totals.bytesBefore += outcome.bytesBefore;
@@ -184,40 +190,104 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
         `${directory} is outside the allowed roots (${this.roots.join(', ')})`,
       );
     }
-    if (!(await stat(real)).isDirectory()) {
-      throw new PayloadError('directory', `is not a directory: ${directory}`);
-    }
     return real;
   }
+
+  /**
+   * Opens the directory itself (O_NOFOLLOW), then checks that what was opened
+   * is still inside the roots: a path swapped between resolveDirectory and
+   * here is caught, and everything below is reached through this descriptor.
+   */
+  private async openDirectory(real: string): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await open(real, DIRECTORY_NO_FOLLOW);
+    } catch (error: unknown) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOTDIR' ? 'is not a directory' : `cannot be used: ${code}`;
+      throw new PayloadError('directory', `${reason}: ${real}`);
+    }
+    const opened = await realpath(pinnedPath(handle));
+    if ((await realPathInside(opened, this.roots)) === undefined) {
+      await handle.close();
+      throw new PayloadError('directory', `${real} moved outside the allowed roots`);
+    }
+    return handle;
+  }
 }
 
-interface WalkEntry {
-  path: string;
-  name: string;
-  /** A regular file (symlinks, sockets, FIFOs are not; symlinks are never followed). */
-  regular: boolean;
-}
+const DIRECTORY_NO_FOLLOW = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
 
 /**
- * Files of a directory (and its subdirectories when recursive), never through
- * symlinks. Each directory is listed before any of its files is touched, so
- * the .gz files we create are not listed back.
+ * A path through an open directory descriptor (Linux's /proc/self/fd): the
+ * kernel resolves it from the directory we hold, whatever happens meanwhile
+ * to the names above it, like openat(2).
  */
-async function* walk(directory: string, recursive: boolean): AsyncGenerator<WalkEntry> {
-  const entries = await readdir(directory, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const subdirectories: string[] = [];
-  for (const dirent of entries) {
-    const full = path.join(directory, dirent.name);
-    if (dirent.isDirectory()) {
-      if (recursive) {
-        subdirectories.push(full);
-      }
-      continue;
+function pinnedPath(directory: FileHandle, name?: string): string {
+  return name === undefined
+    ? `/proc/self/fd/${directory.fd}`
+    : `/proc/self/fd/${directory.fd}/${name}`;
+}
+
+type WalkEntry =
+  | {
+      /** For messages: the path as the task named it. */
+      path: string;
+      /** For file operations: through the open descriptor of its directory. */
+      pinned: string;
+      name: string;
+      /** A regular file (symlinks, sockets, FIFOs are not; symlinks are never followed). */
+      regular: boolean;
     }
-    yield { path: full, name: dirent.name, regular: dirent.isFile() };
-  }
-  for (const subdirectory of subdirectories) {
-    yield* walk(subdirectory, recursive);
+  | { path: string; refused: string };
+
+/**
+ * Files of a directory (and its subdirectories when recursive), walked by
+ * directory descriptors: each subdirectory is opened with O_NOFOLLOW through
+ * its parent's descriptor, so a directory swapped for a symlink mid-walk is
+ * refused (ELOOP), never followed. Each directory is listed before any of its
+ * files is touched, so the .gz files we create are not listed back. Closes
+ * `directory` when done.
+ */
+async function* walk(
+  directory: FileHandle,
+  shown: string,
+  recursive: boolean,
+): AsyncGenerator<WalkEntry> {
+  try {
+    const entries = await readdir(pinnedPath(directory), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const subdirectories: string[] = [];
+    for (const dirent of entries) {
+      if (dirent.isDirectory()) {
+        if (recursive) subdirectories.push(dirent.name);
+        continue;
+      }
+      yield {
+        path: path.join(shown, dirent.name),
+        pinned: pinnedPath(directory, dirent.name),
+        name: dirent.name,
+        regular: dirent.isFile(),
+      };
+    }
+    for (const name of subdirectories) {
+      let child: FileHandle;
+      try {
+        child = await open(pinnedPath(directory, name), DIRECTORY_NO_FOLLOW);
+      } catch (error: unknown) {
+        const code = (error as NodeJS.ErrnoException).code;
+        yield {
+          path: path.join(shown, name),
+          refused:
+            code === 'ELOOP' || code === 'ENOTDIR'
+              ? 'no longer a directory (replaced by a symlink or a file while walking); not followed'
+              : `cannot be opened (${code})`,
+        };
+        continue;
+      }
+      yield* walk(child, path.join(shown, name), recursive);
+    }
+  } finally {
+    await directory.close();
   }
 }
