@@ -256,6 +256,10 @@ describe('logs.compress handler', () => {
         /^payload\.pattern must be a file-name glob/,
       ],
       [
+        { directory: '/var/log', olderThanMinutes: 5, pattern: '{a,b}'.repeat(30) },
+        /^payload\.pattern expands to more than 64 globs/,
+      ],
+      [
         { directory: '/var/log', olderThanMinutes: 5, recursive: 'yes' },
         /^payload\.recursive must be a boolean$/,
       ],

@@ -3,7 +3,7 @@ import { constants as zlibConstants } from 'node:zlib';
 import { constants as fsConstants } from 'node:fs';
 import { open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Minimatch } from 'minimatch';
+import { Minimatch, braceExpand } from 'minimatch';
 import { LOGS_COMPRESS_OPTIONS } from '../handlers-options';
 import { hasParentSegment, realPathInside } from '../support/contained-path';
 import { gzipFile, PARTIAL_SUFFIX } from '../support/gzip-file';
@@ -53,6 +53,8 @@ export interface LogsCompressResult {
 export const DEFAULT_LOG_PATTERN = '*.log';
 const MAX_MINUTES = 100 * 365 * 24 * 60;
 const MAX_PATTERN_LENGTH = 256;
+/** `{a,b}{c,d}…` multiplies: a pattern is at most this many globs once its braces are expanded. */
+const MAX_BRACE_EXPANSION = 64;
 const FAILURES_IN_MESSAGE = 5;
 
 /**
@@ -108,6 +110,15 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
         `must be a file-name glob without '/' of at most ${MAX_PATTERN_LENGTH} characters`,
       );
     }
+    // Expanded with a bound one past the limit: the work stays small, whatever the pattern.
+    if (
+      braceExpand(pattern, { braceExpandMax: MAX_BRACE_EXPANSION + 1 }).length > MAX_BRACE_EXPANSION
+    ) {
+      throw new PayloadError(
+        'pattern',
+        `expands to more than ${MAX_BRACE_EXPANSION} globs ({…,…} alternatives multiply)`,
+      );
+    }
     return {
       directory: path.normalize(directory),
       olderThanMinutes,
@@ -120,7 +131,7 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
     const { signal, logger } = context;
     throwIfAborted(signal);
     const directory = await this.resolveDirectory(payload.directory);
-    const matcher = new Minimatch(payload.pattern);
+    const matcher = new Minimatch(payload.pattern, { braceExpandMax: MAX_BRACE_EXPANSION });
     const cutoffMs = Date.now() - payload.olderThanMinutes * 60_000;
     const totals = { filesCompressed: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const failures: string[] = [];
