@@ -58,6 +58,9 @@ export interface TaskFilter {
   limit: number;
 }
 
+/** Task records one list call reads at most (a filter on state may match few of them). */
+export const MAX_TASKS_EXAMINED = 5_000;
+
 export class TaskNotFoundError extends Error {
   constructor(readonly id: string) {
     super(`task ${id} not found`);
@@ -127,7 +130,11 @@ export class TaskStore {
     }
   }
 
-  /** A page of live tasks (ZooKeeper holds live and recently finished ones), by id. */
+  /**
+   * A page of live tasks (ZooKeeper holds live and recently finished ones), by
+   * id. Reads at most MAX_TASKS_EXAMINED records per call, however rare the
+   * filter's matches: then the page may be short, with `next` where it stopped.
+   */
   async list(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; next?: string }> {
     const { children } = await this.client.children(ZkLayout.tasks);
     const names = children
@@ -137,21 +144,22 @@ export class TaskStore {
     const tasks: TaskRecord[] = [];
     let index = 0;
     // Read in pages of the limit: reads are pipelined, most pages need one round.
-    while (index < names.length && tasks.length < filter.limit) {
-      const page = names.slice(index, index + filter.limit);
+    while (index < names.length && tasks.length < filter.limit && index < MAX_TASKS_EXAMINED) {
+      const page = names.slice(index, index + Math.min(filter.limit, MAX_TASKS_EXAMINED - index));
       index += page.length;
       const found = await Promise.all(page.map((name) => this.get(name)));
-      for (const task of found) {
+      for (const [at, task] of found.entries()) {
         if (!task) continue;
         if (filter.jobId !== undefined && task.record.jobId !== filter.jobId) continue;
         if (filter.state !== undefined && task.record.state !== filter.state) continue;
         tasks.push(task.record);
-        if (tasks.length === filter.limit) break;
+        if (tasks.length === filter.limit) {
+          index += at + 1 - page.length;
+          break;
+        }
       }
     }
-    const last = tasks.at(-1);
-    const more = last !== undefined && names.some((name) => name > last.id);
-    return { tasks, ...(more && tasks.length === filter.limit ? { next: last.id } : {}) };
+    return index < names.length ? { tasks, next: names[index - 1] } : { tasks };
   }
 
   /**

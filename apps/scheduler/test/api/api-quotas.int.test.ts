@@ -1,13 +1,17 @@
 /**
  * What keeps ZooKeeper bounded, tried from outside over HTTP and gRPC: the
  * live task count (API_MAX_LIVE_TASKS), the write rate counting each task of
- * a batch (API_RATE_LIMIT_PER_MINUTE), and the one-year horizon of runAt.
+ * a batch (API_RATE_LIMIT_PER_MINUTE), the one-year horizon of runAt, and the
+ * records one filtered listing may read.
  * Each refusal is a 429 / RESOURCE_EXHAUSTED or a 400 naming the field, and
  * nothing is written.
  */
 import { status } from '@grpc/grpc-js';
 import request from 'supertest';
+import { Op } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
+import { ZkLayout } from '@app/contracts';
+import { MAX_TASKS_EXAMINED, encodeJson, newTaskRecord } from '@app/store';
 import { SchedulerClient, startApiApp, type ApiApp } from './support/api-app';
 
 let server: TestingServer;
@@ -129,5 +133,33 @@ describe('runAt horizon', () => {
     expect([...(await written(app.api)), (await app.api.zk.exists('/jobs'))?.numChildren]).toEqual(
       before,
     );
+  });
+});
+
+describe('a filtered listing reads a bounded number of tasks', () => {
+  const app = apiWith({});
+
+  it('stops after MAX_TASKS_EXAMINED records with a cursor, however rare the matches', async () => {
+    const total = MAX_TASKS_EXAMINED + 10;
+    for (let start = 0; start < total; start += 500) {
+      const ops = [];
+      for (let i = start; i < Math.min(total, start + 500); i += 1) {
+        const record = newTaskRecord(
+          { id: `t-${String(i).padStart(6, '0')}`, type: 'noop', payload: {} },
+          Date.now(),
+        );
+        ops.push(Op.create(ZkLayout.task(record.id), encodeJson(record)));
+      }
+      await app.api.zk.multi(ops);
+    }
+    const first = await request(app.api.http).get('/v1/tasks?state=running').expect(200);
+    expect(first.body).toEqual({
+      items: [],
+      nextCursor: `t-${String(MAX_TASKS_EXAMINED - 1).padStart(6, '0')}`,
+    });
+    const rest = await request(app.api.http)
+      .get(`/v1/tasks?state=running&cursor=${first.body.nextCursor}`)
+      .expect(200);
+    expect(rest.body.items).toEqual([]);
   });
 });
