@@ -4,7 +4,7 @@
  * change; `GET /v1/events` streams stored events in order and resumes after
  * `Last-Event-ID`; the same over gRPC (GetCluster, QueryAudit, StreamEvents).
  */
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import request from 'supertest';
 import { GroupMembership, LeaderElection, Op, type ZkClient } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
@@ -244,8 +244,10 @@ describe('GET /v1/events (Server-Sent Events)', () => {
   it('bounds streams per caller and how far back a stream may resume', async () => {
     const bounded = await startRegistryApp(server, {
       databaseUrl: database.url,
+      grpc: true,
       env: { REGISTRY_MAX_STREAMS_PER_CALLER: '2', REGISTRY_MAX_REPLAY_EVENTS: '5' },
     });
+    const boundedGrpc = new RegistryClient(bounded.grpcPort);
     try {
       await fillOutbox(zk, 10, 1);
       await timing.waitFor(async () => (await outboxDepth(zk)) === 0);
@@ -280,7 +282,13 @@ describe('GET /v1/events (Server-Sent Events)', () => {
         .get('/v1/events?lastEventId=0')
         .expect(400);
       expect(byQuery.body.errors[0].field).toBe('lastEventId');
+      const overGrpc = await new Promise<ServiceError>((resolve) =>
+        boundedGrpc.stream('StreamEvents', { lastEventId: '0' }).on('error', resolve),
+      );
+      expect(overGrpc.code).toBe(status.INVALID_ARGUMENT);
+      expect(overGrpc.details).toMatch(/lastEventId is more than 5 events behind/);
     } finally {
+      boundedGrpc.close();
       await bounded.close();
     }
   });

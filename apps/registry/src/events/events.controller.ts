@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Controller, Get, HttpStatus, Inject, Query, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { currentPrincipal } from '@app/common';
 import { ApiError } from '@app/common/api';
 import type { StoredAuditEvent } from '@app/audit';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../config/registry-settings';
@@ -12,7 +11,7 @@ import { LiveEventsQueryDto } from '../audit-query/audit-query.dto';
 import { errorText } from '../audit-drain/drain-logger';
 import { EventTail } from './event-tail';
 import { pumpLiveEvents } from './live-stream';
-import { StreamQuota } from './stream-quota';
+import { StreamAdmission } from './stream-admission';
 
 /**
  * `GET /v1/events`: Server-Sent Events of the audit events as they reach
@@ -23,14 +22,11 @@ import { StreamQuota } from './stream-quota';
 @ApiTags('events')
 @Controller('v1/events')
 export class EventsController {
-  private readonly quota: StreamQuota;
-
   constructor(
     private readonly tail: EventTail,
+    private readonly admission: StreamAdmission,
     @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
-  ) {
-    this.quota = new StreamQuota(settings.maxStreamsPerCaller);
-  }
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -59,28 +55,11 @@ export class EventsController {
         'must be the id (seq) of an event received from this stream',
       );
     }
-    // The starting point is fixed before the stream opens: an unreachable history is a 503.
-    const resume = query.lastEventId ?? header?.trim();
-    const head = await this.tail.lastSeq();
-    // A resume point far behind is a history query: GET /v1/audit pages it.
-    const replay = this.settings.maxReplayEvents;
-    if (resume !== undefined && BigInt(head) - BigInt(resume) > replay) {
-      throw ApiError.field(
-        query.lastEventId === undefined ? 'Last-Event-ID' : 'lastEventId',
-        `is more than ${replay} events behind the newest (${head}): read older events with GET /v1/audit`,
-      );
-    }
-    const after = resume ?? head;
-    const caller = currentPrincipal()?.name ?? `address ${request.socket.remoteAddress ?? '?'}`;
-    const release = this.quota.take(caller);
-    if (release === undefined) {
-      throw new ApiError(
-        'rate_limited',
-        `${caller} holds ${this.quota.max} live event streams already: close one first`,
-        [{ field: 'authorization', reason: `at most ${this.quota.max} streams at once` }],
-      );
-    }
-
+    const { after, release } = await this.admission.admit(
+      query.lastEventId ?? header?.trim(),
+      query.lastEventId === undefined ? 'Last-Event-ID' : 'lastEventId',
+      request.socket.remoteAddress,
+    );
     response.statusCode = 200;
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     response.setHeader('Cache-Control', 'no-cache, no-transform');
