@@ -36,6 +36,8 @@ export interface CatalogEntry {
   paused: boolean;
   /** JSON of the TaskTemplate (interned); undefined when larger than INLINE_TEMPLATE_BYTES. */
   template: string | undefined;
+  /** The API token that created the job (interned; its fires are its tasks). */
+  owner: string | undefined;
   /** Version of `/jobstate/<id>`; -1 while it does not exist. */
   stateVersion: number;
   state: JobState | undefined;
@@ -71,6 +73,7 @@ export function newEntry(
     misfire: 'fire_once',
     paused: false,
     template: undefined,
+    owner: undefined,
     stateVersion: stored?.version ?? -1,
     state: stored?.state,
     dueAt: NaN,
@@ -92,6 +95,7 @@ export function setDefinition(
   strings.release(entry.schedule);
   strings.release(entry.timezone);
   strings.release(entry.template);
+  strings.release(entry.owner);
   entry.name = record.name;
   entry.version = version;
   entry.createdAt = record.createdAt;
@@ -103,6 +107,7 @@ export function setDefinition(
   entry.misfire = canonical(MISFIRE_POLICIES, record.misfire);
   entry.paused = record.paused;
   entry.template = template.length <= INLINE_TEMPLATE_BYTES ? strings.take(template) : undefined;
+  entry.owner = record.owner === undefined ? undefined : strings.take(record.owner);
   entry.dueAt = dueAtOf(entry, scheduleFor);
 }
 
@@ -122,6 +127,7 @@ export function releaseEntry(entry: CatalogEntry, strings: InternPool): void {
   strings.release(entry.schedule);
   strings.release(entry.timezone);
   strings.release(entry.template);
+  strings.release(entry.owner);
 }
 
 /** The leader state counts only when it was planned from this version of the definition. */
@@ -146,6 +152,7 @@ export function recordOf(entry: CatalogEntry): JobRecord | undefined {
   };
   if (entry.schedule !== undefined) record.schedule = entry.schedule;
   if (entry.runAt !== undefined) record.runAt = entry.runAt;
+  if (entry.owner !== undefined) record.owner = entry.owner;
   return record;
 }
 

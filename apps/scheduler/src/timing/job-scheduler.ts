@@ -308,7 +308,7 @@ export class JobScheduler {
     for (let attempt = 0; attempt < instants.length + 3; attempt++) {
       if (this.catalog.get(entry.id) !== entry) return; // deleted meanwhile
       const now = this.ctx.now();
-      const records = pending.map((instant) => fireRecord(entry.id, template!, instant, now));
+      const records = pending.map((instant) => fireRecord(entry, template!, instant, now));
       const state: JobState = {
         lastFireAt: lastFireAt ?? entry.state?.lastFireAt,
         nextFireAt,
@@ -431,14 +431,21 @@ export class JobScheduler {
   }
 }
 
-function fireRecord(jobId: string, job: TaskTemplate, instant: number, now: number): TaskRecord {
+/** The task of a fire: the job's template, owned by the job's owner. */
+function fireRecord(
+  entry: CatalogEntry,
+  job: TaskTemplate,
+  instant: number,
+  now: number,
+): TaskRecord {
   return newTaskRecord(
     {
-      id: fireTaskId(jobId, instant),
-      jobId,
+      id: fireTaskId(entry.id, instant),
+      jobId: entry.id,
       fireTime: instant,
       runAt: instant,
       ...taskTemplateOf(job),
+      ...(entry.owner === undefined ? {} : { owner: entry.owner }),
     },
     now,
   );

@@ -10,7 +10,7 @@ import { TestingServer, timing } from '@app/zk/testing';
 import { ZkLayout, type JobRecord } from '@app/contracts';
 import type { ApiErrorBody, JobView, Page } from '@app/contracts/dto/scheduler-api';
 import { decodeJson, encodeJson } from '@app/store';
-import { startApiApp, type ApiApp } from './support/api-app';
+import { startApiApp, type ApiApp, NEXT_YEAR } from './support/api-app';
 
 let server: TestingServer;
 let api: ApiApp;
@@ -81,7 +81,7 @@ describe('creating and reading jobs', () => {
   it('creates a one-off job whose next fire is its runAt', async () => {
     const job = await createJob({
       schedule: undefined,
-      runAt: '2030-01-01T10:00:00+01:00',
+      runAt: `${NEXT_YEAR}-01-01T10:00:00+01:00`,
       timeoutMs: 30_000,
       concurrency: 'forbid',
       misfire: 'skip',
@@ -91,8 +91,8 @@ describe('creating and reading jobs', () => {
     });
     expect(job).toMatchObject({
       schedule: null,
-      runAt: '2030-01-01T09:00:00.000Z',
-      nextFireAt: '2030-01-01T09:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T09:00:00.000Z`,
+      nextFireAt: `${NEXT_YEAR}-01-01T09:00:00.000Z`,
       timeoutMs: 30_000,
       concurrency: 'forbid',
       misfire: 'skip',
@@ -126,7 +126,7 @@ describe('creating and reading jobs', () => {
     const body = await failure(
       request(api.http)
         .post('/v1/jobs')
-        .send({ name: job.name, type: 'noop', runAt: '2030-01-01T00:00:00Z' }),
+        .send({ name: job.name, type: 'noop', runAt: `${NEXT_YEAR}-01-01T00:00:00Z` }),
       409,
     );
     expect(body.errors).toEqual([{ field: 'name', reason: expect.stringContaining('is taken') }]);
@@ -229,7 +229,7 @@ describe('creating jobs in a batch', () => {
           { name, type: 'noop', schedule: '*/5 * * * *', payload: { n: 1 } },
           { name: uniqueName(), type: 'noop', schedule: 'not a cron' },
           { name: taken.name, type: 'noop', schedule: '0 * * * *' },
-          { name: uniqueName(), type: 'noop', runAt: '2030-01-01T00:00:00Z' },
+          { name: uniqueName(), type: 'noop', runAt: `${NEXT_YEAR}-01-01T00:00:00Z` },
         ],
       })
       .expect(200);
@@ -245,7 +245,7 @@ describe('creating jobs in a batch', () => {
       errors: [{ field: 'schedule', reason: expect.any(String) }],
     });
     expect(items[2].error).toMatchObject({ statusCode: 409, errors: [{ field: 'name' }] });
-    expect(items[3].job?.nextFireAt).toBe('2030-01-01T00:00:00.000Z');
+    expect(items[3].job?.nextFireAt).toBe(`${NEXT_YEAR}-01-01T00:00:00.000Z`);
     for (const item of [items[0], items[3]]) {
       const stored = (await request(api.http).get(`/v1/jobs/${item.job!.id}`).expect(200)).body;
       expect(stored).toEqual(item.job);
@@ -295,13 +295,13 @@ describe('changing jobs', () => {
     const oneOff = (
       await request(api.http)
         .patch(`/v1/jobs/${job.id}`)
-        .send({ runAt: '2030-05-01T00:00:00Z', selector: null })
+        .send({ runAt: `${NEXT_YEAR}-01-01T06:00:00Z`, selector: null })
         .expect(200)
     ).body as JobView;
     expect(oneOff).toMatchObject({
       schedule: null,
-      runAt: '2030-05-01T00:00:00.000Z',
-      nextFireAt: '2030-05-01T00:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T06:00:00.000Z`,
+      nextFireAt: `${NEXT_YEAR}-01-01T06:00:00.000Z`,
       selector: null,
     });
     const stored = decodeJson<JobRecord>((await api.zk.get(ZkLayout.job(job.id))).data);

@@ -14,6 +14,8 @@ import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView, nextFireAt } from '../mapping/views';
 import { JobLimit } from '../limits/job-limit';
+import { LiveTaskLimit } from '../limits/live-task-limit';
+import { callerName, checkOwner } from '../ownership';
 
 /** One job of a batch: created, or the API's answer for it alone. */
 export type CreatedJob = { job: JobView; error?: never } | { error: ApiError; job?: never };
@@ -30,10 +32,11 @@ export class JobsService {
     private readonly tasks: TaskStore,
     private readonly catalog: JobCatalog,
     private readonly limit: JobLimit,
+    private readonly liveTasks: LiveTaskLimit,
   ) {}
 
   async create(job: CreateJobDto): Promise<JobView> {
-    const record = await this.limit.admit(1, () => this.jobs.create(jobSpecOf(job)));
+    const record = await this.limit.admit(1, () => this.jobs.create(jobSpecOf(job), callerName()));
     // Ours to see at once (lists, the limit); the note brings it to the other replicas.
     this.catalog.record({ job: record, version: 0 });
     return jobView(record, undefined, Date.now());
@@ -96,18 +99,27 @@ export class JobsService {
     this.catalog.record({ deleted: id });
   }
 
-  /** Submits one task of the job now, whatever its schedule or pause. */
+  /**
+   * Submits one task of the job now, whatever its schedule or pause. A
+   * submitter triggers only jobs its token owns (checkOwner); the task is the
+   * caller's.
+   */
   async trigger(id: string): Promise<{ taskId: string }> {
     const found = await this.jobs.get(id);
     if (!found) throw new JobNotFoundError(id);
     const job = found.record;
-    const [task] = await this.tasks.submit([
-      {
-        id: `${id}@manual-${randomUUID()}`,
-        jobId: id,
-        ...taskTemplateOf(job),
-      },
-    ]);
+    checkOwner(`job ${id}`, job.owner);
+    const owner = callerName();
+    const [task] = await this.liveTasks.admit(1, () =>
+      this.tasks.submit([
+        {
+          id: `${id}@manual-${randomUUID()}`,
+          jobId: id,
+          ...taskTemplateOf(job),
+          ...(owner === undefined ? {} : { owner }),
+        },
+      ]),
+    );
     return { taskId: task.id };
   }
 
