@@ -52,14 +52,13 @@ trap 'rm -rf "$stage"' EXIT
 
 say() { echo "build-local: $*"; }
 
-# docker_build <log name> <docker build arguments…>: quiet, unless it fails
-# (then the end of its output).
-docker_build() {
+# quietly <log name> <command…>: its output only when it fails (the end of it).
+quietly() {
   local log=$stage/$1.log
   shift
-  if ! docker build "$@" >"$log" 2>&1; then
+  if ! "$@" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
-    echo "build-local: docker build $* failed" >&2
+    echo "build-local: $* failed" >&2
     exit 1
   fi
 }
@@ -87,7 +86,7 @@ build_base() {
   fi
   say "building $image"
   local start=$SECONDS
-  docker_build "${image//[:\/]/-}" --label "$RECIPE_LABEL=$digest" --file "$dockerfile" --tag "$image" "$@" "$context"
+  quietly "${image//[:\/]/-}" docker build --label "$RECIPE_LABEL=$digest" --file "$dockerfile" --tag "$image" "$@" "$context"
   say "built $image in $((SECONDS - start)) s"
 }
 
@@ -100,7 +99,7 @@ debian_base() {
   fi
   say "building $DEBIAN_IMAGE (mmdebstrap)"
   local start=$SECONDS
-  mmdebstrap --quiet "${MMDEBSTRAP_ARGS[@]}" "$stage/debian.tar"
+  quietly mmdebstrap mmdebstrap "${MMDEBSTRAP_ARGS[@]}" "$stage/debian.tar"
   docker import --change "LABEL $RECIPE_LABEL=$digest" --change 'CMD ["bash"]' \
     "$stage/debian.tar" "$DEBIAN_IMAGE" >/dev/null
   rm -f "$stage/debian.tar"
@@ -191,7 +190,7 @@ debian_package_base "$ZKS_POSTGRES_IMAGE" postgres
 if [[ ${1:-} != --bases ]]; then
   say "building zk-scheduler:local (Dockerfile, on $ZKS_NODE_BUILD_IMAGE and $ZKS_NODE_IMAGE)"
   start=$SECONDS
-  docker_build zk-scheduler --tag zk-scheduler:local \
+  quietly zk-scheduler docker build --tag zk-scheduler:local \
     --build-arg "BUILD_IMAGE=$ZKS_NODE_BUILD_IMAGE" --build-arg "RUNTIME_IMAGE=$ZKS_NODE_IMAGE" .
   say "built zk-scheduler:local in $((SECONDS - start)) s"
 fi
