@@ -7,6 +7,7 @@
  * ZooKeeper ACLs as configured; then the history: every instant fired exactly
  * once, one `task.created` each, and who fired them.
  */
+import { isTerminal } from '@app/contracts';
 import { parseSrvr, timing } from '@app/zk/testing';
 import type { AuditPageView, ClusterView } from '@app/contracts/dto/registry-api';
 import type { JobView, Page, SubmittedTaskView, TaskView } from '@app/contracts/dto/scheduler-api';
@@ -29,7 +30,6 @@ const SCHEDULERS = ['scheduler-1', 'scheduler-2'];
 /** docker-compose.yml's WORKER_LABELS. */
 const WORKER_OF_ZONE: Record<string, string> = { a: 'worker-1', b: 'worker-2', c: 'worker-3' };
 const FIRE_PERIOD_MS = 1_000;
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 export async function runSmoke(context: SmokeContext): Promise<void> {
   const { project, user, report, figures } = context;
@@ -301,7 +301,7 @@ async function checkHistory(
   const { tasks, created } = await timing.waitFor(
     async () => {
       const all = await tasksOf(user, jobId);
-      unfinished = all.filter((t) => !TERMINAL.has(t.state)).length;
+      unfinished = all.filter((t) => !isTerminal(t.state)).length;
       if (unfinished > 0) return undefined;
       const events = await user.json<AuditPageView>([
         'audit',
