@@ -219,16 +219,17 @@ async function killLeader(context: SmokeContext, jobId: string): Promise<Takeove
 /** The ZooKeeper servers' modes, asked inside each container (`srvr`); `down` when it does not answer. */
 async function zooKeeperModes(project: ComposeProject): Promise<Map<string, string>> {
   const servers = (await project.services()).filter((service) => /^zk\d+$/.test(service));
-  const modes = new Map<string, string>();
-  for (const server of servers) {
-    const answer = await project.exec(server, [
-      'bash',
-      '-c',
-      'exec 3<>/dev/tcp/127.0.0.1/2181 && echo srvr >&3 && cat <&3',
-    ]);
-    modes.set(server, (answer.code === 0 && parseSrvr(answer.stdout)?.mode) || 'down');
-  }
-  return modes;
+  const modes = await Promise.all(
+    servers.map(async (server) => {
+      const answer = await project.exec(server, [
+        'bash',
+        '-c',
+        'exec 3<>/dev/tcp/127.0.0.1/2181 && echo srvr >&3 && cat <&3',
+      ]);
+      return [server, (answer.code === 0 && parseSrvr(answer.stdout)?.mode) || 'down'] as const;
+    }),
+  );
+  return new Map(modes);
 }
 
 async function stopZooKeeperLeader(context: SmokeContext, jobId: string): Promise<void> {
