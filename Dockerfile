@@ -8,7 +8,8 @@
 #
 # See docs/containers.md.
 
-# The bases, named here and by docker-compose.yml (build args), nowhere else.
+# The public bases by default; docker-compose.yml (x-bases) and
+# scripts/containers/build-local.sh pass others as build arguments.
 ARG BUILD_IMAGE=node:22-bookworm-slim
 ARG RUNTIME_IMAGE=node:22-bookworm-slim
 
