@@ -120,7 +120,7 @@ async function runVariant(
   const startedAt = Date.now();
   const figures = new Map<string, string>();
   const secure = variant.name === 'secure';
-  const secretsDir = secure ? mkdtempSync(join(tmpdir(), 'zks-secrets-')) : undefined;
+  const secretsDir = secure ? mkdtempSync(join(tmpdir(), 'zks-compose-secrets-')) : undefined;
   const [scheduler1, scheduler1Grpc, scheduler2, scheduler2Grpc, registry, registryGrpc] =
     await freePorts(6);
   const project = new ComposeProject({
