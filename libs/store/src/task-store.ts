@@ -33,6 +33,8 @@ export interface TaskSubmission {
   jobId?: string;
   /** Deterministic id (a job fire); default a new UUID. */
   id?: string;
+  /** The submitting token's name (TaskRecord.owner). */
+  owner?: string;
   fireTime?: number;
 }
 
@@ -55,6 +57,9 @@ export interface TaskFilter {
   after?: string;
   limit: number;
 }
+
+/** Task records one list call reads at most (a filter on state may match few of them). */
+export const MAX_TASKS_EXAMINED = 5_000;
 
 export class TaskNotFoundError extends Error {
   constructor(readonly id: string) {
@@ -91,6 +96,7 @@ export function newTaskRecord(submission: TaskSubmission, now: number): TaskReco
     ...(submission.idempotencyKey === undefined
       ? {}
       : { idempotencyKey: submission.idempotencyKey }),
+    ...(submission.owner === undefined ? {} : { owner: submission.owner }),
     runAt: submission.runAt ?? now,
     createdAt: now,
   };
@@ -124,7 +130,11 @@ export class TaskStore {
     }
   }
 
-  /** A page of live tasks (ZooKeeper holds live and recently finished ones), by id. */
+  /**
+   * A page of live tasks (ZooKeeper holds live and recently finished ones), by
+   * id. Reads at most MAX_TASKS_EXAMINED records per call, however rare the
+   * filter's matches: then the page may be short, with `next` where it stopped.
+   */
   async list(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; next?: string }> {
     const { children } = await this.client.children(ZkLayout.tasks);
     const names = children
@@ -134,21 +144,22 @@ export class TaskStore {
     const tasks: TaskRecord[] = [];
     let index = 0;
     // Read in pages of the limit: reads are pipelined, most pages need one round.
-    while (index < names.length && tasks.length < filter.limit) {
-      const page = names.slice(index, index + filter.limit);
+    while (index < names.length && tasks.length < filter.limit && index < MAX_TASKS_EXAMINED) {
+      const page = names.slice(index, index + Math.min(filter.limit, MAX_TASKS_EXAMINED - index));
       index += page.length;
       const found = await Promise.all(page.map((name) => this.get(name)));
-      for (const task of found) {
+      for (const [at, task] of found.entries()) {
         if (!task) continue;
         if (filter.jobId !== undefined && task.record.jobId !== filter.jobId) continue;
         if (filter.state !== undefined && task.record.state !== filter.state) continue;
         tasks.push(task.record);
-        if (tasks.length === filter.limit) break;
+        if (tasks.length === filter.limit) {
+          index += at + 1 - page.length;
+          break;
+        }
       }
     }
-    const last = tasks.at(-1);
-    const more = last !== undefined && names.some((name) => name > last.id);
-    return { tasks, ...(more && tasks.length === filter.limit ? { next: last.id } : {}) };
+    return index < names.length ? { tasks, next: names[index - 1] } : { tasks };
   }
 
   /**
@@ -201,7 +212,7 @@ export class TaskStore {
       const record = newTaskRecord(submission, this.now());
       const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
       if (record.idempotencyKey !== undefined) {
-        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey), record.id));
+        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey, record.owner), record.id));
       }
       try {
         await this.writes.submit({
@@ -220,16 +231,16 @@ export class TaskStore {
         const key = record.idempotencyKey;
         if (!(error instanceof NodeExistsError && error.opIndex === 1 && key !== undefined))
           throw error;
-        const existing = await this.existingFor(key);
+        const existing = await this.existingFor(key, record.owner);
         // The key's task was removed meanwhile (retention): the key is free again.
         if (existing) return existing;
       }
     }
   }
 
-  private async existingFor(key: string): Promise<SubmittedTask | undefined> {
+  private async existingFor(key: string, owner?: string): Promise<SubmittedTask | undefined> {
     try {
-      const { data } = await this.client.get(ZkLayout.idempotency(key));
+      const { data } = await this.client.get(ZkLayout.idempotency(key, owner));
       const id = data.toString('utf8');
       const task = await this.get(id);
       return task && { id, state: task.record.state, existing: true };

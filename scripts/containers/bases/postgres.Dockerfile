@@ -1,7 +1,9 @@
 # PostgreSQL from Debian's packages, run by an entrypoint that takes the
-# official image's variables (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB)
-# and data folder, so docker-compose.yml works with either image. Runs as the
-# `postgres` user.
+# official image's variables (POSTGRES_USER, POSTGRES_PASSWORD or
+# POSTGRES_PASSWORD_FILE, POSTGRES_DB) and data folder, so the compose files
+# work with either image. Like the official image, the entrypoint starts as
+# root (to read a password file and hand over the data folder); the server
+# runs as the `postgres` user.
 ARG DEBIAN_IMAGE
 FROM ${DEBIAN_IMAGE}
 ARG PG_MAJOR=15
@@ -18,7 +20,6 @@ RUN apt-get update \
 ENV PATH=/usr/lib/postgresql/${PG_MAJOR}/bin:$PATH \
     PGDATA=/var/lib/postgresql/data
 COPY postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint.sh
-USER postgres
 VOLUME /var/lib/postgresql/data
 EXPOSE 5432
 # A fast shutdown: sessions are cut, nothing waits for clients to leave.

@@ -110,7 +110,7 @@ export class TaskRetirement {
     const { record, version } = candidate;
     const ops: ZkOp[] = [Op.delete(ZkLayout.task(record.id), version)];
     if (record.idempotencyKey !== undefined) {
-      ops.push(Op.delete(ZkLayout.idempotency(record.idempotencyKey)));
+      ops.push(Op.delete(ZkLayout.idempotency(record.idempotencyKey, record.owner)));
     }
     for (;;) {
       try {

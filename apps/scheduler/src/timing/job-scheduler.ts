@@ -354,6 +354,7 @@ export class JobScheduler {
         ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
         ...(job.selector === undefined ? {} : { selector: job.selector }),
         parallelism: job.parallelism,
+        ...(job.owner === undefined ? {} : { owner: job.owner }),
       },
       now,
     );

@@ -377,7 +377,7 @@ export class TaskExecutor {
     execution.slot = true;
     metrics.running.inc();
     execution.startedAt = Date.now();
-    metrics.started.inc({ type: execution.type });
+    metrics.started.inc(metrics.typeLabel(execution.type));
     metrics.startLateness.observe(Math.max(0, execution.startedAt - execution.record.runAt) / 1000);
     this.reporter.started(execution);
     const timeoutMs = execution.record.timeoutMs;
@@ -489,14 +489,14 @@ export class TaskExecutor {
   private succeed(execution: Execution, result: unknown): void {
     if (execution.settled) return;
     this.settle(execution, true);
-    this.options.metrics.succeeded.inc({ type: execution.type });
+    this.options.metrics.succeeded.inc(this.options.metrics.typeLabel(execution.type));
     this.report(execution, this.changes.succeeded(execution, storableResult(result)));
   }
 
   private fail(execution: Execution, failure: AttemptFailure): void {
     if (execution.settled) return;
     this.settle(execution, false);
-    this.options.metrics.failed.inc({ type: execution.type });
+    this.options.metrics.failed.inc(this.options.metrics.typeLabel(execution.type));
     this.report(execution, this.changes.failed(execution, failure));
   }
 
@@ -523,7 +523,7 @@ export class TaskExecutor {
           phase === 'gathering'
             ? `timed out after ${ms} ms waiting for the gang of ${execution.gang?.size} at the barrier`
             : `timed out after ${ms} ms`;
-        this.options.metrics.failed.inc({ type: execution.type });
+        this.options.metrics.failed.inc(this.options.metrics.typeLabel(execution.type));
         this.report(
           execution,
           this.changes.failed(execution, {
@@ -561,7 +561,7 @@ export class TaskExecutor {
     if (!wasStarted) return;
     const { metrics } = this.options;
     metrics.handlerDuration.observe(
-      { type: execution.type },
+      metrics.typeLabel(execution.type),
       (Date.now() - execution.startedAt) / 1000,
     );
     execution.slot = false;

@@ -120,3 +120,8 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof NotConnectedError) return false;
   return error instanceof ConnectionLossError || error instanceof OperationTimeoutError;
 }
+
+/** An authenticating client found a node it relies on open to every client (see ZkClient.refuseOpenNode). */
+export class OpenAclError extends Error {
+  override readonly name = 'OpenAclError';
+}
