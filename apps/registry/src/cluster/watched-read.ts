@@ -1,10 +1,4 @@
-import {
-  ClientClosedError,
-  ConnectionLossError,
-  OperationTimeoutError,
-  SessionExpiredError,
-  type ZkClient,
-} from '@app/zk';
+import { isConnectionProblem, type ZkClient } from '@app/zk';
 
 /**
  * Runs `read` (which sets a one-shot watch with `watcher`) now, again whenever
@@ -92,7 +86,7 @@ export class WatchedRead {
     } catch (error) {
       // Connection trouble: `connected`/`reconnected` triggers the next read. Anything
       // else (or a connection that is already back): try again shortly.
-      if (!isConnectionTrouble(error) || this.client.isConnected) this.again = true;
+      if (!isConnectionProblem(error) || this.client.isConnected) this.again = true;
     } finally {
       this.reading = false;
     }
@@ -106,13 +100,4 @@ export class WatchedRead {
       } else this.trigger();
     }
   }
-}
-
-function isConnectionTrouble(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof SessionExpiredError ||
-    error instanceof OperationTimeoutError ||
-    error instanceof ClientClosedError
-  );
 }

@@ -1,6 +1,6 @@
 import type { ZkClient, FencingToken } from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
-import type { AuditFields, AuditWriter, WriteBatcher } from '@app/store';
+import { TaskWrites, type AuditFields, type AuditWriter, type WriteBatcher } from '@app/store';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import { NO_LEADER_METRICS, type LeaderMetrics } from './scheduler-metrics';
 
@@ -16,6 +16,8 @@ export interface LeaderLogger {
  */
 export class LeaderContext {
   private ended = false;
+  /** Task transitions, committed through the term's fenced `writes`. */
+  readonly tasks: TaskWrites;
 
   constructor(
     readonly client: ZkClient,
@@ -26,7 +28,9 @@ export class LeaderContext {
     readonly logger: LeaderLogger,
     readonly metrics: LeaderMetrics = NO_LEADER_METRICS,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tasks = new TaskWrites(client, writes);
+  }
 
   /** False once the term has ended: callbacks of old watches and timers stop here. */
   get active(): boolean {
@@ -41,7 +45,7 @@ export class LeaderContext {
     return `${this.token.epoch}:${this.token.candidatePath}`;
   }
 
-  event(type: AuditEventType, fields: AuditFields = {}): AuditEvent {
-    return this.auditWriter.event(type, { ...fields, fencingToken: this.fencingToken });
-  }
+  /** An audit event of this term: it carries the fencing token. */
+  readonly event = (type: AuditEventType, fields: AuditFields = {}): AuditEvent =>
+    this.auditWriter.event(type, { ...fields, fencingToken: this.fencingToken });
 }

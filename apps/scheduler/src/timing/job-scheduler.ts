@@ -15,7 +15,7 @@ import {
   type JobState,
   type TaskRecord,
 } from '@app/contracts';
-import { decodeJson, encodeJson, newTaskRecord } from '@app/store';
+import { createTaskOps, decodeJson, encodeJson, newTaskRecord } from '@app/store';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
@@ -284,7 +284,7 @@ export class JobScheduler {
       try {
         await this.ctx.writes.submit({
           ops: [
-            ...records.map((record) => Op.create(ZkLayout.task(record.id), encodeJson(record))),
+            ...records.flatMap(createTaskOps),
             stateOp,
             // The job must still exist: a fire racing its deletion would leave
             // a `/jobstate` nobody deletes (and tasks of a deleted job).

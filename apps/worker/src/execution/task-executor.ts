@@ -8,17 +8,17 @@ import {
   type ZkClient,
 } from '@app/zk';
 import { ZkLayout, type Assignment, type TaskRecord } from '@app/contracts';
-import { decodeJson, type AuditWriter, type WriteBatcher } from '@app/store';
+import { TaskWrites, type AuditWriter, type WriteBatcher } from '@app/store';
 import { PayloadError, type TaskContext, type TaskHandler } from '../handlers/task-handler';
 import { WorkerAbortReason, type AbortKind } from './abort-reason';
 import { admit, parseAssignment } from './admission';
 import { Execution, IGNORED, type Marker } from './execution';
 import { DEFAULT_LEAVE_TIMEOUT_MS, gangBarrier, releaseGangBarrier } from './gang-barrier';
 import type { Change, GangPlace, HeldTask } from './held-task';
-import { ReportChanges, type AttemptFailure } from './report-changes';
+import { ReportChanges, type WorkerFailure } from './report-changes';
 import { StatusReporter } from './status-reporter';
 import { BoundTaskLogger } from './task-logger';
-import { messageOf, storableResult, taskError } from './task-transitions';
+import { messageOf, storableResult, taskError } from './stored-outcome';
 import type { WorkerMetrics } from './worker-metrics';
 
 /** setTimeout's longest delay (2^31 - 1 ms, ~24.8 days); longer waits are re-armed. */
@@ -78,6 +78,7 @@ export class TaskExecutor {
   private idleWaiters: Array<() => void> = [];
   private readonly changes: ReportChanges;
   private readonly reporter: StatusReporter;
+  private readonly tasks: TaskWrites;
   private readonly workerId: string;
   private readonly client: ZkClient;
 
@@ -85,12 +86,9 @@ export class TaskExecutor {
     this.workerId = options.workerId;
     this.client = options.client;
     this.changes = new ReportChanges(options.audit, options.workerId);
-    this.reporter = new StatusReporter(
-      options.client,
-      options.writes,
-      this.changes,
-      options.workerId,
-      (task) => this.onStartRejected(task),
+    this.tasks = new TaskWrites(options.client, options.writes);
+    this.reporter = new StatusReporter(this.tasks, this.changes, options.workerId, (task) =>
+      this.onStartRejected(task),
     );
   }
 
@@ -197,20 +195,18 @@ export class TaskExecutor {
         record = parsed.record;
         version = parsed.taskVersion;
       } else {
-        const task = await this.client.get(ZkLayout.task(id));
+        const task = await this.tasks.read(id);
         if (this.entries.get(id) !== ticket) return;
-        try {
-          record = decodeJson<TaskRecord>(task.data);
-        } catch {
-          this.ignore(id, 'the task record is not JSON');
+        if (task === undefined) {
+          this.ignore(id, 'the task node does not exist');
           return;
         }
-        version = task.stat.version;
+        ({ record, version } = task);
       }
     } catch (error) {
       if (this.entries.get(id) !== ticket) return;
-      if (error instanceof NoNodeError && error.path === ZkLayout.task(id)) {
-        this.ignore(id, 'the task node does not exist');
+      if (error instanceof SyntaxError) {
+        this.ignore(id, 'the task record is not JSON');
       } else if (error instanceof NoNodeError) {
         this.entries.delete(id); // the assignment went already
         this.givenUp.delete(id);
@@ -278,15 +274,14 @@ export class TaskExecutor {
    * member hands back the whole gang attempt, as a draining member does.
    */
   private async handBackGivenUp(id: string, attempt: number): Promise<void> {
-    let record: TaskRecord;
-    let version: number;
+    let found;
     try {
-      const task = await this.client.get(ZkLayout.task(id));
-      record = decodeJson<TaskRecord>(task.data);
-      version = task.stat.version;
+      found = await this.tasks.read(id);
     } catch {
-      return; // gone, or unreadable now: the leader's business again
+      return; // unreadable now: the leader's business again
     }
+    if (found === undefined) return; // gone
+    const { record, version } = found;
     if (record.attempt !== attempt || !(record.state === 'assigned' || record.state === 'running'))
       return;
     let gang: GangPlace | undefined;
@@ -493,7 +488,7 @@ export class TaskExecutor {
     this.report(execution, this.changes.succeeded(execution, storableResult(result)));
   }
 
-  private fail(execution: Execution, failure: AttemptFailure): void {
+  private fail(execution: Execution, failure: WorkerFailure): void {
     if (execution.settled) return;
     this.settle(execution, false);
     this.options.metrics.failed.inc({ type: execution.type });

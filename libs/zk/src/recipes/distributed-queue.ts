@@ -6,8 +6,8 @@ import {
   ConnectionLossError,
   NoNodeError,
   NodeExistsError,
-  OperationTimeoutError,
   SessionExpiredError,
+  isConnectionProblem,
 } from '../client/errors';
 import { basename, joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
@@ -369,7 +369,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     if (!this.active || error instanceof ClientClosedError) return;
     // Connection trouble ends in `reconnected` or `connected`, which fill again;
     // the timer covers a failure while the connection stayed up.
-    if (!isConnectionTrouble(error)) this.emit('error', toError(error));
+    if (!isConnectionProblem(error)) this.emit('error', toError(error));
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.scheduleFill(), RETRY_FILL_MS);
   }
@@ -481,7 +481,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       read = await this.client.get(itemPath);
     } catch (error) {
       // Connection trouble: leave the item; `reconnected`/`connected` fills again.
-      if (error instanceof NoNodeError || isConnectionTrouble(error)) return undefined;
+      if (error instanceof NoNodeError || isConnectionProblem(error)) return undefined;
       throw error;
     }
     const version = read.stat.version + 1;
@@ -501,7 +501,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     try {
       return (await this.ownsClaim(name, version)) ? { version, data: read.data } : undefined;
     } catch (error) {
-      if (!isConnectionTrouble(error)) throw error;
+      if (!isConnectionProblem(error)) throw error;
       this.uncertainClaims.set(name, version);
       return undefined;
     }
@@ -712,14 +712,6 @@ function isTakenOrGone(error: unknown): boolean {
     error instanceof NodeExistsError ||
     error instanceof NoNodeError ||
     error instanceof BadVersionError
-  );
-}
-
-function isConnectionTrouble(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof OperationTimeoutError ||
-    error instanceof SessionExpiredError
   );
 }
 

@@ -1,11 +1,10 @@
 import type { ZkClient, ZkLogger } from '../client/zk-client';
-import { NoNodeError, NodeExistsError } from '../client/errors';
+import { NoNodeError, NodeExistsError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent } from '../client/types';
 import {
   GroupView,
-  isConnectionProblem,
   validateGroupPath,
   validateNodeName,
   WatchSlots,

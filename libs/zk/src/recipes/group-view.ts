@@ -1,11 +1,5 @@
 import type { ZkClient, ZkLogger } from '../client/zk-client';
-import {
-  ClientClosedError,
-  ConnectionLossError,
-  NoNodeError,
-  OperationTimeoutError,
-  SessionExpiredError,
-} from '../client/errors';
+import { NoNodeError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent, Watcher, ZkStat } from '../client/types';
@@ -398,16 +392,6 @@ function deepFreeze(value: object): object {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object);
   }
   return Object.freeze(value);
-}
-
-/** @internal Errors after which waiting for the connection (or retrying) is the fix. */
-export function isConnectionProblem(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof OperationTimeoutError ||
-    error instanceof SessionExpiredError ||
-    error instanceof ClientClosedError
-  );
 }
 
 function describeError(error: unknown): string {

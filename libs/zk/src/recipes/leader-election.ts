@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ZkClient } from '../client/zk-client';
-import { ConnectionLossError, NoNodeError, SessionExpiredError, ZkError } from '../client/errors';
+import { ConnectionLossError, NoNodeError, ZkError, isConnectionProblem } from '../client/errors';
 import { basename, joinPath, sortBySequence } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import { Op, type SessionInfo, type ZkOp, type ZkOpResult } from '../client/types';
@@ -315,7 +315,7 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
   private runInBackground(step: () => Promise<void>): void {
     step().catch((error: unknown) => {
       if (!this.lifecycle.isStarted) return;
-      if (isConnectionTrouble(error)) {
+      if (isConnectionProblem(error)) {
         // `reconnected` or `connected` will resume the election; if the connection
         // is already back, resume now.
         if (this.client.isConnected) this.runInBackground(() => this.resume());
@@ -332,10 +332,6 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
     this.client.on(event, handler);
     this.unsubscribers.push(() => this.client.off(event, handler));
   }
-}
-
-function isConnectionTrouble(error: unknown): boolean {
-  return error instanceof ConnectionLossError || error instanceof SessionExpiredError;
 }
 
 function isCandidateName(name: string): boolean {
