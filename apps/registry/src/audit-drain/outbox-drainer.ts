@@ -13,7 +13,8 @@ import { encodeJson } from '@app/store';
 import type { RegistrySettings } from '../config/registry-settings';
 import { Backoff } from './backoff';
 import type { DrainMetrics } from './drain-metrics';
-import { errorText, type DrainLogger } from './drain-logger';
+import type { StructuredLogger } from '@app/zk';
+import { errorText } from './error-text';
 import { OutboxQueue, type BatchLimits, type OutboxNode } from './outbox-queue';
 import { Wakeup } from './wakeup';
 
@@ -29,7 +30,7 @@ export interface OutboxDrainerOptions {
   commit: (ops: ZkOp[]) => Promise<ZkOpResult[]>;
   settings: DrainSettings;
   metrics: DrainMetrics;
-  logger: DrainLogger;
+  logger: StructuredLogger;
   /**
    * Each batch, once it is in PostgreSQL (before its nodes are deleted); also
    * with no events when an empty outbox shows that everything up to

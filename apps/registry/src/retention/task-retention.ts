@@ -2,7 +2,8 @@ import type { ZkClient, ZkOp, ZkOpResult } from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
 import type { AuditStore } from '@app/audit';
 import type { DrainMetrics } from '../audit-drain/drain-metrics';
-import { errorText, type DrainLogger } from '../audit-drain/drain-logger';
+import type { StructuredLogger } from '@app/zk';
+import { errorText } from '../audit-drain/error-text';
 import { Wakeup } from '../audit-drain/wakeup';
 import { NotLeaderError } from '@app/zk';
 import { RetentionQueue } from './retention-queue';
@@ -18,7 +19,7 @@ export interface TaskRetentionOptions {
   /** Highest outbox sequence number stored in PostgreSQL (the drainer's progress). */
   committedThrough: () => number;
   metrics: DrainMetrics;
-  logger: DrainLogger;
+  logger: StructuredLogger;
   now?: () => number;
 }
 

@@ -11,7 +11,7 @@ import { JobLimit, MAX_JOBS, loadMaxJobs } from './limits/job-limit';
 import { TasksController } from './tasks/tasks.controller';
 import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
-import { ApiValidationPipe } from './validation/validate';
+import { ApiValidationPipe } from '@app/common/api';
 
 /**
  * The scheduler's public API: `/v1/jobs` and `/v1/tasks` over HTTP and

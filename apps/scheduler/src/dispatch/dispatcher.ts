@@ -1,4 +1,12 @@
-import { NoNodeError, NotLeaderError, Op, isConnectionProblem, sortBySequence } from '@app/zk';
+import {
+  NoNodeError,
+  NotLeaderError,
+  Op,
+  WatchedRead,
+  isConnectionProblem,
+  sortBySequence,
+  type Watcher,
+} from '@app/zk';
 import {
   ZkLayout,
   isTerminal,
@@ -55,11 +63,15 @@ export class Dispatcher {
   private readonly timers: Timers<{ kind: TimerKind; id: string }>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
-  private queueReading = false;
-  private queueDirty = false;
-  private readonly onQueueChanged = (): void => void this.readQueue();
+  /** `/queue`: new pending tasks (and tasks handed back) to look at. */
+  private readonly queue: WatchedRead;
 
   constructor(private readonly ctx: LeaderContext) {
+    this.queue = new WatchedRead(ctx.client, (watcher) => this.readQueue(watcher), {
+      retryDelayMs: 500,
+      onError: (error) =>
+        ctx.logger.warn('could not read the queue; retrying', { error: String(error) }),
+    });
     this.timers = new Timers(({ kind, id }) => this.onTimer(kind, id), ctx.now);
     this.workers = new WorkerTracker(
       ctx,
@@ -83,7 +95,7 @@ export class Dispatcher {
   /** Rebuilds the state from ZooKeeper, then starts dispatching. */
   async start(): Promise<void> {
     await this.workers.start();
-    await this.readQueue();
+    await this.queue.start();
     await this.loadAllTasks();
     this.workers.watchAssignments();
     this.pump();
@@ -91,6 +103,7 @@ export class Dispatcher {
 
   async close(): Promise<void> {
     this.timers.stop();
+    await this.queue.close();
     await this.workers.close();
   }
 
@@ -156,26 +169,11 @@ export class Dispatcher {
 
   // ---- new work -----------------------------------------------------------------------
 
-  private async readQueue(): Promise<void> {
-    if (this.queueReading) {
-      this.queueDirty = true;
-      return;
-    }
-    this.queueReading = true;
-    try {
-      do {
-        this.queueDirty = false;
-        const { children } = await this.ctx.client.children(ZkLayout.queue, this.onQueueChanged);
-        const fresh = sortBySequence(children).filter((name) => !this.queueEntries.has(name));
-        await Promise.all(fresh.map((name) => this.takeQueueEntry(name)));
-      } while (this.queueDirty && this.ctx.active);
-    } catch (error) {
-      if (!this.ctx.active) return;
-      this.ctx.logger.warn('could not read the queue; retrying', { error: String(error) });
-      setTimeout(() => void this.readQueue(), 500);
-    } finally {
-      this.queueReading = false;
-    }
+  private async readQueue(watcher: Watcher): Promise<void> {
+    if (!this.ctx.active) return;
+    const { children } = await this.ctx.client.children(ZkLayout.queue, watcher);
+    const fresh = sortBySequence(children).filter((name) => !this.queueEntries.has(name));
+    await Promise.all(fresh.map((name) => this.takeQueueEntry(name)));
   }
 
   private async takeQueueEntry(name: string): Promise<void> {

@@ -1,14 +1,8 @@
-import type { ZkClient, FencingToken } from '@app/zk';
+import type { ZkClient, FencingToken, StructuredLogger } from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
 import { TaskWrites, type AuditFields, type AuditWriter, type WriteBatcher } from '@app/store';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import { NO_LEADER_METRICS, type LeaderMetrics } from './scheduler-metrics';
-
-export interface LeaderLogger {
-  log(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
-}
 
 /**
  * What every part of one leadership term shares. `writes` commits fenced
@@ -25,7 +19,7 @@ export class LeaderContext {
     private readonly auditWriter: AuditWriter,
     readonly token: FencingToken,
     readonly tuning: SchedulerTuning,
-    readonly logger: LeaderLogger,
+    readonly logger: StructuredLogger,
     readonly metrics: LeaderMetrics = NO_LEADER_METRICS,
     readonly now: () => number = Date.now,
   ) {

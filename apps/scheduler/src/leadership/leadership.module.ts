@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { memberRegistration } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
 import { SCHEDULER_TUNING, loadSchedulerTuning } from '../scheduler-tuning';
 import { SCHEDULE_FACTORY, scheduleForJob } from '../timing/schedule-factory';
@@ -9,6 +10,7 @@ import { SchedulerLeadership } from './scheduler-leadership';
   imports: [StoreModule],
   providers: [
     SchedulerLeadership,
+    ...memberRegistration({ kind: 'schedulers' }),
     { provide: SCHEDULER_TUNING, useFactory: () => loadSchedulerTuning(process.env) },
     { provide: SCHEDULE_FACTORY, useValue: scheduleForJob },
   ],

@@ -4,6 +4,8 @@ import {
   NodeExistsError,
   NotLeaderError,
   Op,
+  WatchedRead,
+  type Watcher,
   type ZkOp,
 } from '@app/zk';
 import {
@@ -53,53 +55,43 @@ interface FireEntry {
 export class JobScheduler {
   private readonly jobs = new Map<string, LiveJob>();
   private readonly timers: Timers<FireEntry>;
-  private readonly onJobsChanged = (): void => void this.readJobs();
-  private readingJobs = false;
-  private jobsDirty = false;
+  /** The children of `/jobs`: which jobs exist. */
+  private readonly jobList: WatchedRead;
 
   constructor(
     private readonly ctx: LeaderContext,
     private readonly dispatcher: Dispatcher,
     private readonly scheduleFor: ScheduleFactory,
   ) {
+    this.jobList = new WatchedRead(ctx.client, (watcher) => this.readJobs(watcher), {
+      retryDelayMs: 500,
+      onError: (error) => {
+        if (!(error instanceof NotLeaderError))
+          ctx.logger.warn('could not read the jobs; retrying', { error: String(error) });
+      },
+    });
     this.timers = new Timers((entry) => {
       this.onTimer(entry).catch((error: unknown) => this.onStepFailed(entry.jobId, error));
     }, ctx.now);
   }
 
   async start(): Promise<void> {
-    await this.readJobs();
+    await this.jobList.start();
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.timers.stop();
+    await this.jobList.close();
   }
 
   // ---- knowing the jobs ----------------------------------------------------------------
 
-  private async readJobs(): Promise<void> {
-    if (this.readingJobs) {
-      this.jobsDirty = true;
-      return;
-    }
-    this.readingJobs = true;
-    try {
-      do {
-        this.jobsDirty = false;
-        const { children } = await this.ctx.client.children(ZkLayout.jobs, this.onJobsChanged);
-        const present = new Set(children);
-        for (const id of this.jobs.keys()) if (!present.has(id)) await this.onJobDeleted(id);
-        await Promise.all(
-          children.filter((id) => !this.jobs.has(id)).map((id) => this.loadJob(id)),
-        );
-      } while (this.jobsDirty && this.ctx.active);
-    } catch (error) {
-      if (!this.ctx.active || error instanceof NotLeaderError) return;
-      this.ctx.logger.warn('could not read the jobs; retrying', { error: String(error) });
-      setTimeout(() => void this.readJobs(), 500);
-    } finally {
-      this.readingJobs = false;
-    }
+  private async readJobs(watcher: Watcher): Promise<void> {
+    if (!this.ctx.active) return;
+    const { children } = await this.ctx.client.children(ZkLayout.jobs, watcher);
+    const present = new Set(children);
+    for (const id of this.jobs.keys()) if (!present.has(id)) await this.onJobDeleted(id);
+    await Promise.all(children.filter((id) => !this.jobs.has(id)).map((id) => this.loadJob(id)));
   }
 
   private async loadJob(id: string): Promise<void> {

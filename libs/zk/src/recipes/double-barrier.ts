@@ -2,6 +2,7 @@ import { ConnectionLossError, NoNodeError, NodeExistsError } from '../client/err
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
 import { Deadline, Wakeup, deleteQuietly, sessionBoundController } from './sequential-nodes';
 
@@ -81,7 +82,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
   /** Our node exists (as far as we know): false after a session loss. */
   private nodeLive = false;
   private operation: AbortController | undefined;
-  private readonly listeners: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -111,8 +112,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       this.nodeLive = false;
       if (this.state === 'inside') this.emit('lost');
     };
-    this.client.on('lost', onLost);
-    this.listeners.push(() => this.client.off('lost', onLost));
+    this.unsubscribe = onConnectionStates(this.client, { lost: onLost });
     await this.client.mkdirp(this.options.path);
   }
 
@@ -230,7 +230,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
     this.operation?.abort(new Error(`DoubleBarrier ${this.options.path} closed`));
-    for (const remove of this.listeners.splice(0)) remove();
+    this.unsubscribe?.();
     await this.removeOwnNode();
     this.state = 'outside';
   }

@@ -1,4 +1,6 @@
-import type { ZkClient, ZkLogger } from '../client/zk-client';
+import type { StructuredLogger } from '../client/logger';
+import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
 import { NoNodeError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
@@ -41,7 +43,7 @@ import { Lifecycle } from './lifecycle';
 export interface GroupViewOptions {
   /** The group znode whose children are the members, e.g. '/members/workers'. */
   path: string;
-  logger?: ZkLogger;
+  logger?: StructuredLogger;
 }
 
 export interface GroupViewEvents<T> {
@@ -110,6 +112,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   private readonly retry = new BackoffTimer();
   private firstLoad: { resolve(): void; reject(error: Error): void } | undefined;
 
+  private unsubscribe: (() => void) | undefined;
   private readonly onSuspended = (): void => this.markStale();
   private readonly onLost = (): void => {
     this.markStale();
@@ -142,10 +145,12 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   /** Resolves once the group has been read (and watched) for the first time. */
   async start(): Promise<void> {
     this.lifecycle.start();
-    this.client.on('suspended', this.onSuspended);
-    this.client.on('lost', this.onLost);
-    this.client.on('reconnected', this.onConnected);
-    this.client.on('connected', this.onConnected);
+    this.unsubscribe = onConnectionStates(this.client, {
+      suspended: this.onSuspended,
+      lost: this.onLost,
+      reconnected: this.onConnected,
+      connected: this.onConnected,
+    });
     const loaded = new Promise<void>((resolve, reject) => {
       this.firstLoad = { resolve, reject };
     });
@@ -162,10 +167,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   /** Stops watching; the cache stays readable but is no longer updated. */
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
-    this.client.off('suspended', this.onSuspended);
-    this.client.off('lost', this.onLost);
-    this.client.off('reconnected', this.onConnected);
-    this.client.off('connected', this.onConnected);
+    this.unsubscribe?.();
     this.retry.cancel();
     this.stale = true;
     this.firstLoad?.reject(new Error(`GroupView ${this.path} closed before its first load`));
@@ -373,7 +375,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
     });
   }
 
-  private log(level: 'info' | 'warn', message: string, context?: Record<string, unknown>): void {
+  private log(level: 'log' | 'warn', message: string, context?: Record<string, unknown>): void {
     this.options.logger?.[level](message, { path: this.path, ...context });
   }
 }

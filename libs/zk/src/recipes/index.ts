@@ -15,3 +15,4 @@ export {
   type GroupViewEvents,
   type GroupViewOptions,
 } from './group-view';
+export * from './watched-read';

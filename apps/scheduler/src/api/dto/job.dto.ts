@@ -19,7 +19,7 @@ import {
   checkTimezone,
   LIMITS,
 } from '../validation/checks';
-import { Optional, Required, Rule, When } from '../validation/rule';
+import { Optional, Required, Rule, When } from '@app/common/api';
 import {
   ParallelismField,
   PayloadField,

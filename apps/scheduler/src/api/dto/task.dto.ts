@@ -5,8 +5,8 @@ import {
   type SubmitTasksBody,
 } from '@app/contracts/dto/scheduler-api';
 import type { Check } from '../validation/checks';
-import { Nested, Required } from '../validation/rule';
-import { FastValidation } from '../validation/field-registry';
+import { Nested, Required } from '@app/common/api';
+import { FastValidation } from '@app/common/api';
 import {
   IdempotencyKeyField,
   ParallelismField,

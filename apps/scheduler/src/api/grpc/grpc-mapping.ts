@@ -15,7 +15,7 @@ import type {
   TaskMessage,
   UpdateJobRequest,
 } from '@app/contracts/proto/scheduler/v1/scheduler-messages';
-import { ApiError } from '../errors/api-error';
+import { ApiError } from '@app/common/api';
 
 type Plain = Record<string, unknown>;
 

@@ -1,18 +1,25 @@
-import { NoNodeError, Op, type FencingToken, type LeaderElection, type ZkClient } from '@app/zk';
+import {
+  NoNodeError,
+  Op,
+  type FencingToken,
+  type LeaderElection,
+  type StructuredLogger,
+  type ZkClient,
+} from '@app/zk';
 import { ZkLayout, type LeaderInfo } from '@app/contracts';
 import { WriteBatcher, decodeJson, encodeJson, type AuditWriter } from '@app/store';
 import { Dispatcher } from '../dispatch/dispatcher';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import { JobScheduler, type ScheduleFactory } from '../timing/job-scheduler';
-import { LeaderContext, type LeaderLogger } from './leader-context';
+import { LeaderContext } from './leader-context';
 import type { LeaderMetrics } from './scheduler-metrics';
 
-export interface LeaderSessionDependencies {
+export interface LeaderTermDependencies {
   client: ZkClient;
   election: LeaderElection;
   audit: AuditWriter;
   tuning: SchedulerTuning;
-  logger: LeaderLogger;
+  logger: StructuredLogger;
   scheduleFor: ScheduleFactory;
   memberId: string;
   endpoint: string;
@@ -25,13 +32,13 @@ export interface LeaderSessionDependencies {
  * scheduler from ZooKeeper, and stops them when the term ends. Every write of
  * the term goes through the election's fenced multi.
  */
-export class LeaderSession {
+export class LeaderTerm {
   readonly context: LeaderContext;
   readonly dispatcher: Dispatcher;
   private readonly jobs: JobScheduler;
 
   constructor(
-    private readonly deps: LeaderSessionDependencies,
+    private readonly deps: LeaderTermDependencies,
     readonly token: FencingToken,
   ) {
     const writes = new WriteBatcher({ commit: (ops) => deps.election.fencedMulti(ops) });
@@ -56,7 +63,7 @@ export class LeaderSession {
 
   async close(): Promise<void> {
     this.context.end();
-    this.jobs.close();
+    await this.jobs.close();
     await this.dispatcher.close();
   }
 
