@@ -7,13 +7,7 @@ import {
   sortBySequence,
   type Watcher,
 } from '@app/zk';
-import {
-  ZkLayout,
-  isTerminal,
-  type AuditEvent,
-  type TaskRecord,
-  type TaskState,
-} from '@app/contracts';
+import { ZkLayout, type AuditEvent, type TaskRecord, type TaskState } from '@app/contracts';
 import {
   attemptFailedEvents,
   cancelledEvent,
@@ -28,6 +22,7 @@ import {
   type VersionedTask,
 } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
+import { deadlineOf, nextStep } from './next-step';
 import { Timers } from './timers';
 import { WorkerPool, type PoolWorker } from './worker-pool';
 import { WorkerTracker } from './worker-tracker';
@@ -215,33 +210,30 @@ export class Dispatcher {
     const id = record.id;
     const known = this.tasks.get(id);
     if (known && known.version > version) return; // an older read than what we hold
-    if (isTerminal(record.state)) {
+    const step = nextStep(
+      record,
+      (worker) => this.pool.get(worker) !== undefined,
+      this.ctx.tuning,
+      this.ctx.now(),
+    );
+    if (step.kind === 'forget') {
       this.forget(id);
       return;
     }
     const live = this.track(record, version);
-    switch (record.state) {
-      case 'pending':
-        // Tasks go to workers ahead of their instant, so they start on time.
-        this.whenDue(live, record.runAt - this.ctx.tuning.fireLeadMs);
+    switch (step.kind) {
+      case 'assign':
+        this.whenDue(live, step.at);
         return;
-      case 'retrying':
-        this.whenDue(live, record.retryAt ?? this.ctx.now());
+      case 'reassign':
+        for (const worker of step.dead) this.reportGoneUnseen(worker);
+        void this.reassign(live, step.dead[0] ?? 'unknown', 'worker gone');
         return;
-      case 'assigned':
-      case 'running': {
-        const holders = holdersOf(record);
-        const dead = holders.filter((worker) => !this.pool.get(worker));
-        if (holders.length === 0 || dead.length > 0) {
-          for (const worker of dead) this.reportGoneUnseen(worker);
-          void this.reassign(live, dead[0] ?? 'unknown', 'worker gone');
-          return;
-        }
-        for (const worker of holders) this.pool.get(worker)!.assigned.add(id);
-        const deadline = this.deadlineOf(record);
-        if (deadline !== undefined) this.timers.schedule(deadline, { kind: 'deadline', id });
+      case 'watch':
+        for (const worker of step.holders) this.pool.get(worker)!.assigned.add(id);
+        if (step.deadline !== undefined)
+          this.timers.schedule(step.deadline, { kind: 'deadline', id });
         return;
-      }
     }
   }
 
@@ -292,7 +284,7 @@ export class Dispatcher {
       this.markReady(id);
       this.pump();
     } else if (kind === 'deadline' && (state === 'assigned' || state === 'running')) {
-      const deadline = this.deadlineOf(live.record);
+      const deadline = deadlineOf(live.record, this.ctx.tuning.timeoutGraceMs);
       if (deadline !== undefined && deadline <= this.ctx.now()) void this.timeOut(live);
     }
   }
@@ -488,11 +480,5 @@ export class Dispatcher {
         ...(error === undefined ? {} : { error: String(error) }),
       });
     setTimeout(() => void this.refresh(id), connection ? 500 : 0);
-  }
-
-  private deadlineOf(record: TaskRecord): number | undefined {
-    if (record.timeoutMs === undefined) return undefined;
-    const start = Math.max(record.assignedAt ?? record.createdAt, record.runAt);
-    return start + record.timeoutMs + this.ctx.tuning.timeoutGraceMs;
   }
 }

@@ -6,3 +6,4 @@ export * from './types';
 export * from './zk-client';
 export * from './connection-states';
 export * from './logger';
+export * from './backoff';

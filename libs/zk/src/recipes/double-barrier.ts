@@ -4,7 +4,8 @@ import { TypedEmitter } from '../client/typed-emitter';
 import type { ZkClient } from '../client/zk-client';
 import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
-import { Deadline, Wakeup, deleteQuietly, sessionBoundController } from './sequential-nodes';
+import { Deadline, deleteQuietly, sessionBoundController } from './sequential-nodes';
+import { Wakeup } from './wakeup';
 
 /**
  * DoubleBarrier: `memberCount` participants start a computation together
@@ -133,14 +134,14 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       // our watch is set, so the notification cannot be missed.
       const readyExisted =
         (await this.client.exists(this.readyPath, (event) => {
-          if (event.type === 'created') ready.fire();
+          if (event.type === 'created') ready.signal();
         })) !== null;
       await this.join(deadline, guard.controller.signal);
       if (!readyExisted) {
         const present = await this.memberCount();
         if (present >= this.options.memberCount) {
           await this.createReady();
-        } else if ((await ready.wait(deadline, guard.controller.signal)) === 'timeout') {
+        } else if ((await ready.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
           // Counted by a last arrival at the very end? Then we are in after all.
           if ((await this.client.exists(this.readyPath)) === null) {
             throw new BarrierTimeoutError(
@@ -197,12 +198,12 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
         }
         const woken = new Wakeup();
         try {
-          await this.client.get(joinPath(this.options.path, watched), woken.fire);
+          await this.client.get(joinPath(this.options.path, watched), woken.signal);
         } catch (error) {
           if (error instanceof NoNodeError) continue;
           throw error;
         }
-        if ((await woken.wait(deadline, guard.controller.signal)) === 'timeout') {
+        if ((await woken.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
           throw new BarrierTimeoutError(
             this.options.path,
             'leave',
@@ -258,7 +259,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       const gone = new Wakeup();
       let owner: string | null;
       try {
-        owner = (await this.client.get(this.ownPath, gone.fire)).stat.ephemeralOwner;
+        owner = (await this.client.get(this.ownPath, gone.signal)).stat.ephemeralOwner;
       } catch (error) {
         if (error instanceof NoNodeError) continue;
         throw error;
@@ -267,7 +268,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
         this.nodeLive = true;
         return;
       }
-      if ((await gone.wait(deadline, signal)) === 'timeout') {
+      if ((await gone.wait(deadline.waitMs, signal)) === 'timeout') {
         throw new Error(
           `DoubleBarrier ${this.options.path}: participant id '${this.options.id}' is held by session 0x${owner ?? 'persistent'}`,
         );

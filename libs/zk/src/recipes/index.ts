@@ -16,3 +16,4 @@ export {
   type GroupViewOptions,
 } from './group-view';
 export * from './watched-read';
+export * from './wakeup';

@@ -7,12 +7,12 @@ import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
 import {
   Deadline,
-  Wakeup,
   createProtected,
   deleteQuietly,
   sessionBoundController,
   sortedSequential,
 } from './sequential-nodes';
+import { Wakeup } from './wakeup';
 
 /**
  * Lock: a mutual-exclusion lock shared by processes (Curator's
@@ -166,12 +166,12 @@ export class Lock extends TypedEmitter<LockEvents> {
         }
         const woken = new Wakeup();
         try {
-          await this.client.get(joinPath(this.options.path, contenders[index - 1]), woken.fire);
+          await this.client.get(joinPath(this.options.path, contenders[index - 1]), woken.signal);
         } catch (error) {
           if (error instanceof NoNodeError) continue;
           throw error;
         }
-        if ((await woken.wait(deadline, guard.controller.signal)) === 'timeout') {
+        if ((await woken.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
           throw new LockTimeoutError(this.options.path, timeoutMs ?? 0);
         }
       }

@@ -130,46 +130,13 @@ export class Deadline {
     return Math.max(0, this.end - Date.now());
   }
 
+  /** What a wait may take: the time left, or undefined without a limit. */
+  get waitMs(): number | undefined {
+    return this.timeoutMs === undefined ? undefined : this.remainingMs;
+  }
+
   get expired(): boolean {
     return Date.now() >= this.end;
-  }
-}
-
-/**
- * A one-shot wake-up, fired from a watcher. `wait` resolves 'woken' or
- * 'timeout', and rejects with the signal's reason when the operation is
- * aborted (session lost, recipe closed): a wait never outlives its session.
- */
-export class Wakeup {
-  private fired = false;
-  private resolveWait: (() => void) | undefined;
-
-  readonly fire = (): void => {
-    this.fired = true;
-    this.resolveWait?.();
-  };
-
-  wait(deadline: Deadline, signal: AbortSignal): Promise<'woken' | 'timeout'> {
-    if (signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.fired) return Promise.resolve('woken');
-    if (deadline.expired) return Promise.resolve('timeout');
-    return new Promise((resolve, reject) => {
-      const finish = (outcome: 'woken' | 'timeout' | Error): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.resolveWait = undefined;
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      };
-      const onAbort = (): void => finish(abortReason(signal));
-      // An infinite deadline needs no timer; setTimeout would overflow to 1 ms.
-      const timer =
-        deadline.timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => finish('timeout'), deadline.remainingMs);
-      this.resolveWait = () => finish('woken');
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }
 
