@@ -4,6 +4,7 @@ import {
   DEFAULT_RETRY,
   ZkLayout,
   isTerminal,
+  type JobRecord,
   type RetrySpec,
   type Selector,
   type TaskRecord,
@@ -60,6 +61,19 @@ export class TaskAlreadyFinishedError extends Error {
     super(`task ${id} already ${state}`);
     this.name = 'TaskAlreadyFinishedError';
   }
+}
+
+/** A task of `job` (a fire, or a trigger): its handler, payload and policies. */
+export function jobTaskSubmission(job: JobRecord): TaskSubmission {
+  return {
+    jobId: job.id,
+    type: job.type,
+    payload: job.payload,
+    retry: job.retry,
+    ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
+    ...(job.selector === undefined ? {} : { selector: job.selector }),
+    parallelism: job.parallelism,
+  };
 }
 
 /** Builds a new pending task record. */

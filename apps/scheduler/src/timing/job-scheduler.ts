@@ -17,7 +17,13 @@ import {
   type JobState,
   type TaskRecord,
 } from '@app/contracts';
-import { createTaskOps, decodeJson, encodeJson, newTaskRecord } from '@app/store';
+import {
+  createTaskOps,
+  decodeJson,
+  encodeJson,
+  jobTaskSubmission,
+  newTaskRecord,
+} from '@app/store';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
@@ -336,16 +342,10 @@ export class JobScheduler {
   private fireRecord(job: JobRecord, instant: number, now: number): TaskRecord {
     return newTaskRecord(
       {
+        ...jobTaskSubmission(job),
         id: fireTaskId(job.id, instant),
-        jobId: job.id,
         fireTime: instant,
         runAt: instant,
-        type: job.type,
-        payload: job.payload,
-        retry: job.retry,
-        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-        ...(job.selector === undefined ? {} : { selector: job.selector }),
-        parallelism: job.parallelism,
       },
       now,
     );

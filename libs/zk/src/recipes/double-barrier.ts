@@ -126,9 +126,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
     this.requireState('enter', 'outside');
     this.state = 'entering';
     const deadline = new Deadline(timeoutMs);
-    const guard = sessionBoundController(this.client, `entering barrier ${this.options.path}`);
-    this.operation = guard.controller;
-    try {
+    await this.guarded(`entering barrier ${this.options.path}`, async (signal) => {
       const ready = new Wakeup();
       // Watch first, then join: whoever completes the count creates `ready` after
       // our watch is set, so the notification cannot be missed.
@@ -136,12 +134,12 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
         (await this.client.exists(this.readyPath, (event) => {
           if (event.type === 'created') ready.signal();
         })) !== null;
-      await this.join(deadline, guard.controller.signal);
+      await this.join(deadline, signal);
       if (!readyExisted) {
         const present = await this.memberCount();
         if (present >= this.options.memberCount) {
           await this.createReady();
-        } else if ((await ready.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
+        } else if ((await ready.wait(deadline.waitMs, signal)) === 'timeout') {
           // Counted by a last arrival at the very end? Then we are in after all.
           if ((await this.client.exists(this.readyPath)) === null) {
             throw new BarrierTimeoutError(
@@ -156,14 +154,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       }
       this.state = 'inside';
       this.emit('entered');
-    } catch (error) {
-      this.state = 'outside';
-      await this.removeOwnNode();
-      throw error;
-    } finally {
-      guard.dispose();
-      this.operation = undefined;
-    }
+    });
   }
 
   /**
@@ -175,11 +166,9 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
     this.requireState('leave', 'inside');
     this.state = 'leaving';
     const deadline = new Deadline(timeoutMs);
-    const guard = sessionBoundController(this.client, `leaving barrier ${this.options.path}`);
-    this.operation = guard.controller;
-    try {
+    await this.guarded(`leaving barrier ${this.options.path}`, async (signal) => {
       for (;;) {
-        guard.controller.signal.throwIfAborted();
+        signal.throwIfAborted();
         const members = await this.members();
         if (members.length === 0) break;
         const index = this.nodeLive ? members.indexOf(this.options.id) : -1;
@@ -203,7 +192,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
           if (error instanceof NoNodeError) continue;
           throw error;
         }
-        if ((await woken.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
+        if ((await woken.wait(deadline.waitMs, signal)) === 'timeout') {
           throw new BarrierTimeoutError(
             this.options.path,
             'leave',
@@ -217,14 +206,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       await deleteQuietly(this.client, this.readyPath);
       this.state = 'outside';
       this.emit('left');
-    } catch (error) {
-      this.state = 'outside';
-      await this.removeOwnNode();
-      throw error;
-    } finally {
-      guard.dispose();
-      this.operation = undefined;
-    }
+    });
   }
 
   /** Aborts a pending enter/leave, removes this participant's node, stops listening. */
@@ -237,6 +219,25 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
   }
 
   // ---- internals --------------------------------------------------------------------
+
+  /**
+   * Runs an enter or leave that ends with the session: on any failure this
+   * participant is outside, its node removed.
+   */
+  private async guarded(what: string, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const guard = sessionBoundController(this.client, what);
+    this.operation = guard.controller;
+    try {
+      await body(guard.controller.signal);
+    } catch (error) {
+      this.state = 'outside';
+      await this.removeOwnNode();
+      throw error;
+    } finally {
+      guard.dispose();
+      this.operation = undefined;
+    }
+  }
 
   /**
    * Creates our ephemeral node. A node of that name owned by our session is a

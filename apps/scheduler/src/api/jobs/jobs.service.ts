@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DEFAULT_PAGE_LIMIT, type JobView, type Page } from '@app/contracts/dto/scheduler-api';
-import { JobNotFoundError, JobStore, TaskStore } from '@app/store';
+import { JobNotFoundError, JobStore, TaskStore, jobTaskSubmission } from '@app/store';
 import type { CreateJobDto, UpdateJobDto } from '../dto/job.dto';
 import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
@@ -53,18 +53,8 @@ export class JobsService {
   async trigger(id: string): Promise<{ taskId: string }> {
     const found = await this.jobs.get(id);
     if (!found) throw new JobNotFoundError(id);
-    const job = found.record;
     const [task] = await this.tasks.submit([
-      {
-        id: `${id}@manual-${randomUUID()}`,
-        jobId: id,
-        type: job.type,
-        payload: job.payload,
-        retry: job.retry,
-        ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
-        ...(job.selector === undefined ? {} : { selector: job.selector }),
-        parallelism: job.parallelism,
-      },
+      { ...jobTaskSubmission(found.record), id: `${id}@manual-${randomUUID()}` },
     ]);
     return { taskId: task.id };
   }
