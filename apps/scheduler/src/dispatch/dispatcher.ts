@@ -1,17 +1,8 @@
-import {
-  NoNodeError,
-  NotLeaderError,
-  Op,
-  WatchedRead,
-  isConnectionProblem,
-  sortBySequence,
-  type Watcher,
-} from '@app/zk';
+import { NotLeaderError, Op, isConnectionProblem } from '@app/zk';
 import { ZkLayout, type AuditEvent, type TaskRecord, type TaskState } from '@app/contracts';
 import {
   attemptFailedEvents,
   cancelledEvent,
-  decodeJson,
   holdersOf,
   taskEvent,
   toAssigned,
@@ -19,18 +10,16 @@ import {
   toFailedAttempt,
   toPending,
   type CommitOutcome,
-  type VersionedTask,
 } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
 import { deadlineOf, nextStep } from './next-step';
 import { Timers } from './timers';
+import { LiveTasks, type LiveTask } from './live-tasks';
+import { QueueIntake } from './queue-intake';
 import { WorkerPool, type PoolWorker } from './worker-pool';
 import { WorkerTracker } from './worker-tracker';
 
 type TimerKind = 'due' | 'deadline';
-
-/** A task the leader is responsible for, with the znode version it last saw. */
-export type LiveTask = VersionedTask;
 
 const READ_CHUNK = 1_000;
 
@@ -46,27 +35,22 @@ const READ_CHUNK = 1_000;
  */
 export class Dispatcher {
   readonly pool = new WorkerPool();
-  private readonly tasks = new Map<string, LiveTask>();
-  private readonly tasksByJob = new Map<string, Set<string>>();
+  private readonly tasks = new LiveTasks();
   /** Ready to assign, in arrival order, with the time each became ready. */
   private readonly ready = new Map<string, number>();
   /** Tasks with a write of ours in flight: no second decision until it lands. */
   private readonly inFlight = new Set<string>();
-  private readonly queueEntries = new Set<string>();
   /** Workers whose leaving is in the history already (until they join again). */
   private readonly reportedGone = new Set<string>();
   private readonly timers: Timers<{ kind: TimerKind; id: string }>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
-  /** `/queue`: new pending tasks (and tasks handed back) to look at. */
-  private readonly queue: WatchedRead;
+  private readonly queue: QueueIntake;
 
   constructor(private readonly ctx: LeaderContext) {
-    this.queue = new WatchedRead(ctx.client, (watcher) => this.readQueue(watcher), {
-      retryDelayMs: 500,
-      onError: (error) =>
-        ctx.logger.warn('could not read the queue; retrying', { error: String(error) }),
-    });
+    this.queue = new QueueIntake(ctx, (ids) =>
+      this.refreshAll(ids.filter((id) => !this.tasks.has(id))),
+    );
     this.timers = new Timers(({ kind, id }) => this.onTimer(kind, id), ctx.now);
     this.workers = new WorkerTracker(
       ctx,
@@ -104,20 +88,12 @@ export class Dispatcher {
 
   /** Unfinished tasks of a job, as the leader knows them. */
   tasksOfJob(jobId: string): LiveTask[] {
-    const ids = this.tasksByJob.get(jobId);
-    if (!ids) return [];
-    return [...ids]
-      .map((id) => this.tasks.get(id))
-      .filter((live): live is LiveTask => live !== undefined);
+    return this.tasks.ofJob(jobId);
   }
 
   /** Unfinished tasks by state, for metrics. */
   countByState(): Map<TaskState, number> {
-    const counts = new Map<TaskState, number>();
-    for (const { record } of this.tasks.values()) {
-      counts.set(record.state, (counts.get(record.state) ?? 0) + 1);
-    }
-    return counts;
+    return this.tasks.countByState();
   }
 
   /** Due tasks waiting for a worker with room. */
@@ -164,28 +140,6 @@ export class Dispatcher {
 
   // ---- new work -----------------------------------------------------------------------
 
-  private async readQueue(watcher: Watcher): Promise<void> {
-    if (!this.ctx.active) return;
-    const { children } = await this.ctx.client.children(ZkLayout.queue, watcher);
-    const fresh = sortBySequence(children).filter((name) => !this.queueEntries.has(name));
-    await Promise.all(fresh.map((name) => this.takeQueueEntry(name)));
-  }
-
-  private async takeQueueEntry(name: string): Promise<void> {
-    this.queueEntries.add(name);
-    const path = ZkLayout.queueEntry(name);
-    try {
-      const { data } = await this.ctx.client.get(path);
-      const { ids } = decodeJson<{ ids: string[] }>(data);
-      await this.refreshAll(ids.filter((id) => !this.tasks.has(id)));
-      await this.ctx.writes.submit({ ops: [Op.delete(path)] });
-    } catch (error) {
-      if (error instanceof NoNodeError) return; // taken by an earlier term already
-      this.queueEntries.delete(name);
-      throw error;
-    }
-  }
-
   // ---- the state machine ------------------------------------------------------------
 
   /** Reads tasks again and decides what each needs. */
@@ -220,7 +174,7 @@ export class Dispatcher {
       this.forget(id);
       return;
     }
-    const live = this.track(record, version);
+    const live = this.tasks.track(record, version);
     switch (step.kind) {
       case 'assign':
         this.whenDue(live, step.at);
@@ -237,32 +191,9 @@ export class Dispatcher {
     }
   }
 
-  private track(record: TaskRecord, version: number): LiveTask {
-    let live = this.tasks.get(record.id);
-    if (live) {
-      live.record = record;
-      live.version = version;
-    } else {
-      live = { record, version };
-      this.tasks.set(record.id, live);
-      if (record.jobId !== undefined) {
-        let ids = this.tasksByJob.get(record.jobId);
-        if (!ids) this.tasksByJob.set(record.jobId, (ids = new Set()));
-        ids.add(record.id);
-      }
-    }
-    return live;
-  }
-
   private forget(id: string): void {
-    const live = this.tasks.get(id);
-    this.tasks.delete(id);
+    this.tasks.forget(id);
     this.ready.delete(id);
-    if (live?.record.jobId !== undefined) {
-      const ids = this.tasksByJob.get(live.record.jobId);
-      ids?.delete(id);
-      if (ids?.size === 0) this.tasksByJob.delete(live.record.jobId);
-    }
     for (const worker of this.pool.all()) if (worker.assigned.delete(id)) this.pump();
   }
 
