@@ -121,7 +121,8 @@ for name, service in doc["services"].items():
     if env.get("APP") is None:
         continue  # ZooKeeper, PostgreSQL
     secrets = {s["source"] if isinstance(s, dict) else s for s in service.get("secrets") or []}
-    for variable, secret in [("ZK_AUTH_FILE", "zk_auth"), ("API_TOKENS_FILE", "api_tokens.json"),
+    tokens = "worker_api_tokens.json" if env.get("APP") == "worker" else "api_tokens.json"
+    for variable, secret in [("ZK_AUTH_FILE", "zk_auth"), ("API_TOKENS_FILE", tokens),
                              ("TLS_CERT_FILE", "tls_cert.pem"), ("TLS_KEY_FILE", "tls_key.pem")]:
         if not env.get(variable):
             problems.append(f"{name}: {variable} unset")
@@ -131,6 +132,10 @@ for name, service in doc["services"].items():
         problems.append(f"{name}: DATABASE_URL_FILE unset")
     if env.get("APP") == "worker" and env.get("WORKER_ALLOW_SHELL") != "false":
         problems.append(f"{name}: shell not disabled")
+    # Workers run other people's code: no secret they do not use.
+    if env.get("APP") == "worker":
+        for extra in sorted(secrets - {"zk_auth", "worker_api_tokens.json", "tls_cert.pem", "tls_key.pem"}):
+            problems.append(f"{name}: worker gets secret {extra}, which it does not use")
 if problems:
     print("docker-compose.secure.yml:", *problems, sep="\n  - ", file=sys.stderr)
     sys.exit(1)

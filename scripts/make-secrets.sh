@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Writes the secrets docker-compose.secure.yml mounts into ./secrets (mode 600):
-# ZooKeeper digest credentials, three API tokens (admin, submitter, reader),
-# the PostgreSQL URL, and a self-signed TLS certificate for the services.
-# Existing files are kept; delete one to make it again.
+# Writes the secrets docker-compose.secure.yml mounts into ./secrets, each
+# readable by its owner only (mode 600, owned by the containers' `node` user,
+# uid 1000, when run as root): ZooKeeper digest credentials, three API tokens
+# (admin, submitter, reader), the workers' own metrics token, a random
+# PostgreSQL password and the URL that carries it, and a self-signed TLS
+# certificate for the services. Existing files are kept; delete one to make it again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 umask 077
@@ -23,14 +25,23 @@ write api_tokens.json "$(
 ]
 JSON
 )"
-# The password must be POSTGRES_PASSWORD's (docker-compose.yml; default zks).
-write database_url "postgres://zks:${POSTGRES_PASSWORD:-zks}@postgres:5432/zk_scheduler"
+# Workers serve only /metrics: they get a reader token of their own, never the admin ones.
+write worker_api_tokens.json "[{ \"name\": \"prometheus\", \"role\": \"reader\", \"token\": \"$(random)\" }]"
+# PostgreSQL reads its password from postgres_password (POSTGRES_PASSWORD_FILE); the URL carries the same.
+write postgres_password "$(random)"
+write database_url "postgres://zks:$(cat secrets/postgres_password)@postgres:5432/zk_scheduler"
 if [[ ! -e secrets/tls_cert.pem ]]; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj '/CN=zk-scheduler' \
     -addext 'subjectAltName=DNS:localhost,DNS:scheduler-1,DNS:scheduler-2,DNS:registry-1,IP:127.0.0.1' \
     -keyout secrets/tls_key.pem -out secrets/tls_cert.pem 2>/dev/null
   echo "wrote   secrets/tls_cert.pem, secrets/tls_key.pem (self-signed)"
 fi
-# The containers run as the image's `node` user: it must read the mounted files.
-chmod 644 secrets/*
+# Compose mounts the files as they are: readable by their owner only, and that
+# owner is the containers' `node` user (uid 1000) when we can make it so.
+chmod 600 secrets/*
+if [[ $(id -u) == 0 ]]; then
+  chown 1000:1000 secrets/*
+elif [[ $(id -u) != 1000 ]]; then
+  echo "note: the containers run as uid 1000 and cannot read files owned by uid $(id -u); run this as root (or uid 1000)" >&2
+fi
 echo "the API tokens are in secrets/api_tokens.json (send one as: Authorization: Bearer <token>)"

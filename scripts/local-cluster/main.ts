@@ -24,7 +24,7 @@ import { startDatabase } from './database';
 import { ensureDemoJob, prepareDemoLogs, type DemoJob } from './demo-job';
 import { parseStartOptions, USAGE, UsageError, type StartOptions } from './options';
 import { ServiceProcess } from './service-process';
-import { readSettings, SettingsError, type LocalSettings } from './settings';
+import { localSafeDefaults, readSettings, SettingsError, type LocalSettings } from './settings';
 import { printSummary, type ZooKeeperInfo } from './summary';
 import { Supervisor } from './supervisor';
 import { checkServicePorts, planTopology } from './topology';
@@ -101,8 +101,10 @@ async function run(argv: readonly string[], output: ConsoleOutput): Promise<numb
     supervisor.useDatabase(database);
 
     output.info(`starting ${specs.map((spec) => spec.memberId).join(', ')}`);
+    const demoDirectory = join(settings.dataDir, 'demo-logs');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
+      ...localSafeDefaults(process.env, demoDirectory),
       ZK_CONNECT: zooKeeper.connectString,
       DATABASE_URL: database.url,
       WORKER_SHUTDOWN_GRACE_MS: workerGrace,
@@ -126,9 +128,8 @@ async function run(argv: readonly string[], output: ConsoleOutput): Promise<numb
 
     let demo: DemoJob | undefined;
     if (options.demo) {
-      const directory = join(settings.dataDir, 'demo-logs');
-      prepareDemoLogs(directory);
-      demo = await ensureDemoJob(services[0].url(''), directory);
+      prepareDemoLogs(demoDirectory);
+      demo = await ensureDemoJob(services[0].url(''), demoDirectory);
       output.info(
         demo.created
           ? `demo job ${demo.id} created: logs.compress every minute on ${demo.directory}`

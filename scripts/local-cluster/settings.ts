@@ -60,3 +60,20 @@ export function readSettings(env: NodeJS.ProcessEnv, root: string): LocalSetting
     ports,
   };
 }
+
+/**
+ * A cluster on one machine listens on loopback only (its APIs have no token),
+ * and its workers compress logs in the demo folder; each one yours when set.
+ */
+export function localSafeDefaults(
+  env: NodeJS.ProcessEnv,
+  demoDirectory: string,
+): NodeJS.ProcessEnv {
+  const bindHost = env.BIND_HOST?.trim() || '127.0.0.1';
+  const roots = env.WORKER_LOGS_ROOTS?.trim();
+  return {
+    BIND_HOST: bindHost,
+    ADVERTISED_HOST: env.ADVERTISED_HOST?.trim() || bindHost,
+    WORKER_LOGS_ROOTS: roots ? `${roots},${demoDirectory}` : demoDirectory,
+  };
+}

@@ -26,7 +26,8 @@ beforeAll(async () => {
   cluster = new LocalCluster({ connectString: server.connectString });
   [scheduler, worker, registry] = await Promise.all([
     cluster.start('scheduler'),
-    cluster.start('worker', { WORKER_CAPACITY: '2' }),
+    // The logs.compress test below works in a temporary folder.
+    cluster.start('worker', { WORKER_CAPACITY: '2', WORKER_LOGS_ROOTS: tmpdir() }),
     cluster.start('registry'),
   ]);
   await cluster.leader();

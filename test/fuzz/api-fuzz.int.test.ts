@@ -23,6 +23,9 @@ import {
 } from './fuzz-inputs';
 import { Rng } from '../support/rng';
 
+/** A valid one-off time: runAt may be at most a year ahead. */
+const RUN_AT = `${new Date().getUTCFullYear() + 1}-01-01T00:00:00Z`;
+
 /**
  * Issue 6, "bad input": thousands of generated malformed requests against a
  * real scheduler and registry (real ZooKeeper and PostgreSQL), on every HTTP
@@ -174,9 +177,7 @@ function validJob(rng: Rng): Record<string, unknown> {
     name: `fuzz-${rng.below(1e9)}`,
     type: 'noop',
     payload: {},
-    ...(rng.chance(0.5)
-      ? { schedule: '*/5 * * * *', timezone: 'UTC' }
-      : { runAt: '2030-01-01T00:00:00Z' }),
+    ...(rng.chance(0.5) ? { schedule: '*/5 * * * *', timezone: 'UTC' } : { runAt: RUN_AT }),
   };
 }
 
@@ -249,7 +250,7 @@ function httpCase(rng: Rng): HttpCase {
       path: '/v1/tasks',
       contentType,
       body: jsonBody(rng, () =>
-        mutate(rng, { type: 'noop', payload: {}, runAt: '2030-01-01T00:00:00Z' }, TASK_FIELDS),
+        mutate(rng, { type: 'noop', payload: {}, runAt: RUN_AT }, TASK_FIELDS),
       ),
     }),
     () => ({
@@ -262,7 +263,7 @@ function httpCase(rng: Rng): HttpCase {
           ? { tasks: randomValue(rng) }
           : {
               tasks: Array.from({ length: rng.pick([0, 1, 3, 1_001]) }, () =>
-                mutate(rng, { type: 'noop', runAt: '2030-01-01T00:00:00Z' }, TASK_FIELDS),
+                mutate(rng, { type: 'noop', runAt: RUN_AT }, TASK_FIELDS),
               ),
             },
       ),
@@ -351,7 +352,7 @@ function grpcTask(rng: Rng, short = false): Record<string, unknown> {
       '{}',
       grpcString(rng),
     ]),
-    runAt: rng.chance(0.5) ? grpcString(rng) : '2030-01-01T00:00:00Z',
+    runAt: rng.chance(0.5) ? grpcString(rng) : RUN_AT,
     ...(rng.chance(0.3) ? { idempotencyKey: grpcString(rng) } : {}),
     ...(rng.chance(0.3) ? { retry: { maxAttempts: grpcInt(rng), backoffMs: grpcInt(rng) } } : {}),
     ...(rng.chance(0.3) ? { timeoutMs: grpcInt(rng) } : {}),
@@ -611,7 +612,7 @@ async function assertHealthy(): Promise<void> {
   }
   const created = await cluster.api<Record<string, unknown>>(scheduler, 'POST', '/v1/tasks', {
     type: 'noop',
-    runAt: '2030-01-01T00:00:00Z',
+    runAt: RUN_AT,
   });
   expect(created.status).toBe(202);
   expect(JSON.stringify(created.body)).not.toContain('zksPolluted');

@@ -4,7 +4,7 @@ import {
 } from '@app/zk/testing/zookeeper-installation';
 import { readableLine } from '../../scripts/local-cluster/log-line';
 import { parseStartOptions, UsageError } from '../../scripts/local-cluster/options';
-import { readSettings } from '../../scripts/local-cluster/settings';
+import { localSafeDefaults, readSettings } from '../../scripts/local-cluster/settings';
 import { planTopology } from '../../scripts/local-cluster/topology';
 import {
   ensureZooKeeperInstallation,
@@ -184,5 +184,25 @@ describe('ZooKeeper installation', () => {
     const { system: host, commands } = system({ env: { ZOOKEEPER_HOME: '/opt/zk' } });
     expect(() => ensureZooKeeperInstallation(host)).toThrow(ZooKeeperNotInstalledError);
     expect(commands).toEqual([]);
+  });
+});
+
+describe('safe defaults of a local cluster', () => {
+  test('loopback and the demo folder unless set, the demo folder added to given roots', () => {
+    expect(localSafeDefaults({}, '/d/demo-logs')).toEqual({
+      BIND_HOST: '127.0.0.1',
+      ADVERTISED_HOST: '127.0.0.1',
+      WORKER_LOGS_ROOTS: '/d/demo-logs',
+    });
+    expect(
+      localSafeDefaults(
+        { BIND_HOST: '0.0.0.0', ADVERTISED_HOST: 'box', WORKER_LOGS_ROOTS: '/var/log' },
+        '/d/demo-logs',
+      ),
+    ).toEqual({
+      BIND_HOST: '0.0.0.0',
+      ADVERTISED_HOST: 'box',
+      WORKER_LOGS_ROOTS: '/var/log,/d/demo-logs',
+    });
   });
 });

@@ -21,6 +21,7 @@ import { ClusterController } from './cluster/cluster.controller';
 import { ClusterViewService } from './cluster/cluster-view.service';
 import { REGISTRY_SETTINGS, loadRegistrySettings } from './config/registry-settings';
 import { EventTail } from './events/event-tail';
+import { StreamAdmission } from './events/stream-admission';
 import { EventsController } from './events/events.controller';
 import { RegistryGrpcController } from './grpc/registry-grpc.controller';
 
@@ -57,6 +58,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
     ClusterViewService,
     AuditQueryService,
     EventTail,
+    StreamAdmission,
     { provide: APP_PIPE, useClass: ApiValidationPipe },
     { provide: APP_FILTER, useClass: RegistryHttpExceptionFilter },
   ],

@@ -4,7 +4,7 @@
  * change; `GET /v1/events` streams stored events in order and resumes after
  * `Last-Event-ID`; the same over gRPC (GetCluster, QueryAudit, StreamEvents).
  */
-import { status } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import request from 'supertest';
 import { GroupMembership, LeaderElection, Op, type ZkClient } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
@@ -239,6 +239,58 @@ describe('GET /v1/events (Server-Sent Events)', () => {
     expect(got.map((e) => e.data.id)).toEqual(
       events.filter((e) => e.taskId === 'only-me').map((e) => e.id),
     );
+  });
+
+  it('bounds streams per caller and how far back a stream may resume', async () => {
+    const bounded = await startRegistryApp(server, {
+      databaseUrl: database.url,
+      grpc: true,
+      env: { REGISTRY_MAX_STREAMS_PER_CALLER: '2', REGISTRY_MAX_REPLAY_EVENTS: '5' },
+    });
+    const boundedGrpc = new RegistryClient(bounded.grpcPort);
+    try {
+      await fillOutbox(zk, 10, 1);
+      await timing.waitFor(async () => (await outboxDepth(zk)) === 0);
+      const open = [
+        await SseReader.open(bounded.url('/v1/events')),
+        await SseReader.open(bounded.url('/v1/events')),
+      ];
+      const third = await fetch(bounded.url('/v1/events'));
+      expect(third.status).toBe(429);
+      expect(await third.json()).toMatchObject({
+        errors: [{ field: 'authorization', reason: 'at most 2 streams at once' }],
+      });
+      await open[0].close();
+      await timing.waitFor(async () => {
+        const again = await SseReader.open(bounded.url('/v1/events')).catch(() => undefined);
+        if (again) open.push(again);
+        return again !== undefined;
+      });
+      for (const reader of open) await reader.close();
+
+      const fromZero = await request(bounded.app.getHttpServer())
+        .get('/v1/events')
+        .set('Last-Event-ID', '0')
+        .expect(400);
+      expect(fromZero.body.errors).toEqual([
+        {
+          field: 'Last-Event-ID',
+          reason: expect.stringMatching(/more than 5 events behind the newest/),
+        },
+      ]);
+      const byQuery = await request(bounded.app.getHttpServer())
+        .get('/v1/events?lastEventId=0')
+        .expect(400);
+      expect(byQuery.body.errors[0].field).toBe('lastEventId');
+      const overGrpc = await new Promise<ServiceError>((resolve) =>
+        boundedGrpc.stream('StreamEvents', { lastEventId: '0' }).on('error', resolve),
+      );
+      expect(overGrpc.code).toBe(status.INVALID_ARGUMENT);
+      expect(overGrpc.details).toMatch(/lastEventId is more than 5 events behind/);
+    } finally {
+      boundedGrpc.close();
+      await bounded.close();
+    }
   });
 
   it('answers 400 for a Last-Event-ID that is not a seq, before opening the stream', async () => {

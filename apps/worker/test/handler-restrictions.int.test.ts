@@ -1,9 +1,10 @@
 /**
  * The built-in handlers' doors, tried from outside: tasks given to real worker
  * applications configured by environment (WORKER_ALLOW_SHELL,
- * WORKER_SHELL_COMMANDS, WORKER_SHELL_WORKDIR, WORKER_LOGS_ROOTS,
- * WORKER_HTTP_ALLOWED_HOSTS). Each forbidden task fails with a reason naming
- * the restriction, and nothing it asked for happens.
+ * WORKER_SHELL_COMMANDS, WORKER_SHELL_ARGS, WORKER_SHELL_ENV,
+ * WORKER_SHELL_WORKDIR, WORKER_LOGS_ROOTS, WORKER_HTTP_ALLOWED_HOSTS), and a
+ * worker with none of them set (the defaults). Each forbidden task fails with
+ * a reason naming the restriction, and nothing it asked for happens.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -58,7 +59,8 @@ beforeAll(async () => {
     await cluster.bootWorker('plain');
     Object.assign(process.env, {
       WORKER_ALLOW_SHELL: 'true',
-      WORKER_SHELL_COMMANDS: 'echo',
+      WORKER_SHELL_COMMANDS: 'echo,touch',
+      WORKER_SHELL_ARGS: JSON.stringify({ touch: [`${workdir}/[a-z]+`] }),
       WORKER_SHELL_WORKDIR: workdir,
       WORKER_LOGS_ROOTS: logsRoot,
       WORKER_HTTP_ALLOWED_HOSTS: 'allowed.example',
@@ -101,16 +103,49 @@ describe('handler restrictions', () => {
 
     const marker = path.join(base, 'touched');
     const refused = await run(
-      { type: 'shell', payload: { command: 'touch', args: [marker] } },
+      { type: 'shell', payload: { command: 'mkdir', args: [marker] } },
       'locked',
     );
     expect(refused.state).toBe('failed');
-    expect(refused.error?.message).toMatch(/'touch' is not in the worker's allowed commands/);
+    expect(refused.error?.message).toMatch(/'mkdir' is not in the worker's allowed commands/);
     expect(existsSync(marker)).toBe(false);
 
     const escaped = await run({ type: 'shell', payload: { command: 'echo', cwd: '..' } }, 'locked');
     expect(escaped.state).toBe('failed');
     expect(escaped.error?.message).toMatch(/must stay inside the working directory/);
+  });
+
+  it("checks an allowed command's arguments, and lets tasks set no environment variable", async () => {
+    const inside = path.join(workdir, 'made');
+    const made = await run(
+      { type: 'shell', payload: { command: 'touch', args: [inside] } },
+      'locked',
+    );
+    expect(made.state).toBe('succeeded');
+    expect(existsSync(inside)).toBe(true);
+
+    const marker = path.join(base, 'touched-by-args');
+    const refused = await run(
+      { type: 'shell', payload: { command: 'touch', args: [marker] } },
+      'locked',
+    );
+    expect(refused.error?.message).toMatch(
+      /args\[0\] is not allowed for touch: it matches none of the worker's argument patterns/,
+    );
+    expect(existsSync(marker)).toBe(false);
+
+    // BASH_ENV, NODE_OPTIONS, GIT_CONFIG_*: code run by an allowed program; PATH: another program.
+    for (const name of ['BASH_ENV', 'NODE_OPTIONS', 'GIT_CONFIG_COUNT', 'PATH']) {
+      const record = await run(
+        { type: 'shell', payload: { command: 'touch', args: [inside], env: { [name]: marker } } },
+        'locked',
+      );
+      expect(record.state).toBe('failed');
+      expect(record.error?.message).toMatch(
+        new RegExp(`env\\.${name} is (not allowed|never passed)`),
+      );
+    }
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('keeps logs.compress inside its roots: no .., no symlink out', async () => {
@@ -129,6 +164,15 @@ describe('handler restrictions', () => {
     expect(existsSync(path.join(outside, 'app.log'))).toBe(true);
     expect(existsSync(path.join(outside, 'app.log.gz'))).toBe(false);
 
+    const byDefault = await run(
+      { type: 'logs.compress', payload: { directory: logsRoot, olderThanMinutes: 60 } },
+      'plain',
+    );
+    expect(byDefault.state).toBe('failed');
+    expect(byDefault.error?.message).toMatch(/allows logs\.compress in no folder/);
+    expect(existsSync(path.join(logsRoot, 'app.log'))).toBe(true);
+    expect(existsSync(path.join(logsRoot, 'app.log.gz'))).toBe(false);
+
     const inside = await run(
       { type: 'logs.compress', payload: { directory: logsRoot, olderThanMinutes: 60 } },
       'locked',
@@ -137,21 +181,28 @@ describe('handler restrictions', () => {
     expect(existsSync(path.join(logsRoot, 'app.log.gz'))).toBe(true);
   });
 
-  it('calls only allowed hosts, and never the cloud metadata address', async () => {
+  it('calls only allowed hosts, and by default only public addresses', async () => {
     const { port } = http.address() as AddressInfo;
     const local = await run(
       { type: 'http', payload: { url: `http://127.0.0.1:${port}/` } },
       'locked',
     );
     expect(local.state).toBe('failed');
-    expect(local.error?.message).toMatch(/not in the worker's allowed hosts|allowed/);
-    expect(httpHits).toBe(0);
+    expect(local.error?.message).toMatch(/host 127\.0\.0\.1 is not in the allowed hosts/);
 
-    const metadata = await run(
-      { type: 'http', payload: { url: 'http://169.254.169.254/latest/meta-data/' } },
-      'plain',
-    );
-    expect(metadata.state).toBe('failed');
-    expect(metadata.error?.message).toMatch(/link-local|metadata/);
+    // Without an allowlist: no loopback (by address or by name), no private range, no metadata.
+    for (const [url, reason] of [
+      [`http://127.0.0.1:${port}/`, /127\.0\.0\.1 is a loopback address/],
+      [`http://localhost:${port}/`, /host localhost resolves to .* loopback address/],
+      [`http://[::ffff:127.0.0.1]:${port}/`, /ipv4Mapped of loopback address/],
+      ['http://10.0.0.1/', /private address/],
+      ['http://100.100.100.200/latest/meta-data/', /cloud metadata address/],
+      ['http://169.254.169.254/latest/meta-data/', /cloud metadata address/],
+    ] as const) {
+      const record = await run({ type: 'http', payload: { url } }, 'plain');
+      expect(record.state).toBe('failed');
+      expect(record.error?.message).toMatch(reason);
+    }
+    expect(httpHits).toBe(0);
   });
 });

@@ -56,4 +56,14 @@ describe('worker application', () => {
     expect(res.text).toMatch(/^zks_worker_handler_duration_seconds_count\{type="noop"\} 1$/m);
     expect(res.text).toMatch(/^zks_worker_start_lateness_seconds_count 1$/m);
   });
+
+  it('labels tasks of types it has no handler for as "other": the label set stays bounded', async () => {
+    for (const type of ['made-up-1', 'made-up-2', 'made-up-3']) {
+      const task = await cluster.assign({ type, payload: {} }, ['worker-app']);
+      await cluster.waitForTask(task.id, (r) => r.state === 'failed');
+    }
+    const res = await request(app.getHttpServer()).get('/metrics').expect(200);
+    expect(res.text).not.toMatch(/made-up/);
+    expect(res.text).toMatch(/^zks_worker_tasks_failed_total\{type="other"\} 3$/m);
+  });
 });

@@ -1,3 +1,4 @@
+import { redactUrl } from '@app/common/logging/redact-url';
 /**
  * Plain node-postgres chores around the audit database, without TypeORM (so
  * `npm start`'s orchestrator can use them cheaply): URLs, creating the
@@ -12,15 +13,9 @@ export function databaseName(url: string): string {
   return name;
 }
 
-/** `url` with its password masked: safe to log. */
+/** `url` with its password masked (user info and `?password=`): safe to log. */
 export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparsable database URL>';
-  }
+  return redactUrl(url) ?? '<unparsable database URL>';
 }
 
 /** `url` pointed at another database of the same server. */

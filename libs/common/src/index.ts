@@ -17,3 +17,5 @@ export * from './zookeeper/zookeeper.module';
 export * from './auth';
 export * from './membership/member-registration';
 export * from './leadership/leadership-terms';
+export * from './outbound';
+export * from './logging/redact-url';

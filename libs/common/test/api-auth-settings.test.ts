@@ -38,13 +38,13 @@ describe('loadApiAuthSettings', () => {
   it('names API_TOKEN "default" (admin) and reads named tokens from the file', () => {
     const file = tokensFile([{ name: 'ci', role: 'submitter', token: 'x'.repeat(16) }]);
     const settings = loadApiAuthSettings({
-      API_TOKEN: 'single',
+      API_TOKEN: 'single-0123456789abcdef',
       API_TOKENS_FILE: file,
       API_METRICS_REQUIRE_TOKEN: 'yes',
       API_RATE_LIMIT_PER_MINUTE: '600',
     });
     expect(settings.tokens).toEqual([
-      { name: 'default', role: 'admin', token: 'single' },
+      { name: 'default', role: 'admin', token: 'single-0123456789abcdef' },
       { name: 'ci', role: 'submitter', token: 'x'.repeat(16) },
     ]);
     expect(settings.metricsRequireToken).toBe(true);

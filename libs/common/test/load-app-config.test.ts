@@ -94,7 +94,7 @@ describe('loadAppConfig', () => {
         WORKER_CAPACITY: '32',
         WORKER_LABELS: 'zone=eu-west-1a, gpu=true ,disk=',
         WORKER_ALLOW_SHELL: 'TRUE',
-        API_TOKEN: 's3cr3t-token',
+        API_TOKEN: 's3cr3t-token-0123456789',
         LOG_LEVEL: 'debug',
       },
       SCHEDULER,
@@ -112,7 +112,7 @@ describe('loadAppConfig', () => {
       labels: { zone: 'eu-west-1a', gpu: 'true', disk: '' },
       allowShell: true,
     });
-    expect(config.apiToken).toBe('s3cr3t-token');
+    expect(config.apiToken).toBe('s3cr3t-token-0123456789');
     expect(config.logLevel).toBe('debug');
     expect(Object.isFrozen(config.worker.labels)).toBe(true);
   });
@@ -173,6 +173,7 @@ describe('loadAppConfig', () => {
       'DATABASE_URL must use the postgres:// or postgresql:// scheme',
     ],
     [{ API_TOKEN: 'two words' }, 'API_TOKEN must not contain whitespace'],
+    [{ API_TOKEN: 'short' }, 'API_TOKEN must be at least 16 characters'],
     [{ ZK_AUTH: 'no-colon' }, 'ZK_AUTH must be user:password'],
     [{ ZK_AUTH: 'user:' }, 'ZK_AUTH must be user:password'],
   ])('rejects %j', (env, expected) => {
@@ -222,16 +223,27 @@ describe('loadAppConfig', () => {
     expect(problemOf({ DATABASE_URL_FILE: path.join(dir, 'missing') })).toMatch(
       /^DATABASE_URL_FILE cannot be read \(ENOENT/,
     );
+    // An empty secret file is an error, never "unset" (which would leave ACLs or the API open).
+    writeFileSync(path.join(dir, 'empty'), ' \n');
+    for (const variable of ['ZK_AUTH_FILE', 'API_TOKEN_FILE', 'DATABASE_URL_FILE']) {
+      expect(problemOf({ [variable]: path.join(dir, 'empty') })).toBe(
+        `${variable} names an empty file (${path.join(dir, 'empty')}): write the secret into it, or unset ${variable}`,
+      );
+    }
   });
 
   it('masks secrets when the config is serialised', () => {
     const config = loadAppConfig(
-      { API_TOKEN: 'tok', DATABASE_URL: 'postgres://u:pw@h/d', ZK_AUTH: 'svc:zkpass' },
+      {
+        API_TOKEN: 'tok-0123456789abcdef',
+        DATABASE_URL: 'postgres://u:pw@h/d',
+        ZK_AUTH: 'svc:zkpass',
+      },
       SCHEDULER,
     );
     expect(config.zooKeeper.digest).toBe('svc:zkpass');
     const json = JSON.stringify(config);
-    expect(json).not.toContain('tok"');
+    expect(json).not.toContain('tok-0123456789abcdef');
     expect(json).not.toContain(':pw@');
     expect(json).not.toContain('zkpass');
     expect(JSON.parse(json)).toMatchObject({

@@ -48,6 +48,8 @@ export interface JobSpec extends TaskTemplate {
 
 export interface JobRecord extends JobSpec {
   id: string;
+  /** The name of the API token that created it (kept across changes); unset without tokens. */
+  owner?: string;
   createdAt: number;
   updatedAt: number;
 }

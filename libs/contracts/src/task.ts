@@ -26,6 +26,12 @@ export interface TaskRecord {
   selector?: Selector;
   parallelism: number;
   idempotencyKey?: string;
+  /**
+   * The name of the API token that submitted it (a job's fires: the job's
+   * owner). A `submitter` may cancel only its own tasks; its idempotency keys
+   * are its own. Unset when the API has no tokens.
+   */
+  owner?: string;
   /** Earliest start (epoch ms). */
   runAt: number;
   /** The worker holding it (the first of `workers` for a gang). */

@@ -26,9 +26,15 @@ export const ZkLayout = {
   assignRoot: '/assign',
   assignments: (workerId: string) => `/assign/${workerId}`,
   assignment: (workerId: string, taskId: string) => `/assign/${workerId}/${taskId}`,
-  /** `/idempotency/<sha256 of key>` holds the task id submitted with that key. */
+  /**
+   * `/idempotency/<sha256 of owner and key>` holds the task id submitted with
+   * that key by that token (keys are per token; without an owner, the key alone).
+   */
   idempotencyRoot: '/idempotency',
-  idempotency: (key: string) => `/idempotency/${createHash('sha256').update(key).digest('hex')}`,
+  idempotency: (key: string, owner?: string) =>
+    `/idempotency/${createHash('sha256')
+      .update(owner === undefined ? key : `${owner}\n${key}`)
+      .digest('hex')}`,
   outbox: '/audit/outbox',
   outboxEntryPrefix: '/audit/outbox/e-',
   /** Outbox nodes the drain could not read or store, moved aside (kept for inspection). */

@@ -47,9 +47,16 @@ export class JobStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async create(spec: JobSpec): Promise<JobRecord> {
+  /** `owner`: the creating token's name (JobRecord.owner), kept by every update. */
+  async create(spec: JobSpec, owner?: string): Promise<JobRecord> {
     const now = this.now();
-    const record: JobRecord = { ...spec, id: randomUUID(), createdAt: now, updatedAt: now };
+    const record: JobRecord = {
+      ...spec,
+      id: randomUUID(),
+      ...(owner === undefined ? {} : { owner }),
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       await this.writes.submit({
         ops: [
@@ -109,6 +116,7 @@ export class JobStore {
       const next: JobRecord = {
         ...spec,
         id: current.record.id,
+        ...(current.record.owner === undefined ? {} : { owner: current.record.owner }),
         createdAt: current.record.createdAt,
         updatedAt: this.now(),
       };

@@ -28,6 +28,8 @@ export interface TaskSubmission {
   jobId?: string;
   /** Deterministic id (a job fire); default a new UUID. */
   id?: string;
+  /** The submitting token's name (TaskRecord.owner). */
+  owner?: string;
   fireTime?: number;
 }
 
@@ -46,6 +48,9 @@ export interface TaskFilter {
   limit: number;
 }
 
+/** Task records one list call reads at most (a filter on state may match few of them). */
+export const MAX_TASKS_EXAMINED = 5_000;
+
 export class TaskNotFoundError extends Error {
   constructor(readonly id: string) {
     super(`task ${id} not found`);
@@ -63,7 +68,7 @@ export class TaskAlreadyFinishedError extends Error {
   }
 }
 
-/** A task of `job` (a fire, or a trigger): its handler, payload and policies. */
+/** A task of `job` (a fire): its handler, payload, policies and owner. */
 export function jobTaskSubmission(job: JobRecord): TaskSubmission {
   return {
     jobId: job.id,
@@ -73,6 +78,7 @@ export function jobTaskSubmission(job: JobRecord): TaskSubmission {
     ...(job.timeoutMs === undefined ? {} : { timeoutMs: job.timeoutMs }),
     ...(job.selector === undefined ? {} : { selector: job.selector }),
     parallelism: job.parallelism,
+    ...(job.owner === undefined ? {} : { owner: job.owner }),
   };
 }
 
@@ -94,6 +100,7 @@ export function newTaskRecord(submission: TaskSubmission, now: number): TaskReco
     ...(submission.idempotencyKey === undefined
       ? {}
       : { idempotencyKey: submission.idempotencyKey }),
+    ...(submission.owner === undefined ? {} : { owner: submission.owner }),
     runAt: submission.runAt ?? now,
     createdAt: now,
   };
@@ -125,7 +132,11 @@ export class TaskStore {
     return this.tasks.read(id);
   }
 
-  /** A page of live tasks (ZooKeeper holds live and recently finished ones), by id. */
+  /**
+   * A page of live tasks (ZooKeeper holds live and recently finished ones), by
+   * id. Reads at most MAX_TASKS_EXAMINED records per call, however rare the
+   * filter's matches: then the page may be short, with `next` where it stopped.
+   */
   async list(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; next?: string }> {
     const { children } = await this.client.children(ZkLayout.tasks);
     const names = children
@@ -135,21 +146,22 @@ export class TaskStore {
     const tasks: TaskRecord[] = [];
     let index = 0;
     // Read in pages of the limit: reads are pipelined, most pages need one round.
-    while (index < names.length && tasks.length < filter.limit) {
-      const page = names.slice(index, index + filter.limit);
+    while (index < names.length && tasks.length < filter.limit && index < MAX_TASKS_EXAMINED) {
+      const page = names.slice(index, index + Math.min(filter.limit, MAX_TASKS_EXAMINED - index));
       index += page.length;
       const found = await Promise.all(page.map((name) => this.get(name)));
-      for (const task of found) {
+      for (const [at, task] of found.entries()) {
         if (!task) continue;
         if (filter.jobId !== undefined && task.record.jobId !== filter.jobId) continue;
         if (filter.state !== undefined && task.record.state !== filter.state) continue;
         tasks.push(task.record);
-        if (tasks.length === filter.limit) break;
+        if (tasks.length === filter.limit) {
+          index += at + 1 - page.length;
+          break;
+        }
       }
     }
-    const last = tasks.at(-1);
-    const more = last !== undefined && names.some((name) => name > last.id);
-    return { tasks, ...(more && tasks.length === filter.limit ? { next: last.id } : {}) };
+    return index < names.length ? { tasks, next: names[index - 1] } : { tasks };
   }
 
   /**
@@ -194,16 +206,16 @@ export class TaskStore {
         const key = record.idempotencyKey;
         if (!(error instanceof NodeExistsError && error.opIndex === 1 && key !== undefined))
           throw error;
-        const existing = await this.existingFor(key);
+        const existing = await this.existingFor(key, record.owner);
         // The key's task was removed meanwhile (retention): the key is free again.
         if (existing) return existing;
       }
     }
   }
 
-  private async existingFor(key: string): Promise<SubmittedTask | undefined> {
+  private async existingFor(key: string, owner?: string): Promise<SubmittedTask | undefined> {
     try {
-      const { data } = await this.client.get(ZkLayout.idempotency(key));
+      const { data } = await this.client.get(ZkLayout.idempotency(key, owner));
       const id = data.toString('utf8');
       const task = await this.get(id);
       return task && { id, state: task.record.state, existing: true };

@@ -90,7 +90,7 @@ export async function readTask(client: ZkClient, id: string): Promise<VersionedT
 export function createTaskOps(record: TaskRecord): ZkOp[] {
   const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
   if (record.idempotencyKey !== undefined) {
-    ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey), record.id));
+    ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey, record.owner), record.id));
   }
   return ops;
 }
@@ -218,7 +218,7 @@ export class TaskWrites {
   async retire(task: VersionedTask): Promise<'retired' | 'moved' | 'gone' | 'unknown'> {
     const ops = [Op.delete(ZkLayout.task(task.record.id), task.version)];
     if (task.record.idempotencyKey !== undefined) {
-      ops.push(Op.delete(ZkLayout.idempotency(task.record.idempotencyKey)));
+      ops.push(Op.delete(ZkLayout.idempotency(task.record.idempotencyKey, task.record.owner)));
     }
     for (;;) {
       try {

@@ -22,6 +22,10 @@ export interface RegistrySettings {
   readonly sseHeartbeatMs: number;
   /** How often live streams look for new rows in PostgreSQL (the drainer's own are immediate). */
   readonly eventsPollMs: number;
+  /** Live `/v1/events` streams one caller (token, or address without tokens) may hold open. */
+  readonly maxStreamsPerCaller: number;
+  /** A stream may resume at most this many events behind the newest (older ones: GET /v1/audit). */
+  readonly maxReplayEvents: number;
   /**
    * Testing only: pause after each PostgreSQL commit, before the drained nodes
    * are deleted, so that a test can kill the drainer between the two. 0 in production.
@@ -82,6 +86,20 @@ const SPECS: readonly Spec[] = [
     max: 3_600_000,
   },
   { variable: 'REGISTRY_EVENTS_POLL_MS', key: 'eventsPollMs', fallback: 250, min: 10, max: 60_000 },
+  {
+    variable: 'REGISTRY_MAX_STREAMS_PER_CALLER',
+    key: 'maxStreamsPerCaller',
+    fallback: 10,
+    min: 1,
+    max: 10_000,
+  },
+  {
+    variable: 'REGISTRY_MAX_REPLAY_EVENTS',
+    key: 'maxReplayEvents',
+    fallback: 100_000,
+    min: 0,
+    max: 100_000_000,
+  },
   { variable: 'REGISTRY_DRAIN_PAUSE_MS', key: 'drainPauseMs', fallback: 0, min: 0, max: 600_000 },
 ];
 

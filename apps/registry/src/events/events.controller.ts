@@ -11,6 +11,7 @@ import { LiveEventsQueryDto } from '../audit-query/audit-query.dto';
 import { errorText } from '../audit-drain/error-text';
 import { EventTail } from './event-tail';
 import { pumpLiveEvents } from './live-stream';
+import { StreamAdmission } from './stream-admission';
 
 /**
  * `GET /v1/events`: Server-Sent Events of the audit events as they reach
@@ -23,6 +24,7 @@ import { pumpLiveEvents } from './live-stream';
 export class EventsController {
   constructor(
     private readonly tail: EventTail,
+    private readonly admission: StreamAdmission,
     @Inject(REGISTRY_SETTINGS) private readonly settings: RegistrySettings,
   ) {}
 
@@ -53,9 +55,11 @@ export class EventsController {
         'must be the id (seq) of an event received from this stream',
       );
     }
-    // The starting point is fixed before the stream opens: an unreachable history is a 503.
-    const after = query.lastEventId ?? header?.trim() ?? (await this.tail.lastSeq());
-
+    const { after, release } = await this.admission.admit(
+      query.lastEventId ?? header?.trim(),
+      query.lastEventId === undefined ? 'Last-Event-ID' : 'lastEventId',
+      request.socket.remoteAddress,
+    );
     response.statusCode = 200;
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     response.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -92,6 +96,7 @@ export class EventsController {
         },
       });
     } finally {
+      release();
       clearInterval(heartbeat);
       request.off('close', stop);
       response.off('error', stop);

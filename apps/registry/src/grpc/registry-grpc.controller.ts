@@ -20,6 +20,7 @@ import { AuditQueryService } from '../audit-query/audit-query.service';
 import { ClusterViewService } from '../cluster/cluster-view.service';
 import { EventTail } from '../events/event-tail';
 import { pumpLiveEvents } from '../events/live-stream';
+import { StreamAdmission } from '../events/stream-admission';
 import { clusterMessage, defined } from './registry-grpc-mapping';
 
 const Rpc = (method: string): MethodDecorator => GrpcMethod(REGISTRY_SERVICE_NAME, method);
@@ -37,6 +38,7 @@ export class RegistryGrpcController {
     private readonly cluster: ClusterViewService,
     private readonly audit: AuditQueryService,
     private readonly tail: EventTail,
+    private readonly admission: StreamAdmission,
   ) {}
 
   @Rpc('GetCluster')
@@ -63,7 +65,11 @@ export class RegistryGrpcController {
     call: ServerWritableStream<StreamEventsRequest, AuditEventMessage>,
   ): Promise<Observable<never>> {
     const filter = validateInput(LiveEventsQueryDto, defined({ ...request }), 'request');
-    const after = filter.lastEventId ?? (await this.tail.lastSeq());
+    const { after, release } = await this.admission.admit(
+      filter.lastEventId,
+      'lastEventId',
+      call.getPeer(),
+    );
     return new Observable<never>((subscriber) => {
       const abort = new AbortController();
       const stop = (): void => abort.abort();
@@ -85,6 +91,7 @@ export class RegistryGrpcController {
         (error: unknown) => subscriber.error(error),
       );
       return () => {
+        release();
         call.off('cancelled', stop);
         call.off('error', stop);
         this.tail.closing.removeEventListener('abort', stop);

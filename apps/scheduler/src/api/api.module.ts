@@ -8,6 +8,7 @@ import { SchedulerGrpcController } from './grpc/scheduler-grpc.controller';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
 import { JobLimit, MAX_JOBS, loadMaxJobs } from './limits/job-limit';
+import { LiveTaskLimit, MAX_LIVE_TASKS, loadMaxLiveTasks } from './limits/live-task-limit';
 import { TasksController } from './tasks/tasks.controller';
 import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
@@ -33,6 +34,8 @@ import { ApiValidationPipe } from '@app/common/api';
     JobsService,
     JobLimit,
     { provide: MAX_JOBS, useFactory: () => loadMaxJobs(process.env) },
+    LiveTaskLimit,
+    { provide: MAX_LIVE_TASKS, useFactory: () => loadMaxLiveTasks(process.env) },
     TasksService,
     TaskHistoryReader,
     { provide: APP_PIPE, useClass: ApiValidationPipe },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 /**
  * API authentication from outside: every door of the scheduler's HTTP and
  * gRPC API with no token, a wrong one, and a role too weak — each refused
@@ -13,9 +14,9 @@ import { Module } from '@nestjs/common';
 import { Metadata, status } from '@grpc/grpc-js';
 import { AppConfigModule, HealthModule, MetricsModule } from '@app/common';
 import request from 'supertest';
-import { NoAuthError } from '@app/zk';
+import { NoAuthError, ZkClient } from '@app/zk';
 import { TestingServer, timing } from '@app/zk/testing';
-import type { AuditEvent, OutboxEntry } from '@app/contracts';
+import type { AuditEvent, OutboxEntry, TaskRecord } from '@app/contracts';
 import { ApiModule } from '../../src/api/api.module';
 import { SCHEDULER_SERVICE } from '../../src/scheduler.module';
 import { SchedulerClient, startApiApp, type ApiApp } from './support/api-app';
@@ -30,6 +31,7 @@ const TOKENS = {
   admin: 'admin-token-0123456789abcdef',
   submitter: 'submitter-token-0123456789ab',
   reader: 'reader-token-0123456789abcdef',
+  otherSubmitter: 'other-submitter-token-01234',
 };
 
 let server: TestingServer;
@@ -45,6 +47,7 @@ function writeTokensFile(): string {
       { name: 'ops', role: 'admin', token: TOKENS.admin },
       { name: 'ci', role: 'submitter', token: TOKENS.submitter },
       { name: 'dashboard', role: 'reader', token: TOKENS.reader },
+      { name: 'cd', role: 'submitter', token: TOKENS.otherSubmitter },
     ]),
     { mode: 0o600 },
   );
@@ -173,6 +176,70 @@ describe('HTTP', () => {
   });
 });
 
+describe('ownership', () => {
+  const as = (token: string) => ({
+    submit: (body: object) =>
+      request(api.http).post('/v1/tasks').set('Authorization', bearer(token)).send(body),
+    cancel: (id: string) =>
+      request(api.http).post(`/v1/tasks/${id}/cancel`).set('Authorization', bearer(token)),
+    trigger: (id: string) =>
+      request(api.http).post(`/v1/jobs/${id}/trigger`).set('Authorization', bearer(token)),
+  });
+  const stateOf = async (id: string): Promise<TaskRecord> =>
+    JSON.parse((await api.zk.get(`/tasks/${id}`)).data.toString()) as TaskRecord;
+
+  it('lets a submitter cancel only its own tasks (admin: any), changing nothing when refused', async () => {
+    const mine = (await as(TOKENS.submitter).submit(task)).body as { id: string };
+    expect((await stateOf(mine.id)).owner).toBe('ci');
+
+    const before = await writtenState();
+    const refused = await as(TOKENS.otherSubmitter).cancel(mine.id);
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({
+      message: expect.stringMatching(
+        /token "cd" \(role submitter\) may act only on what it submitted/,
+      ),
+      errors: [{ field: 'id', reason: 'belongs to token "ci"' }],
+    });
+    const overGrpc = await grpc.failure(
+      'CancelTask',
+      { id: mine.id },
+      grpcAuth(TOKENS.otherSubmitter),
+    );
+    expect(overGrpc.code).toBe(status.PERMISSION_DENIED);
+    expect(await writtenState()).toEqual(before);
+    expect((await stateOf(mine.id)).state).toBe('pending');
+
+    expect((await as(TOKENS.submitter).cancel(mine.id)).status).toBe(202);
+    const another = (await as(TOKENS.submitter).submit(task)).body as { id: string };
+    expect((await as(TOKENS.admin).cancel(another.id)).status).toBe(202);
+  });
+
+  it("lets a submitter trigger only its own jobs: an admin's job is refused", async () => {
+    const created = await request(api.http)
+      .post('/v1/jobs')
+      .set('Authorization', bearer(TOKENS.admin))
+      .send(job('owned-by-ops'));
+    const id = (created.body as { id: string }).id;
+    const before = await writtenState();
+    expect((await as(TOKENS.submitter).trigger(id)).status).toBe(403);
+    expect(await writtenState()).toEqual(before);
+    const fired = await as(TOKENS.admin).trigger(id);
+    expect(fired.status).toBe(202);
+    expect((await stateOf((fired.body as { taskId: string }).taskId)).owner).toBe('ops');
+  });
+
+  it('keeps idempotency keys per token', async () => {
+    const keyed = { ...task, idempotencyKey: 'nightly-report' };
+    const first = (await as(TOKENS.submitter).submit(keyed)).body as { id: string };
+    const other = (await as(TOKENS.otherSubmitter).submit(keyed)).body as { id: string };
+    const again = (await as(TOKENS.submitter).submit(keyed)).body as { id: string };
+    expect(other.id).not.toBe(first.id);
+    expect(again.id).toBe(first.id);
+    expect((await stateOf(other.id)).owner).toBe('cd');
+  });
+});
+
 describe('gRPC', () => {
   it('answers UNAUTHENTICATED without a token or with a wrong one, nothing changed', async () => {
     const before = await writtenState();
@@ -255,6 +322,23 @@ describe('metrics behind a token and the write rate limit', () => {
 });
 
 describe('ZK_AUTH', () => {
+  it('refuses to start on a root someone else left open, creating nothing under it', async () => {
+    const root = `/open-${randomUUID()}`;
+    // An outsider (no credentials) made the root first: its ACL is world:anyone.
+    const outsider = new ZkClient({ connectString: server.connectString, root });
+    await outsider.start();
+    try {
+      await expect(
+        startApiApp(server, { env: { ZK_AUTH: 'zk-scheduler:zk-s3cret', ZK_ROOT: root } }),
+      ).rejects.toThrow(
+        `ZooKeeper node ${root} is open to every client (world:anyone) although this client authenticates`,
+      );
+      expect((await outsider.children('/')).children).toEqual([]);
+    } finally {
+      await outsider.close();
+    }
+  });
+
   it("closes the API's znodes to ZooKeeper clients without the credentials", async () => {
     const closed = await startApiApp(server, { env: { ZK_AUTH: 'zk-scheduler:zk-s3cret' } });
     try {

@@ -15,7 +15,7 @@ import type {
   TaskMessage,
   TriggerJobResponse,
 } from '@app/contracts/proto/scheduler/v1/scheduler-messages';
-import { SchedulerClient, startApiApp, type ApiApp } from './support/api-app';
+import { SchedulerClient, startApiApp, type ApiApp, NEXT_YEAR } from './support/api-app';
 
 let server: TestingServer;
 let api: ApiApp;
@@ -92,12 +92,12 @@ describe('jobs over gRPC', () => {
 
     const switched = await grpc.call<JobMessage>('UpdateJob', {
       id: created.id,
-      runAt: '2032-01-01T00:00:00Z',
+      runAt: `${NEXT_YEAR}-01-01T00:00:00Z`,
       paused: false,
     });
     expect(switched).toMatchObject({
-      runAt: '2032-01-01T00:00:00.000Z',
-      nextFireAt: '2032-01-01T00:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T00:00:00.000Z`,
+      nextFireAt: `${NEXT_YEAR}-01-01T00:00:00.000Z`,
     });
     expect(switched.schedule).toBeUndefined();
 
@@ -194,7 +194,7 @@ describe('tasks over gRPC', () => {
     const submitted = await grpc.call<SubmittedTaskMessage>('SubmitTask', {
       type: 'noop',
       payloadJson: '{"x":1}',
-      runAt: '2030-01-01T00:00:00Z',
+      runAt: `${NEXT_YEAR}-01-01T00:00:00Z`,
     });
     expect(submitted).toEqual({ id: expect.any(String), state: 'pending' });
     const task = await grpc.call<TaskMessage>('GetTask', { id: submitted.id });
@@ -203,7 +203,7 @@ describe('tasks over gRPC', () => {
       state: 'pending',
       attempt: 0,
       payloadJson: '{"x":1}',
-      runAt: '2030-01-01T00:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T00:00:00.000Z`,
       workers: [],
     });
     expect(task.workerId).toBeUndefined();

@@ -10,7 +10,7 @@ import { TestingServer, timing } from '@app/zk/testing';
 import { ZkLayout, type JobRecord } from '@app/contracts';
 import type { ApiErrorBody, JobView, Page } from '@app/contracts/dto/scheduler-api';
 import { decodeJson, encodeJson } from '@app/store';
-import { startApiApp, type ApiApp } from './support/api-app';
+import { startApiApp, type ApiApp, NEXT_YEAR } from './support/api-app';
 
 let server: TestingServer;
 let api: ApiApp;
@@ -81,7 +81,7 @@ describe('creating and reading jobs', () => {
   it('creates a one-off job whose next fire is its runAt', async () => {
     const job = await createJob({
       schedule: undefined,
-      runAt: '2030-01-01T10:00:00+01:00',
+      runAt: `${NEXT_YEAR}-01-01T10:00:00+01:00`,
       timeoutMs: 30_000,
       concurrency: 'forbid',
       misfire: 'skip',
@@ -91,8 +91,8 @@ describe('creating and reading jobs', () => {
     });
     expect(job).toMatchObject({
       schedule: null,
-      runAt: '2030-01-01T09:00:00.000Z',
-      nextFireAt: '2030-01-01T09:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T09:00:00.000Z`,
+      nextFireAt: `${NEXT_YEAR}-01-01T09:00:00.000Z`,
       timeoutMs: 30_000,
       concurrency: 'forbid',
       misfire: 'skip',
@@ -126,7 +126,7 @@ describe('creating and reading jobs', () => {
     const body = await failure(
       request(api.http)
         .post('/v1/jobs')
-        .send({ name: job.name, type: 'noop', runAt: '2030-01-01T00:00:00Z' }),
+        .send({ name: job.name, type: 'noop', runAt: `${NEXT_YEAR}-01-01T00:00:00Z` }),
       409,
     );
     expect(body.errors).toEqual([{ field: 'name', reason: expect.stringContaining('is taken') }]);
@@ -206,13 +206,13 @@ describe('changing jobs', () => {
     const oneOff = (
       await request(api.http)
         .patch(`/v1/jobs/${job.id}`)
-        .send({ runAt: '2030-05-01T00:00:00Z', selector: null })
+        .send({ runAt: `${NEXT_YEAR}-01-01T06:00:00Z`, selector: null })
         .expect(200)
     ).body as JobView;
     expect(oneOff).toMatchObject({
       schedule: null,
-      runAt: '2030-05-01T00:00:00.000Z',
-      nextFireAt: '2030-05-01T00:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T06:00:00.000Z`,
+      nextFireAt: `${NEXT_YEAR}-01-01T06:00:00.000Z`,
       selector: null,
     });
     const stored = decodeJson<JobRecord>((await api.zk.get(ZkLayout.job(job.id))).data);

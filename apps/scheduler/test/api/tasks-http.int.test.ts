@@ -12,7 +12,7 @@ import type {
   TaskView,
 } from '@app/contracts/dto/scheduler-api';
 import { decodeJson } from '@app/store';
-import { startApiApp, type ApiApp } from './support/api-app';
+import { startApiApp, type ApiApp, NEXT_YEAR } from './support/api-app';
 
 let server: TestingServer;
 let api: ApiApp;
@@ -75,14 +75,14 @@ describe('one-off tasks', () => {
   it('keeps a future runAt, the retry policy, the selector and the gang size', async () => {
     const { id } = await submit({
       type: 'http',
-      runAt: '2031-06-01T12:00:00-04:00',
+      runAt: `${NEXT_YEAR}-01-01T12:00:00-04:00`,
       retry: { maxAttempts: 5 },
       selector: { labels: { gpu: 'true' } },
       parallelism: 4,
     });
     const task = (await request(api.http).get(`/v1/tasks/${id}`).expect(200)).body as TaskView;
     expect(task).toMatchObject({
-      runAt: '2031-06-01T16:00:00.000Z',
+      runAt: `${NEXT_YEAR}-01-01T16:00:00.000Z`,
       retry: { maxAttempts: 5, backoffMs: 1000 },
       selector: { labels: { gpu: 'true' } },
       parallelism: 4,

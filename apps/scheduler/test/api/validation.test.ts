@@ -21,6 +21,9 @@ import {
 } from '@app/common/api';
 import type { JobRecord } from '@app/contracts';
 
+/** A valid runAt: a month ahead, whole seconds. */
+const SOON = new Date(Math.floor(Date.now() / 1000) * 1000 + 30 * 86_400_000);
+
 type Dto = Parameters<typeof validateInput>[0];
 
 function problems(dto: Dto, plain: unknown): { kind: string; errors: readonly FieldError[] } {
@@ -78,6 +81,12 @@ const JOB_CASES: Case[] = [
     /ISO 8601/,
   ],
   ['runAt a number', { name: 'a', type: 'noop', runAt: 1893456000000 }, 'runAt', /ISO 8601/],
+  [
+    'runAt beyond a year',
+    { name: 'a', type: 'noop', runAt: new Date(Date.now() + 400 * 86_400_000).toISOString() },
+    'runAt',
+    /at most one year from now/,
+  ],
   ['retry not an object', { ...job, retry: 3 }, 'retry', /^must be a JSON object$/],
   ['retry an array', { ...job, retry: [3] }, 'retry', /^must be a JSON object$/],
   [
@@ -166,6 +175,12 @@ const TASK_CASES: Case[] = [
     /must not contain control characters/,
   ],
   ['runAt not a date', { ...task, runAt: '2030-13-01T00:00:00Z' }, 'runAt', /ISO 8601/],
+  [
+    'runAt in 2099 (a task that would wait in ZooKeeper for ever)',
+    { ...task, runAt: '2099-01-01T00:00:00Z' },
+    'runAt',
+    /^must be at most one year from now$/,
+  ],
   ['schedule on a task', { ...task, schedule: '* * * * *' }, 'schedule', /not a known field/],
 ];
 
@@ -177,7 +192,7 @@ describe('job validation', () => {
         name: 'once',
         type: 'http',
         payload: { url: 'https://example.org', nested: [1, { a: null }] },
-        runAt: '2030-01-01T09:00:00.250+02:00',
+        runAt: SOON.toISOString(),
         retry: { maxAttempts: 3, backoffMs: 0 },
         timeoutMs: 5_000,
         concurrency: 'forbid',
@@ -271,9 +286,9 @@ describe('job validation', () => {
       updatedAt: 0,
     };
     const patch = (body: object) => patchedJobSpec(current, validateInput(UpdateJobDto, body));
-    expect(patch({ runAt: '2030-01-01T00:00:00Z', timeoutMs: null })).toMatchObject({
+    expect(patch({ runAt: SOON.toISOString(), timeoutMs: null })).toMatchObject({
       schedule: undefined,
-      runAt: Date.UTC(2030, 0, 1),
+      runAt: SOON.getTime(),
       timeoutMs: undefined,
     });
     expect(patch({ paused: true, timezone: 'Europe/Paris' })).toMatchObject({

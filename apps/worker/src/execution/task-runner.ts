@@ -126,7 +126,7 @@ export class TaskRunner {
     execution.slot = true;
     metrics.running.inc();
     execution.startedAt = Date.now();
-    metrics.started.inc({ type: execution.type });
+    metrics.started.inc(metrics.typeLabel(execution.type));
     metrics.startLateness.observe(Math.max(0, execution.startedAt - execution.record.runAt) / 1000);
     this.options.reporter.started(execution);
     const timeoutMs = execution.record.timeoutMs;
@@ -238,14 +238,14 @@ export class TaskRunner {
   private succeed(execution: Execution, result: unknown): void {
     if (execution.settled) return;
     this.settle(execution, true);
-    this.options.metrics.succeeded.inc({ type: execution.type });
+    this.options.metrics.succeeded.inc(this.options.metrics.typeLabel(execution.type));
     this.report(execution, this.options.changes.succeeded(execution, storableResult(result)));
   }
 
   private fail(execution: Execution, failure: WorkerFailure): void {
     if (execution.settled) return;
     this.settle(execution, false);
-    this.options.metrics.failed.inc({ type: execution.type });
+    this.options.metrics.failed.inc(this.options.metrics.typeLabel(execution.type));
     this.report(execution, this.options.changes.failed(execution, failure));
   }
 
@@ -272,7 +272,7 @@ export class TaskRunner {
           phase === 'gathering'
             ? `timed out after ${ms} ms waiting for the gang of ${execution.gang?.size} at the barrier`
             : `timed out after ${ms} ms`;
-        this.options.metrics.failed.inc({ type: execution.type });
+        this.options.metrics.failed.inc(this.options.metrics.typeLabel(execution.type));
         this.report(
           execution,
           this.options.changes.failed(execution, {
@@ -310,7 +310,7 @@ export class TaskRunner {
     if (!wasStarted) return;
     const { metrics } = this.options;
     metrics.handlerDuration.observe(
-      { type: execution.type },
+      metrics.typeLabel(execution.type),
       (Date.now() - execution.startedAt) / 1000,
     );
     execution.slot = false;

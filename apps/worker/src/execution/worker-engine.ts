@@ -38,7 +38,11 @@ export class WorkerEngine implements OnApplicationBootstrap {
       writes,
       audit,
       handlers,
-      metrics: new WorkerMetrics(registry, () => this.executor.held),
+      metrics: new WorkerMetrics(
+        registry,
+        () => this.executor.held,
+        (type) => handlers.get(type) !== undefined,
+      ),
       // Called only once running, after the watcher below exists.
       relist: () => this.inbox.trigger(),
     });

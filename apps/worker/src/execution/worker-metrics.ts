@@ -1,6 +1,14 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
-/** The worker's Prometheus metrics, registered on the application's registry. */
+/** The `type` label of a task whose type has no handler here: the label set stays bounded. */
+export const OTHER_TYPE = 'other';
+
+/**
+ * The worker's Prometheus metrics, registered on the application's registry.
+ * Task types come from submitters: the `type` label is the type only when
+ * this worker has a handler for it, else `other`, so nobody can grow the
+ * label set (and the scrape) by submitting made-up types.
+ */
 export class WorkerMetrics {
   readonly started: Counter<'type'>;
   readonly succeeded: Counter<'type'>;
@@ -10,8 +18,15 @@ export class WorkerMetrics {
   readonly handlerDuration: Histogram<'type'>;
   readonly startLateness: Histogram;
 
-  /** `countHeld`: attempts admitted and not settled yet (waiting for runAt, queued or running). */
-  constructor(registry: Registry, countHeld: () => number) {
+  /**
+   * `countHeld`: attempts admitted and not settled yet (waiting for runAt,
+   * queued or running); `isHandled`: whether a handler is registered for a type.
+   */
+  constructor(
+    registry: Registry,
+    countHeld: () => number,
+    private readonly isHandled: (type: string) => boolean,
+  ) {
     const registers = [registry];
     this.started = new Counter({
       name: 'zks_worker_tasks_started_total',
@@ -57,5 +72,10 @@ export class WorkerMetrics {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5, 30],
       registers,
     });
+  }
+
+  /** The label of a task type: itself when handled here, else `other`. */
+  typeLabel(type: string): { type: string } {
+    return { type: this.isHandled(type) ? type : OTHER_TYPE };
   }
 }

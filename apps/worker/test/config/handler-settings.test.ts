@@ -44,6 +44,45 @@ describe('loadHandlerSettings', () => {
     });
   });
 
+  it('resolves commands at start, and reads argument patterns and the env allowlist', () => {
+    expect(messages({ WORKER_SHELL_COMMANDS: 'echo,no-such-command-zk' }, true)).toEqual([
+      expect.stringMatching(
+        /^WORKER_SHELL_COMMANDS names no-such-command-zk, not an executable file \(bare names are looked up in \/usr\/local\/sbin:/,
+      ),
+    ]);
+    expect(
+      loadHandlerSettings(
+        {
+          WORKER_SHELL_COMMANDS: 'echo,gzip',
+          WORKER_SHELL_ARGS: '{"gzip": ["-k", "/data/[a-z]+\\\\.csv"]}',
+          WORKER_SHELL_ENV: 'GREETING, APP_*',
+        },
+        true,
+      ).shell,
+    ).toMatchObject({
+      allowedCommands: ['echo', 'gzip'],
+      argumentPatterns: { gzip: ['-k', '/data/[a-z]+\\.csv'] },
+      allowedEnv: ['GREETING', 'APP_*'],
+    });
+    expect(
+      messages(
+        {
+          WORKER_SHELL_COMMANDS: 'echo',
+          WORKER_SHELL_ARGS: '{"tar": ["x"], "echo": ["(unclosed"]}',
+          WORKER_SHELL_ENV: 'GOOD,LD_PRELOAD',
+        },
+        true,
+      ),
+    ).toEqual([
+      expect.stringMatching(/^WORKER_SHELL_ENV has "LD_PRELOAD": list variable names/),
+      'WORKER_SHELL_ARGS has patterns for tar, which WORKER_SHELL_COMMANDS does not list',
+      expect.stringMatching(/^WORKER_SHELL_ARGS has an invalid pattern for echo: /),
+    ]);
+    expect(messages({ WORKER_SHELL_COMMANDS: 'echo', WORKER_SHELL_ARGS: '[1]' }, true)).toEqual([
+      'WORKER_SHELL_ARGS must be a JSON object {"<command>": ["<regular expression>", …]}',
+    ]);
+  });
+
   it('reads the http hosts and logs.compress roots', () => {
     expect(
       loadHandlerSettings(
@@ -75,7 +114,9 @@ describe('loadHandlerSettings', () => {
     ).toEqual([
       expect.stringMatching(/^WORKER_SHELL_WORKDIR must be an absolute path/),
       expect.stringMatching(/^WORKER_SHELL_TIMEOUT_MS must be a whole number/),
-      expect.stringMatching(/^WORKER_HTTP_ALLOWED_HOSTS has an invalid host "http:\/\/x"/),
+      expect.stringMatching(
+        /^WORKER_HTTP_ALLOWED_HOSTS has an invalid entry: "http:\/\/x" is not a host name/,
+      ),
       expect.stringMatching(/^WORKER_LOGS_ROOTS must list absolute directories/),
     ]);
   });

@@ -57,7 +57,10 @@ describe('http handler', () => {
     await once(server, 'close');
   });
 
-  async function call(payload: unknown, options: HttpHandlerOptions = {}) {
+  /** The test server is on loopback, which only an allowlist naming it opens. */
+  const LOCAL: HttpHandlerOptions = { allowedHosts: ['127.0.0.1', 'localhost'] };
+
+  async function call(payload: unknown, options: HttpHandlerOptions = LOCAL) {
     const handler = new HttpHandler(options);
     return handler.run(handler.parse(payload), taskContext().context);
   }
@@ -118,7 +121,7 @@ describe('http handler', () => {
     expect(small).toMatchObject({ status: 200, bodyBytes: 1_000 });
     expect(small.bodyExcerpt).toHaveLength(EXCERPT_BYTES);
 
-    await expect(call({ url: `${base}/big` }, { maxResponseBytes: 999 })).rejects.toThrow(
+    await expect(call({ url: `${base}/big` }, { ...LOCAL, maxResponseBytes: 999 })).rejects.toThrow(
       HttpResponseTooLargeError,
     );
     route = (_req, res) => {
@@ -126,14 +129,14 @@ describe('http handler', () => {
       res.write('y'.repeat(600));
       res.end('y'.repeat(600));
     };
-    await expect(call({ url: `${base}/chunked` }, { maxResponseBytes: 1_000 })).rejects.toThrow(
-      /response body exceeds 1000 bytes/,
-    );
+    await expect(
+      call({ url: `${base}/chunked` }, { ...LOCAL, maxResponseBytes: 1_000 }),
+    ).rejects.toThrow(/response body exceeds 1000 bytes/);
   });
 
   it('stops when the signal fires while the server hangs', async () => {
     route = () => undefined; // never answers
-    const handler = new HttpHandler();
+    const handler = new HttpHandler(LOCAL);
     const { context, controller } = taskContext();
     const running = handler.run(handler.parse({ url: `${base}/hang` }), context);
     await requests.next();
@@ -149,7 +152,7 @@ describe('http handler', () => {
     await expect(call({ url: `http://localhost:${port}/named` })).resolves.toMatchObject({
       bodyExcerpt: 'by name',
     });
-    await expect(call({ url: 'http://no-such-host.invalid/' })).rejects.toThrow(/ENOTFOUND/);
+    await expect(call({ url: 'http://no-such-host.invalid/' }, {})).rejects.toThrow(/ENOTFOUND/);
   });
 
   it('follows redirects and re-checks each hop', async () => {
@@ -168,48 +171,56 @@ describe('http handler', () => {
 
     const error = await call({ url: `${base}/metadata` }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(HttpDestinationRefusedError);
-    expect((error as Error).message).toMatch(
-      /169\.254\.169\.254 is a link-local or cloud metadata/,
+    expect((error as Error).message).toBe(
+      'host 169.254.169.254 is not in the allowed hosts (127.0.0.1, localhost)',
     );
+    await expect(call({ url: `${base}/old` }, {})).rejects.toThrow(/loopback address/);
   });
 
-  it('refuses link-local and cloud metadata addresses without an allowlist', () => {
+  it('refuses special and cloud metadata addresses without an allowlist, naming the range', () => {
     const handler = new HttpHandler();
-    for (const url of [
-      'http://169.254.169.254/latest/meta-data/',
-      'http://2852039166/', // 169.254.169.254 as one number
-      'http://[fe80::1]/',
-      'http://[::ffff:169.254.169.254]/',
-      'http://[fd00:ec2::254]/',
-    ]) {
+    const cases: [string, RegExp][] = [
+      ['http://169.254.169.254/latest/meta-data/', /cloud metadata address/],
+      ['http://2852039166/', /169\.254\.169\.254 is a cloud metadata address/],
+      ['http://[::ffff:169.254.169.254]/', /cloud metadata address/],
+      ['http://[fd00:ec2::254]/', /cloud metadata address/],
+      ['http://100.100.100.200/', /cloud metadata address/],
+      ['http://127.0.0.1/', /loopback address/],
+      ['http://0x7f.1/', /127\.0\.0\.1 is a loopback address/],
+      ['http://[::1]/', /loopback address/],
+      ['http://10.0.0.1/', /private address/],
+      ['http://100.64.0.1/', /carrierGradeNat address/],
+      ['http://[fe80::1]/', /linkLocal address/],
+      ['http://[fd00::1]/', /uniqueLocal address/],
+      ['http://[64:ff9b::7f00:1]/', /rfc6052 of loopback address/],
+    ];
+    for (const [url, reason] of cases) {
       expect(() => handler.parse({ url })).toThrow(PayloadError);
-      expect(() => handler.parse({ url })).toThrow(
-        /payload\.url host .* link-local or cloud metadata/,
-      );
+      expect(() => handler.parse({ url })).toThrow(reason);
     }
     expect(() =>
-      new HttpHandler({ allowLinkLocal: true }).parse({ url: 'http://169.254.169.254/' }),
+      new HttpHandler({ allowedHosts: ['169.254.169.254'] }).parse({
+        url: 'http://169.254.169.254/',
+      }),
     ).not.toThrow();
   });
 
   it('refuses hosts outside allowedHosts, clearly', async () => {
     const handler = new HttpHandler({ allowedHosts: ['api.example.com', '*.internal.example'] });
     expect(() => handler.parse({ url: `${base}/` })).toThrow(
-      "payload.url host 127.0.0.1 is not in the worker's allowed hosts (api.example.com, *.internal.example)",
+      'payload.url host 127.0.0.1 is not in the allowed hosts (api.example.com, *.internal.example)',
     );
     expect(handler.parse({ url: 'https://API.example.com/x' }).url).toBe(
       'https://api.example.com/x',
     );
     expect(() => handler.parse({ url: 'https://a.internal.example/' })).not.toThrow();
     expect(() => handler.parse({ url: 'https://internal.example/' })).toThrow(
-      /not in the worker's allowed hosts/,
+      /not in the allowed hosts/,
     );
 
     route = (_req, res) => res.end('ok');
     await expect(call({ url: `${base}/` }, { allowedHosts: ['127.0.0.1'] })).resolves.toMatchObject(
-      {
-        status: 200,
-      },
+      { status: 200 },
     );
   });
 

@@ -52,7 +52,7 @@ describe('logs.compress handler', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  async function run(payload: unknown, options: LogsCompressOptions = {}) {
+  async function run(payload: unknown, options: LogsCompressOptions = { roots: [directory] }) {
     const handler = new LogsCompressHandler(options);
     return handler.run(handler.parse(payload), taskContext().context);
   }
@@ -182,12 +182,49 @@ describe('logs.compress handler', () => {
     ).rejects.toThrow(/^payload\.directory cannot be used: ENOENT/);
   });
 
+  it('refuses every folder when no root is configured, touching nothing', async () => {
+    const file = path.join(directory, 'app.log');
+    await writeOld(file, content);
+    await expect(run({ directory, olderThanMinutes: 60 }, {})).rejects.toThrow(
+      'payload.directory cannot be used: this worker allows logs.compress in no folder (WORKER_LOGS_ROOTS is unset)',
+    );
+    expect(await readdir(directory)).toEqual(['app.log']);
+    expect((await stat(file)).mtime).toEqual(TWO_HOURS_AGO);
+  });
+
+  it('refuses a directory swapped for a symlink mid-walk, touching nothing outside', async () => {
+    const root = path.join(directory, 'root');
+    const outside = path.join(directory, 'outside');
+    await writeOld(path.join(outside, 'secret.log'), content);
+    await writeOld(path.join(root, 'sub', 'app.log'), content);
+    // A large sparse file in the root: compressing it holds the walk before it enters sub/.
+    const slow = path.join(root, 'a-big.log');
+    await writeFile(slow, '');
+    await truncate(slow, 64 * 1024 * 1024);
+    await utimes(slow, TWO_HOURS_AGO, TWO_HOURS_AGO);
+
+    const handler = new LogsCompressHandler({ roots: [root] });
+    const running = handler.run(
+      handler.parse({ directory: root, olderThanMinutes: 60, recursive: true }),
+      taskContext().context,
+    );
+    await timing.waitFor(() => exists(`${slow}.gz.partial`), { intervalMs: 1 });
+    await rm(path.join(root, 'sub'), { recursive: true });
+    await symlink(outside, path.join(root, 'sub'));
+
+    await expect(running).rejects.toThrow(
+      `${path.join(root, 'sub')}: no longer a directory (replaced by a symlink or a file while walking); not followed`,
+    );
+    expect(await readdir(outside)).toEqual(['secret.log']);
+    expect(await exists(`${slow}.gz`)).toBe(true);
+  });
+
   it('stops mid-file when the signal fires and leaves the original intact', async () => {
     const file = path.join(directory, 'huge.log');
     await writeFile(file, '');
     await truncate(file, 512 * 1024 * 1024); // sparse: instant to create, long to compress
     await utimes(file, TWO_HOURS_AGO, TWO_HOURS_AGO);
-    const handler = new LogsCompressHandler();
+    const handler = new LogsCompressHandler({ roots: [directory] });
     const { context, controller } = taskContext();
     const running = handler.run(handler.parse({ directory, olderThanMinutes: 60 }), context);
     await timing.waitFor(() => exists(`${file}.gz.partial`), { intervalMs: 1 });
@@ -217,6 +254,10 @@ describe('logs.compress handler', () => {
       [
         { directory: '/var/log', olderThanMinutes: 5, pattern: 'a/*.log' },
         /^payload\.pattern must be a file-name glob/,
+      ],
+      [
+        { directory: '/var/log', olderThanMinutes: 5, pattern: '{a,b}'.repeat(30) },
+        /^payload\.pattern expands to more than 64 globs/,
       ],
       [
         { directory: '/var/log', olderThanMinutes: 5, recursive: 'yes' },

@@ -110,7 +110,7 @@ describe('HandlerRegistry', () => {
       HandlersModule.forRoot({ allowShell: false, http: { allowedHosts: ['example.com'] } }),
     ]);
     expect(() => registry.getOrThrow('http').parse({ url: 'http://127.0.0.1/' })).toThrow(
-      /not in the worker's allowed hosts \(example\.com\)/,
+      /not in the allowed hosts \(example\.com\)/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,31 +88,81 @@ describe('shell handler', () => {
     expect(result.stdout.endsWith('line 499\n')).toBe(true);
   });
 
-  it('gives the task ids and the payload env, but not the worker secrets', async () => {
+  it('gives the task ids, allowed env and a fixed PATH, and none of the worker environment', async () => {
     process.env.WORKER_SECRET_FOR_TEST = 'hunter2';
     try {
-      const handler = new ShellHandler();
+      const handler = new ShellHandler({ allowedEnv: ['GREETING', 'APP_*'] });
       const { context } = taskContext({ taskId: 't-9', attempt: 2, idempotencyKey: 'k-9' });
       const result = await handler.run(
         handler.parse({
           command: 'sh',
           args: [
             '-c',
-            'echo "$TASK_ID $TASK_ATTEMPT $TASK_IDEMPOTENCY_KEY $GREETING [$WORKER_SECRET_FOR_TEST]"',
+            'echo "$TASK_ID $TASK_ATTEMPT $TASK_IDEMPOTENCY_KEY $GREETING $APP_MODE [$WORKER_SECRET_FOR_TEST] $PATH [$HOME]"',
           ],
-          env: { GREETING: 'hi' },
+          env: { GREETING: 'hi', APP_MODE: 'x' },
         }),
         context,
       );
-      expect(result.stdout).toBe('t-9 2 k-9 hi []\n');
-      const inherited = await run(
-        { command: 'sh', args: ['-c', 'echo "$WORKER_SECRET_FOR_TEST"'] },
-        { inheritEnv: true },
+      expect(result.stdout).toBe(
+        't-9 2 k-9 hi x [] /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin []\n',
       );
-      expect(inherited.stdout).toBe('hunter2\n');
     } finally {
       delete process.env.WORKER_SECRET_FOR_TEST;
     }
+  });
+
+  it('refuses every variable the allowlist does not name: code-injection ones first', () => {
+    const strict = new ShellHandler();
+    const listed = new ShellHandler({ allowedEnv: ['GREETING'] });
+    for (const name of [
+      'BASH_ENV',
+      'ENV',
+      'SHELLOPTS',
+      'PS4',
+      'PERL5OPT',
+      'NODE_OPTIONS',
+      'PYTHONSTARTUP',
+      'GIT_CONFIG_COUNT',
+      'IFS',
+    ]) {
+      expect(() => strict.parse({ command: 'sh', env: { [name]: 'x' } })).toThrow(
+        `payload.env.${name} is not allowed: this worker lets tasks set no environment variable (WORKER_SHELL_ENV)`,
+      );
+      expect(() => listed.parse({ command: 'sh', env: { [name]: 'x' } })).toThrow(
+        `payload.env.${name} is not allowed: tasks may set only GREETING (WORKER_SHELL_ENV)`,
+      );
+    }
+    for (const name of ['PATH', 'LD_PRELOAD', 'DYLD_INSERT_LIBRARIES']) {
+      expect(() => listed.parse({ command: 'sh', env: { [name]: 'x' } })).toThrow(
+        /is never passed/,
+      );
+    }
+    expect(() => new ShellHandler({ allowedEnv: ['LD_*'] })).toThrow(/may not open LD_\*/);
+  });
+
+  it("checks every argument against the command's patterns, whole", () => {
+    const handler = new ShellHandler({
+      allowedCommands: ['echo', 'gzip'],
+      argumentPatterns: { gzip: ['-k', '/data/exports/[a-z0-9-]+\\.csv'] },
+    });
+    expect(() =>
+      handler.parse({ command: 'gzip', args: ['-k', '/data/exports/day-1.csv'] }),
+    ).not.toThrow();
+    for (const [args, index] of [
+      [['-k', '/data/exports/../secrets.csv'], 1],
+      [['/data/exports/a.csv/../../x.csv'], 0],
+      [['-kf', '/data/exports/a.csv'], 0],
+      [['--to-stdout'], 0],
+    ] as const) {
+      expect(() => handler.parse({ command: 'gzip', args })).toThrow(
+        `payload.args[${index}] is not allowed for gzip: it matches none of the worker's argument patterns`,
+      );
+    }
+    // No patterns for echo: any arguments.
+    expect(() =>
+      handler.parse({ command: 'echo', args: ['anything', '--at', 'all'] }),
+    ).not.toThrow();
   });
 
   it('on abort, kills the whole process group (grandchildren included)', async () => {
@@ -171,18 +221,29 @@ describe('shell handler', () => {
     await timing.waitFor(() => isGone(orphan), { message: `orphan ${orphan} gone` });
   });
 
-  it('refuses commands outside allowedCommands, and looks names up in the worker PATH only', async () => {
+  it('refuses commands outside allowedCommands, resolved once at start in the fixed PATH', async () => {
     const handler = new ShellHandler({ allowedCommands: ['sh', 'echo'] });
     expect(() => handler.parse({ command: 'bash', args: ['-c', 'id'] })).toThrow(
       "payload.command 'bash' is not in the worker's allowed commands (sh, echo)",
     );
     expect(() => handler.parse({ command: '/bin/sh' })).toThrow(PayloadError);
-    // A task's PATH cannot swap the allowlisted `echo` for another program.
-    const result = await run(
-      { command: 'echo', args: ['real echo'], env: { PATH: directory } },
-      { allowedCommands: ['echo'] },
+    // Neither the worker's PATH (changed after start) nor the task's can swap `echo`.
+    const fake = path.join(directory, 'echo');
+    await writeFile(fake, '#!/bin/sh\necho fake\n', { mode: 0o755 });
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${directory}:${savedPath}`;
+    try {
+      const result = await handler.run(
+        handler.parse({ command: 'echo', args: ['real echo'] }),
+        taskContext().context,
+      );
+      expect(result.stdout).toBe('real echo\n');
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    expect(() => new ShellHandler({ allowedCommands: ['no-such-command-zk'] })).toThrow(
+      /no-such-command-zk is not an executable file/,
     );
-    expect(result.stdout).toBe('real echo\n');
   });
 
   it('keeps cwd inside the working directory, symlinks included', async () => {
@@ -222,10 +283,10 @@ describe('shell handler', () => {
 
   it('reports commands that cannot start', async () => {
     await expect(run({ command: 'no-such-command-zk' })).rejects.toThrow(
-      "command not found in the worker's PATH: no-such-command-zk",
+      'command not found: no-such-command-zk',
     );
     await expect(run({ command: path.join(directory, 'missing') })).rejects.toThrow(
-      /^cannot start .*missing: spawn .* ENOENT$/,
+      /^command not found: .*missing$/,
     );
   });
 
@@ -239,7 +300,10 @@ describe('shell handler', () => {
       [{ command: 'sh', args: ['-c', 1] }, /^payload\.args\[1\] must be a string$/],
       [{ command: 'sh', env: { A: 1 } }, /^payload\.env\.A must be a string$/],
       [{ command: 'sh', env: { 'A-B': 'x' } }, /^payload\.env\.A-B is not a valid environment/],
-      [{ command: 'sh', env: { LD_PRELOAD: '/x.so' } }, /^payload\.env\.LD_PRELOAD is not allowed/],
+      [
+        { command: 'sh', env: { LD_PRELOAD: '/x.so' } },
+        /^payload\.env\.LD_PRELOAD is never passed/,
+      ],
       [{ command: 'sh', cwd: 'relative' }, /^payload\.cwd must be an absolute path$/],
     ];
     for (const [payload, message] of cases) {

@@ -1,6 +1,5 @@
 import { hasParentSegment, isInside } from '../../src/handlers/support/contained-path';
 import { OutputTail } from '../../src/handlers/support/output-tail';
-import { isLinkLocalOrMetadata } from '../../src/handlers/support/blocked-addresses';
 
 describe('handler support', () => {
   it('isInside compares whole path segments', () => {
@@ -26,28 +25,5 @@ describe('handler support', () => {
     tail.push(Buffer.from('h'));
     expect(tail.text()).toBe('defgh');
     expect(tail.truncated).toBe(true);
-  });
-
-  it('recognises link-local and metadata addresses in every spelling', () => {
-    for (const address of [
-      '169.254.169.254',
-      '169.254.0.1',
-      'fe80::1',
-      '[fe80::abcd]',
-      '::ffff:169.254.169.254',
-      'fd00:ec2::254',
-    ]) {
-      expect(isLinkLocalOrMetadata(address)).toBe(true);
-    }
-    for (const address of [
-      '127.0.0.1',
-      '10.0.0.1',
-      '::1',
-      'fec0::1',
-      'example.com',
-      '169.255.0.1',
-    ]) {
-      expect(isLinkLocalOrMetadata(address)).toBe(false);
-    }
   });
 });

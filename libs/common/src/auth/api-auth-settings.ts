@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Environment } from '../config/load-app-config';
 import { ConfigValidationError } from '../config/load-app-config';
 import { withFileSecrets } from '../config/secret-files';
+import { MIN_TOKEN_LENGTH, apiTokenProblem } from '../config/value-checks';
 import { isApiRole, API_ROLES } from './api-roles';
 import type { ApiTokenEntry } from './api-tokens';
 
@@ -24,15 +25,18 @@ export interface ApiAuthSettings {
 
 export const API_TOKEN_DEFAULT_NAME = 'default';
 const TOKEN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** A guessable token is no protection; 16 characters of anything non-blank at least. */
-export const MIN_FILE_TOKEN_LENGTH = 16;
 export const MAX_RATE_LIMIT_PER_MINUTE = 1_000_000;
 
 export function loadApiAuthSettings(given: Environment): ApiAuthSettings {
   const { env, problems } = withFileSecrets(given);
   const tokens: ApiTokenEntry[] = [];
   const single = env.API_TOKEN?.trim();
-  if (single) tokens.push({ name: API_TOKEN_DEFAULT_NAME, role: 'admin', token: single });
+  const singleProblem = single ? apiTokenProblem(single) : undefined;
+  if (singleProblem !== undefined) {
+    problems.push({ variable: 'API_TOKEN', message: `API_TOKEN ${singleProblem}` });
+  } else if (single) {
+    tokens.push({ name: API_TOKEN_DEFAULT_NAME, role: 'admin', token: single });
+  }
 
   const file = env.API_TOKENS_FILE?.trim();
   if (file) {
@@ -96,8 +100,8 @@ function readTokensFile(file: string): ApiTokenEntry[] | string {
       return `${at}: name must be 1-64 letters, digits, dots, dashes or underscores`;
     }
     if (!isApiRole(role)) return `${at} (${name}): role must be one of ${API_ROLES.join(', ')}`;
-    if (typeof token !== 'string' || /\s/.test(token) || token.length < MIN_FILE_TOKEN_LENGTH) {
-      return `${at} (${name}): token must be at least ${MIN_FILE_TOKEN_LENGTH} characters without whitespace`;
+    if (typeof token !== 'string' || /\s/.test(token) || token.length < MIN_TOKEN_LENGTH) {
+      return `${at} (${name}): token must be at least ${MIN_TOKEN_LENGTH} characters without whitespace`;
     }
     entries.push({ name, role, token });
   }

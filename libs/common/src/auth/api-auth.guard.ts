@@ -11,7 +11,14 @@ import type { Metadata } from '@grpc/grpc-js';
 import type { FieldError } from '@app/contracts/dto/scheduler-api';
 import { ApiError, HTTP_STATUS_OF, type ApiErrorKind } from '../api/errors/api-error';
 import type { ApiAuthSettings } from './api-auth-settings';
-import { METRICS_ROUTE, PUBLIC_ROUTE, REQUIRED_ROLE, roleAllows, type ApiRole } from './api-roles';
+import {
+  METRICS_ROUTE,
+  PUBLIC_ROUTE,
+  REQUIRED_ROLE,
+  WRITE_COST,
+  roleAllows,
+  type ApiRole,
+} from './api-roles';
 import { ApiTokens, bearerToken } from './api-tokens';
 import type { Principal } from './request-principal';
 import { SubmissionRateLimiter } from './submission-rate-limiter';
@@ -28,6 +35,7 @@ const GRPC_READ = /^(get|list|query|stream|watch)/i;
 interface HttpRequestLike {
   method?: string;
   headers: Record<string, string | string[] | undefined>;
+  body?: unknown;
 }
 interface HttpResponseLike {
   setHeader(name: string, value: string): void;
@@ -92,23 +100,42 @@ export class ApiAuthGuard implements CanActivate {
       }
       callPrincipals.set(callKey(context), principal);
     }
-    if (required !== 'reader') {
-      const waitMs = this.limiter.take(principal?.name ?? ANONYMOUS);
-      if (waitMs > 0) {
-        const seconds = Math.ceil(waitMs / 1000);
-        throw deny(
-          context,
-          'rate_limited',
-          `too many writes: at most ${this.settings.rateLimitPerMinute} a minute per token; retry in ${seconds} s`,
-          {
-            field: 'authorization',
-            reason: `exceeded ${this.settings.rateLimitPerMinute} writes a minute`,
-          },
-          seconds,
-        );
-      }
-    }
+    if (required !== 'reader') this.limitRate(context, principal);
     return true;
+  }
+
+  /** Takes the call's writes (one, or one per task of a batch) from its token's bucket. */
+  private limitRate(context: ExecutionContext, principal: Principal | undefined): void {
+    if (!this.limiter.enabled) return;
+    const costOf = this.reflector.get<((input: unknown) => number) | undefined>(
+      WRITE_COST,
+      context.getHandler(),
+    );
+    const input =
+      context.getType() === 'http'
+        ? context.switchToHttp().getRequest<HttpRequestLike>().body
+        : context.switchToRpc().getData<unknown>();
+    const cost = costOf?.(input) ?? 1;
+    const perMinute = this.settings.rateLimitPerMinute;
+    if (cost > this.limiter.burst) {
+      throw deny(
+        context,
+        'rate_limited',
+        `this call counts for ${cost} writes, more than the ${perMinute} a minute allowed per token: send smaller batches`,
+        { field: 'tasks', reason: `counts for ${cost} writes; at most ${perMinute} a minute` },
+      );
+    }
+    const waitMs = this.limiter.take(principal?.name ?? ANONYMOUS, cost);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      throw deny(
+        context,
+        'rate_limited',
+        `too many writes: at most ${perMinute} a minute per token (a batch counts each task); retry in ${seconds} s`,
+        { field: 'authorization', reason: `exceeded ${perMinute} writes a minute` },
+        seconds,
+      );
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AppConfig } from '../config/app-config';
 import { API_AUTH_SETTINGS, ApiAuthGuard } from './api-auth.guard';
 import { loadApiAuthSettings, type ApiAuthSettings } from './api-auth-settings';
 import { ApiTokens } from './api-tokens';
@@ -24,13 +25,18 @@ export class ApiAuthStartupLog implements OnModuleInit {
   constructor(
     private readonly tokens: ApiTokens,
     @Inject(API_AUTH_SETTINGS) private readonly settings: ApiAuthSettings,
+    private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     if (!this.tokens.enabled) {
-      this.logger.warn(
-        'API_TOKEN and API_TOKENS_FILE are unset: the HTTP and gRPC APIs are open to anyone who can reach them',
-      );
+      if (this.config.loopbackOnly) {
+        this.logger.warn(
+          `API_TOKEN and API_TOKENS_FILE are unset: the HTTP and gRPC APIs are open to anyone on this host (BIND_HOST=${this.config.bindHost})`,
+        );
+      } else {
+        this.logger.warn(OPEN_TO_THE_NETWORK(this.config.bindHost));
+      }
       return;
     }
     this.logger.log(
@@ -40,6 +46,13 @@ export class ApiAuthStartupLog implements OnModuleInit {
     );
   }
 }
+
+/** The loud warning of a service with no token that listens beyond loopback. */
+export const OPEN_TO_THE_NETWORK = (bindHost: string | undefined): string =>
+  `SECURITY WARNING: API_TOKEN and API_TOKENS_FILE are unset and the service listens on ${
+    bindHost === undefined ? 'every interface (BIND_HOST unset)' : `BIND_HOST=${bindHost}`
+  }: anyone who can reach its ports can submit and cancel tasks, change jobs and read every payload. ` +
+  'Set API_TOKENS_FILE (docs/security.md), or BIND_HOST=127.0.0.1 for a cluster on one machine.';
 
 /**
  * Authentication, roles and write rate limits for every HTTP route and gRPC

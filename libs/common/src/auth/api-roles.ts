@@ -36,3 +36,20 @@ export const PublicRoute = (): MethodDecorator & ClassDecorator => SetMetadata(P
 /** Open unless API_METRICS_REQUIRE_TOKEN is true; then any valid token may scrape. */
 export const MetricsRoute = (): MethodDecorator & ClassDecorator =>
   SetMetadata(METRICS_ROUTE, true);
+
+export const WRITE_COST = 'zks:writeCost';
+
+/**
+ * How many writes a call counts for in the rate limit, computed from its
+ * input (the HTTP body, the gRPC message) before validation. Default 1.
+ */
+export const WriteCost = (cost: (input: unknown) => number): MethodDecorator =>
+  SetMetadata(WRITE_COST, cost);
+
+/** A cost of one per element of the array `field` (at least 1), e.g. the tasks of a batch. */
+export const perItemOf =
+  (field: string) =>
+  (input: unknown): number => {
+    const items = (input as Record<string, unknown> | null | undefined)?.[field];
+    return Array.isArray(items) ? Math.max(1, items.length) : 1;
+  };

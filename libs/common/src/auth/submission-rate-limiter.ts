@@ -19,18 +19,26 @@ export class SubmissionRateLimiter {
     return this.perMinute > 0;
   }
 
-  /** Takes one write from `key`'s bucket; returns ms until one is available when empty, else 0. */
-  take(key: string): number {
+  /** The most writes one call may count for (a larger batch can never pass). */
+  get burst(): number {
+    return this.perMinute;
+  }
+
+  /**
+   * Takes `cost` writes from `key`'s bucket; returns the ms until that many
+   * are available when there are fewer, else 0 (and takes nothing then).
+   */
+  take(key: string, cost = 1): number {
     if (!this.enabled) return 0;
     const now = this.now();
     const bucket = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + (now - bucket.at) * this.ratePerMs);
     bucket.at = now;
     this.buckets.set(key, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= cost) {
+      bucket.tokens -= cost;
       return 0;
     }
-    return Math.ceil((1 - bucket.tokens) / this.ratePerMs);
+    return Math.ceil((cost - bucket.tokens) / this.ratePerMs);
   }
 }

@@ -9,7 +9,7 @@ import { ConfigValidationError, loadAppConfig } from '../config/load-app-config'
 import { loadApiAuthSettings } from '../auth/api-auth-settings';
 import { grpcServerCredentials, loadTlsSettings } from './tls-settings';
 
-/** A gRPC API served on GRPC_PORT (all interfaces) beside HTTP: a hybrid application. */
+/** A gRPC API served on GRPC_PORT (BIND_HOST, default all interfaces) beside HTTP: a hybrid application. */
 export type GrpcServiceOptions = Omit<GrpcOptions['options'], 'url'>;
 
 export interface OpenApiOptions {
@@ -52,7 +52,7 @@ export async function prepareApplication(
         transport: Transport.GRPC,
         options: {
           ...options.grpc,
-          url: `0.0.0.0:${config.grpcPort}`,
+          url: config.grpcListenAddress(config.grpcPort),
           // TLS_CERT_FILE / TLS_KEY_FILE: the same certificate as HTTPS.
           credentials: grpcServerCredentials(loadTlsSettings(process.env)),
         },
@@ -121,8 +121,12 @@ export async function bootstrapService(
     app.enableShutdownHooks();
     const config = app.get(AppConfig);
     await prepareApplication(app, config, options);
-    await app.listen(config.httpPort);
-    const grpc = options.grpc ? `, gRPC${tls ? ' (TLS)' : ''} on 0.0.0.0:${config.grpcPort}` : '';
+    await (config.bindHost === undefined
+      ? app.listen(config.httpPort)
+      : app.listen(config.httpPort, config.bindHost));
+    const grpc = options.grpc
+      ? `, gRPC${tls ? ' (TLS)' : ''} on ${config.grpcListenAddress(config.grpcPort ?? 0)}`
+      : '';
     logger.log(
       `${service.name} listening on ${await app.getUrl()}${grpc} (pid ${process.pid})`,
       'Bootstrap',

@@ -1,3 +1,4 @@
+import { classifyAddress } from '../outbound/address-ranges';
 import type { LogLevel } from './environment-variables';
 
 export type ServiceName = 'scheduler' | 'worker' | 'registry';
@@ -42,6 +43,8 @@ export interface AppConfigValues {
   readonly memberId: string;
   /** The host others reach this process at: the host part of its member endpoint. */
   readonly advertisedHost: string;
+  /** BIND_HOST: the address the listeners bind to; undefined = every interface. */
+  readonly bindHost: string | undefined;
 }
 
 /**
@@ -60,6 +63,7 @@ export class AppConfig implements AppConfigValues {
   readonly logLevel: LogLevel;
   readonly memberId: string;
   readonly advertisedHost: string;
+  readonly bindHost: string | undefined;
 
   constructor(values: AppConfigValues) {
     this.service = values.service;
@@ -75,7 +79,22 @@ export class AppConfig implements AppConfigValues {
     this.logLevel = values.logLevel;
     this.memberId = values.memberId;
     this.advertisedHost = values.advertisedHost;
+    this.bindHost = values.bindHost;
     Object.freeze(this);
+  }
+
+  /** Listening on loopback only (BIND_HOST 127.x, ::1 or localhost): not reachable from the network. */
+  get loopbackOnly(): boolean {
+    const host = this.bindHost;
+    return (
+      host !== undefined && (host === 'localhost' || classifyAddress(host)?.range === 'loopback')
+    );
+  }
+
+  /** `host:port` for a gRPC server on `port`: BIND_HOST, or every interface. */
+  grpcListenAddress(port: number): string {
+    const host = this.bindHost ?? '0.0.0.0';
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   }
 
   /** For logs: secrets masked. */

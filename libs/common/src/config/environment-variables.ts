@@ -4,6 +4,7 @@ import { IsBoolean, IsIn, IsInt, IsOptional, Max, Min, ValidateBy } from 'class-
 import {
   apiTokenProblem,
   advertisedHostProblem,
+  bindHostProblem,
   memberIdProblem,
   parseLabels,
   postgresUrlProblem,
@@ -145,6 +146,11 @@ export class EnvironmentVariables {
   @Satisfies('memberId', memberIdProblem)
   MEMBER_ID?: string;
 
+  /** The address the HTTP and gRPC listeners bind to; default every interface. */
+  @IsOptional()
+  @Satisfies('bindHost', bindHostProblem)
+  BIND_HOST?: string;
+
   /** The host in this process's member endpoint (what others dial); default the OS hostname. */
   @IsOptional()
   @Satisfies('advertisedHost', advertisedHostProblem)
@@ -168,4 +174,5 @@ export const ENVIRONMENT_VARIABLE_NAMES: readonly EnvironmentVariableName[] = [
   'LOG_LEVEL',
   'MEMBER_ID',
   'ADVERTISED_HOST',
+  'BIND_HOST',
 ];

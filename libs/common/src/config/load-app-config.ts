@@ -87,6 +87,7 @@ export function loadAppConfig(given: Environment, service: ServiceDescriptor): A
     logLevel: vars.LOG_LEVEL,
     memberId: vars.MEMBER_ID ?? `${hostname()}-${process.pid}`,
     advertisedHost: vars.ADVERTISED_HOST ?? hostname(),
+    bindHost: vars.BIND_HOST,
   });
 }
 

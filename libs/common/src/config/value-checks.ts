@@ -106,11 +106,15 @@ export function zkAuthProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** A guessable token is no protection: at least this many characters (API_TOKEN and token files alike). */
+export const MIN_TOKEN_LENGTH = 16;
+
 export function apiTokenProblem(value: string): string | undefined {
-  return /\s/.test(value) ? 'must not contain whitespace' : undefined;
+  if (/\s/.test(value)) return 'must not contain whitespace';
+  if (value.length < MIN_TOKEN_LENGTH) return `must be at least ${MIN_TOKEN_LENGTH} characters`;
+  return undefined;
 }
 
-/** A member id becomes a znode name and a URL segment: keep it plain. */
 /** A DNS name or an IP address literal (no port, no scheme). */
 export function advertisedHostProblem(value: string): string | undefined {
   if (isIP(value) !== 0) return undefined;
@@ -121,6 +125,14 @@ export function advertisedHostProblem(value: string): string | undefined {
   return valid ? undefined : 'must be a host name or an IP address (no port, no scheme)';
 }
 
+/** An address to listen on: an IP literal (`127.0.0.1`, `::1`, `0.0.0.0`) or a host name. */
+export function bindHostProblem(value: string): string | undefined {
+  return advertisedHostProblem(value) === undefined
+    ? undefined
+    : 'must be an IP address such as 127.0.0.1 or ::, or a host name (no port, no brackets)';
+}
+
+/** A member id becomes a znode name and a URL segment: keep it plain. */
 export function memberIdProblem(value: string): string | undefined {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(value)) {
     return 'must be 1-100 letters, digits, dots, dashes or underscores, starting with a letter or digit';

@@ -3,6 +3,7 @@ import { ZkClient } from '@app/zk';
 import { ZkModule } from '@app/zk/nest';
 import { AppConfig } from '../config/app-config';
 import { ReadinessRegistry } from '../health/readiness-registry';
+import { ZooKeeperAclCheck } from './zookeeper-acl-check';
 import { ZooKeeperMetrics } from './zookeeper-metrics';
 
 /** `GET /health/ready` reports ZooKeeper ready while the session is connected. */
@@ -47,6 +48,6 @@ export class ZooKeeperMetricsModule {}
       }),
     }),
   ],
-  providers: [ZooKeeperReadiness],
+  providers: [ZooKeeperReadiness, ZooKeeperAclCheck],
 })
 export class ZooKeeperModule {}

@@ -135,3 +135,8 @@ export function isConnectionProblem(error: unknown): boolean {
     error instanceof ClientClosedError
   );
 }
+
+/** An authenticating client found a node it relies on open to every client (see ZkClient.refuseOpenNode). */
+export class OpenAclError extends Error {
+  override readonly name = 'OpenAclError';
+}

@@ -36,6 +36,14 @@ export interface NodeWithData {
   stat: ZkStat;
 }
 
+/** One entry of a node's ACL (`world:anyone`, `digest:user:hash`, …) and its permission bits. */
+export interface ZkAclEntry {
+  scheme: string;
+  id: string;
+  /** READ 1, WRITE 2, CREATE 4, DELETE 8, ADMIN 16. */
+  perms: number;
+}
+
 export interface Children {
   children: string[];
   stat: ZkStat;

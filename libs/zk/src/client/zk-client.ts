@@ -4,6 +4,7 @@ import {
   ClientClosedError,
   ConnectionLossError,
   NotConnectedError,
+  OpenAclError,
   SessionExpiredError,
   ZkCode,
   ZkError,
@@ -31,6 +32,7 @@ import type {
   SessionInfo,
   Watcher,
   ZkOp,
+  ZkAclEntry,
   ZkOpResult,
   ZkStat,
 } from './types';
@@ -61,7 +63,8 @@ export interface ZkClientOptions {
   onOperation?: (operation: ZkOperationName, durationMs: number, error?: ZkError) => void;
 }
 
-export type ZkOperationName = 'create' | 'get' | 'exists' | 'children' | 'set' | 'delete' | 'multi';
+export type ZkOperationName =
+  'create' | 'get' | 'exists' | 'children' | 'set' | 'delete' | 'multi' | 'getAcl';
 
 export type ZkClientState = 'latent' | 'connecting' | 'connected' | 'suspended' | 'closed';
 
@@ -197,6 +200,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     try {
       await connected;
       if (this.root !== '/') await this.ensureRoot();
+      if (this.config.digest !== undefined) await this.refuseOpenNode('/');
     } catch (error) {
       await this.close();
       throw error;
@@ -273,6 +277,20 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         done(error, error ? undefined : stat ? toStat(stat) : null);
       if (watcher) native.exists(abs, this.nativeWatcher(watcher), callback);
       else native.exists(abs, callback);
+    });
+  }
+
+  /** The ACL of a node: who (`scheme:id`) may do what (`perms`, ZooKeeper's bit set). */
+  getAcl(path: string): Promise<ZkAclEntry[]> {
+    return this.read('getAcl', path, (native, abs, done) => {
+      native.getACL(abs, (error, acls) =>
+        done(
+          error,
+          error
+            ? undefined
+            : acls.map((acl) => ({ scheme: acl.id.scheme, id: acl.id.id, perms: acl.perms })),
+        ),
+      );
     });
   }
 
@@ -471,6 +489,23 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
           ZkCode.CONNECTION_LOSS,
         ),
     );
+  }
+
+  /**
+   * Throws when `path` (relative to the root) is open to every client
+   * (`world:anyone` holds any permission): with a digest, this client's nodes
+   * are closed, but a node someone else created beforehand is not, and
+   * anyone could add children to it.
+   */
+  async refuseOpenNode(path: string): Promise<void> {
+    const acl = await this.getAcl(path);
+    if (acl.some((entry) => entry.scheme === 'world' && entry.perms !== 0)) {
+      const absolute = path === '/' ? this.root : `${this.root === '/' ? '' : this.root}${path}`;
+      throw new OpenAclError(
+        `ZooKeeper node ${absolute} is open to every client (world:anyone) although this client authenticates: ` +
+          'it was created before authentication or by someone else; close it (zkCli.sh, authenticated: setAcl -R <node> auth::cdrwa) or use a fresh root',
+      );
+    }
   }
 
   private async ensureRoot(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Controller, UseFilters, UseInterceptors } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
-import { GrpcApiAuth, RequireRole } from '@app/common';
+import { GrpcApiAuth, RequireRole, WriteCost, perItemOf } from '@app/common';
 import { SCHEDULER_SERVICE_NAME } from '@app/contracts/proto';
 import type {
   CancelTaskRequest,
@@ -106,6 +106,7 @@ export class SchedulerGrpcController {
 
   @Rpc('SubmitTasks')
   @RequireRole('submitter')
+  @WriteCost(perItemOf('tasks'))
   async submitTasks(request: SubmitTasksRequest): Promise<SubmitTasksResponse> {
     const tasks = (request.tasks ?? []).map((task, index) => taskBody(task, `tasks[${index}]`));
     const batch = validateInput(SubmitTasksDto, { tasks });

@@ -30,7 +30,8 @@ import { ApiErrors } from '../openapi/api-errors.decorator';
 import { JobIdPipe } from '../validation/id-pipes';
 import { JobsService } from './jobs.service';
 
-const { BAD_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE } = HttpStatus;
+const { BAD_REQUEST, FORBIDDEN, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS } =
+  HttpStatus;
 const JOB_ID = ApiParam({ name: 'id', format: 'uuid', description: 'Job id.' });
 
 @ApiTags('jobs')
@@ -91,9 +92,12 @@ export class JobsController {
   @RequireRole('submitter')
   @JOB_ID
   @HttpCode(HttpStatus.ACCEPTED)
-  @ApiOperation({ summary: 'Submit a task of the job now' })
+  @ApiOperation({
+    summary: 'Submit a task of the job now',
+    description: 'A submitter token may trigger only jobs it owns (403 otherwise).',
+  })
   @ApiAcceptedResponse({ type: TriggeredDto })
-  @ApiErrors(BAD_REQUEST, NOT_FOUND)
+  @ApiErrors(BAD_REQUEST, FORBIDDEN, NOT_FOUND, TOO_MANY_REQUESTS)
   trigger(@Param('id', JobIdPipe) id: string): Promise<{ taskId: string }> {
     return this.jobs.trigger(id);
   }

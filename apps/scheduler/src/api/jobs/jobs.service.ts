@@ -7,6 +7,8 @@ import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView } from '../mapping/views';
 import { JobLimit } from '../limits/job-limit';
+import { LiveTaskLimit } from '../limits/live-task-limit';
+import { callerName, checkOwner } from '../ownership';
 
 /** Job operations shared by the HTTP and gRPC controllers; inputs are validated DTOs. */
 @Injectable()
@@ -15,11 +17,12 @@ export class JobsService {
     private readonly jobs: JobStore,
     private readonly tasks: TaskStore,
     private readonly limit: JobLimit,
+    private readonly liveTasks: LiveTaskLimit,
   ) {}
 
   async create(job: CreateJobDto): Promise<JobView> {
     await this.limit.checkRoomForOne();
-    const record = await this.jobs.create(jobSpecOf(job));
+    const record = await this.jobs.create(jobSpecOf(job), callerName());
     return jobView(record, undefined, Date.now());
   }
 
@@ -49,13 +52,27 @@ export class JobsService {
     return this.jobs.delete(id);
   }
 
-  /** Submits one task of the job now, whatever its schedule or pause. */
+  /**
+   * Submits one task of the job now, whatever its schedule or pause. A
+   * submitter triggers only jobs its token owns (checkOwner); the task is the
+   * caller's.
+   */
   async trigger(id: string): Promise<{ taskId: string }> {
     const found = await this.jobs.get(id);
     if (!found) throw new JobNotFoundError(id);
-    const [task] = await this.tasks.submit([
-      { ...jobTaskSubmission(found.record), id: `${id}@manual-${randomUUID()}` },
-    ]);
+    const job = found.record;
+    checkOwner(`job ${id}`, job.owner);
+    const owner = callerName();
+    const [task] = await this.liveTasks.admit(1, () =>
+      // A trigger's task belongs to whoever triggered it, not to the job's owner.
+      this.tasks.submit([
+        {
+          ...jobTaskSubmission(job),
+          id: `${id}@manual-${randomUUID()}`,
+          owner,
+        },
+      ]),
+    );
     return { taskId: task.id };
   }
 }

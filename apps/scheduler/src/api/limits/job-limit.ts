@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ConfigValidationError, type Environment } from '@app/common';
+import type { Environment } from '@app/common';
 import { ApiError } from '@app/common/api';
 import { ZkLayout } from '@app/contracts';
 import { ZkClient } from '@app/zk';
+import { loadCountLimit } from './count-limit-setting';
 
 /**
  * `API_MAX_JOBS`: how many jobs the cluster may hold; creating one more is
@@ -17,17 +18,7 @@ const MAX_JOBS_CEILING = 1_000_000;
 export const MAX_JOBS = Symbol('MAX_JOBS');
 
 export function loadMaxJobs(env: Environment): number {
-  const raw = env[MAX_JOBS_VARIABLE]?.trim();
-  if (!raw) return DEFAULT_MAX_JOBS;
-  if (!/^\d+$/.test(raw) || Number(raw) > MAX_JOBS_CEILING) {
-    throw new ConfigValidationError([
-      {
-        variable: MAX_JOBS_VARIABLE,
-        message: `${MAX_JOBS_VARIABLE} must be a whole number from 0 (no limit) to ${MAX_JOBS_CEILING} (got "${raw}")`,
-      },
-    ]);
-  }
-  return Number(raw);
+  return loadCountLimit(env, MAX_JOBS_VARIABLE, DEFAULT_MAX_JOBS, MAX_JOBS_CEILING);
 }
 
 @Injectable()

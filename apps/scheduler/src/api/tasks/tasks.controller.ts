@@ -22,7 +22,7 @@ import {
   type SubmittedTaskView,
   type TaskView,
 } from '@app/contracts/dto/scheduler-api';
-import { RequireRole } from '@app/common';
+import { RequireRole, WriteCost, perItemOf } from '@app/common';
 import { ListTasksQueryDto } from '../dto/query.dto';
 import { SubmitTaskDto, SubmitTasksDto } from '../dto/task.dto';
 import { SubmittedTaskDto, SubmittedTasksDto, TaskPageDto, TaskViewDto } from '../dto/views.dto';
@@ -31,7 +31,8 @@ import { ApiErrors } from '../openapi/api-errors.decorator';
 import { TaskIdPipe } from '../validation/id-pipes';
 import { TasksService } from './tasks.service';
 
-const { BAD_REQUEST, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE } = HttpStatus;
+const { BAD_REQUEST, FORBIDDEN, NOT_FOUND, CONFLICT, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS } =
+  HttpStatus;
 const TASK_ID = ApiParam({ name: 'id', description: 'Task id.' });
 
 @ApiTags('tasks')
@@ -48,17 +49,18 @@ export class TasksController {
     description: 'The same idempotencyKey again answers the task submitted first.',
   })
   @ApiAcceptedResponse({ type: SubmittedTaskDto })
-  @ApiErrors(BAD_REQUEST, PAYLOAD_TOO_LARGE)
+  @ApiErrors(BAD_REQUEST, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS)
   submit(@Body() task: SubmitTaskDto): Promise<SubmittedTaskView> {
     return this.tasks.submit(task);
   }
 
   @Post('batch')
   @RequireRole('submitter')
+  @WriteCost(perItemOf('tasks'))
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({ summary: `Submit up to ${MAX_BATCH_TASKS} one-off tasks; ids in request order` })
   @ApiAcceptedResponse({ type: SubmittedTasksDto })
-  @ApiErrors(BAD_REQUEST, PAYLOAD_TOO_LARGE)
+  @ApiErrors(BAD_REQUEST, PAYLOAD_TOO_LARGE, TOO_MANY_REQUESTS)
   async submitBatch(@Body() batch: SubmitTasksDto): Promise<{ items: SubmittedTaskView[] }> {
     return { items: await this.tasks.submitBatch(batch.tasks) };
   }
@@ -94,10 +96,11 @@ export class TasksController {
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Cancel a task that has not finished',
-    description: 'A worker running it is told to abort. 409 when the task has already finished.',
+    description:
+      'A worker running it is told to abort. 409 when the task has already finished; 403 when a submitter token cancels a task of another token.',
   })
   @ApiAcceptedResponse({ type: TaskViewDto })
-  @ApiErrors(BAD_REQUEST, NOT_FOUND, CONFLICT)
+  @ApiErrors(BAD_REQUEST, FORBIDDEN, NOT_FOUND, CONFLICT)
   cancel(@Param('id', TaskIdPipe) id: string): Promise<TaskView> {
     return this.tasks.cancel(id);
   }

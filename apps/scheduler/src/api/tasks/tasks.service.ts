@@ -14,6 +14,8 @@ import { ApiError } from '@app/common/api';
 import { taskSubmissionOf } from '../mapping/specs';
 import { submittedView, taskView } from '../mapping/views';
 import { historyCursor, parseTaskCursor } from './task-cursor';
+import { LiveTaskLimit } from '../limits/live-task-limit';
+import { callerName, checkOwner } from '../ownership';
 import { TaskHistoryReader } from './task-history';
 
 /**
@@ -36,6 +38,7 @@ export class TasksService {
   constructor(
     private readonly tasks: TaskStore,
     private readonly history: TaskHistoryReader,
+    private readonly liveTasks: LiveTaskLimit,
   ) {}
 
   async submit(task: SubmitTaskDto): Promise<SubmittedTaskView> {
@@ -50,9 +53,16 @@ export class TasksService {
    * for as long as the history keeps it.
    */
   async submitBatch(tasks: readonly SubmitTaskDto[]): Promise<SubmittedTaskView[]> {
-    const retired = await this.retiredByKeys(tasks);
+    const owner = callerName();
+    const retired = await this.retiredByKeys(tasks, owner);
     const fresh = tasks.filter((task) => !retired.has(task.idempotencyKey ?? ''));
-    const submitted = await this.tasks.submit(fresh.map(taskSubmissionOf));
+    const submissions = fresh.map((task) => ({
+      ...taskSubmissionOf(task),
+      ...(owner === undefined ? {} : { owner }),
+    }));
+    const submitted = await this.liveTasks.admit(fresh.length, () =>
+      this.tasks.submit(submissions),
+    );
     let next = 0;
     return tasks.map((task) => {
       const earlier = retired.get(task.idempotencyKey ?? '');
@@ -114,7 +124,10 @@ export class TasksService {
     }
   }
 
+  /** A submitter cancels only its own tasks (checkOwner); the owner never changes, so one read suffices. */
   async cancel(id: string): Promise<TaskView> {
+    const live = await this.tasks.get(id);
+    if (live) checkOwner(`task ${id}`, live.record.owner);
     try {
       return taskView(await this.tasks.cancel(id));
     } catch (error) {
@@ -130,11 +143,16 @@ export class TasksService {
    * on with ZooKeeper alone (a key is then known while its task is there):
    * taking tasks matters more than the rare key reused after retention.
    */
-  private async retiredByKeys(tasks: readonly SubmitTaskDto[]): Promise<Map<string, TaskRecord>> {
+  private async retiredByKeys(
+    tasks: readonly SubmitTaskDto[],
+    owner: string | undefined,
+  ): Promise<Map<string, TaskRecord>> {
     const keys = tasks.flatMap((task) => (task.idempotencyKey ? [task.idempotencyKey] : []));
     if (keys.length === 0) return new Map();
     try {
-      return await this.history.retiredByKeys(keys);
+      // Keys are per token: another token's task with the same key is not ours.
+      const retired = await this.history.retiredByKeys(keys);
+      return new Map([...retired].filter(([, record]) => record.owner === owner));
     } catch (error) {
       if (!isUnavailable(error)) throw error;
       if (Date.now() - this.warnedAt < WARN_EVERY_MS) return new Map();

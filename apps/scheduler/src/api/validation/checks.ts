@@ -26,6 +26,8 @@ export const LIMITS = {
   timeoutMs: 604_800_000,
   parallelism: 1_000,
   labels: 64,
+  /** A one-off `runAt` at most one year ahead: a task waiting longer is a way to fill ZooKeeper. */
+  runAtHorizonMs: 366 * 86_400_000,
 } as const;
 
 // eslint-disable-next-line no-control-regex
@@ -90,8 +92,12 @@ function jsonBytes(value: unknown): number {
 }
 
 export const checkRunAt: Check = (value) => {
-  if (typeof value === 'string' && parseIsoDateTime(value) !== undefined) return undefined;
-  return 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-01T09:00:00Z';
+  const at = typeof value === 'string' ? parseIsoDateTime(value) : undefined;
+  if (at === undefined) {
+    return 'must be an ISO 8601 date-time with an offset, e.g. 2030-01-01T09:00:00Z';
+  }
+  if (at > Date.now() + LIMITS.runAtHorizonMs) return 'must be at most one year from now';
+  return undefined;
 };
 
 export const checkTimezone: Check = (value) => {

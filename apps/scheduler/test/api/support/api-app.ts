@@ -20,6 +20,9 @@ import { SCHEDULER_API_BOOTSTRAP } from '../../../src/api/api-bootstrap';
 import { SCHEDULER_SERVICE } from '../../../src/scheduler.module';
 import { ERRORS_TRAILER } from '../../../src/api/grpc/grpc-exception.filter';
 
+/** A year for valid one-off times: runAt may be at most a year ahead (its 1 January always is). */
+export const NEXT_YEAR = new Date().getUTCFullYear() + 1;
+
 /** ApiModule with what it needs from the application and nothing else (no leader). */
 @Module({ imports: [AppConfigModule.forRoot(SCHEDULER_SERVICE), HealthModule, ApiModule] })
 export class ApiOnlyModule {}

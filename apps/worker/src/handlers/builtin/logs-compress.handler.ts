@@ -1,8 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { constants as zlibConstants } from 'node:zlib';
-import { readdir, stat } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, readdir, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Minimatch } from 'minimatch';
+import { Minimatch, braceExpand } from 'minimatch';
 import { LOGS_COMPRESS_OPTIONS } from '../handlers-options';
 import { hasParentSegment, realPathInside } from '../support/contained-path';
 import { gzipFile, PARTIAL_SUFFIX } from '../support/gzip-file';
@@ -25,8 +26,8 @@ import {
 export interface LogsCompressOptions {
   /**
    * Directories that tasks may compress in (a task's directory must be one of
-   * them or below, compared by real path). Default: any absolute path — to be
-   * locked down by deployment configuration.
+   * them or below, compared by real path). Default none: every task is
+   * refused until the deployment names its log folders.
    */
   roots?: string[];
   /** gzip level 1 (fast) … 9 (small), 0 stores. Default zlib's (6), like gzip. */
@@ -52,6 +53,8 @@ export interface LogsCompressResult {
 export const DEFAULT_LOG_PATTERN = '*.log';
 const MAX_MINUTES = 100 * 365 * 24 * 60;
 const MAX_PATTERN_LENGTH = 256;
+/** `{a,b}{c,d}…` multiplies: a pattern is at most this many globs once its braces are expanded. */
+const MAX_BRACE_EXPANSION = 64;
 const FAILURES_IN_MESSAGE = 5;
 
 /**
@@ -65,7 +68,7 @@ const FAILURES_IN_MESSAGE = 5;
 @Injectable()
 export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, LogsCompressResult> {
   readonly type = 'logs.compress';
-  private readonly roots: string[] | undefined;
+  private readonly roots: readonly string[];
   private readonly level: number;
 
   constructor(@Optional() @Inject(LOGS_COMPRESS_OPTIONS) options: LogsCompressOptions = {}) {
@@ -78,7 +81,7 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
     if (!Number.isInteger(level) || level < -1 || level > 9) {
       throw new Error(`logs.compress level must be an integer from 0 to 9, got ${level}`);
     }
-    this.roots = options.roots;
+    this.roots = options.roots ?? [];
     this.level = level;
   }
 
@@ -107,6 +110,15 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
         `must be a file-name glob without '/' of at most ${MAX_PATTERN_LENGTH} characters`,
       );
     }
+    // Expanded with a bound one past the limit: the work stays small, whatever the pattern.
+    if (
+      braceExpand(pattern, { braceExpandMax: MAX_BRACE_EXPANSION + 1 }).length > MAX_BRACE_EXPANSION
+    ) {
+      throw new PayloadError(
+        'pattern',
+        `expands to more than ${MAX_BRACE_EXPANSION} globs ({…,…} alternatives multiply)`,
+      );
+    }
     return {
       directory: path.normalize(directory),
       olderThanMinutes,
@@ -119,12 +131,17 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
     const { signal, logger } = context;
     throwIfAborted(signal);
     const directory = await this.resolveDirectory(payload.directory);
-    const matcher = new Minimatch(payload.pattern);
+    const matcher = new Minimatch(payload.pattern, { braceExpandMax: MAX_BRACE_EXPANSION });
     const cutoffMs = Date.now() - payload.olderThanMinutes * 60_000;
     const totals = { filesCompressed: 0, bytesBefore: 0, bytesAfter: 0, skipped: 0 };
     const failures: string[] = [];
 
-    for await (const entry of walk(directory, payload.recursive)) {
+    const top = await this.openDirectory(directory);
+    for await (const entry of walk(top, directory, payload.recursive)) {
+      if ('refused' in entry) {
+        failures.push(`${entry.path}: ${entry.refused}`);
+        continue;
+      }
       if (!matcher.match(entry.name)) {
         continue;
       }
@@ -134,7 +151,7 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
         continue;
       }
       try {
-        const outcome = await gzipFile(entry.path, cutoffMs, this.level, signal);
+        const outcome = await gzipFile(entry.pinned, cutoffMs, this.level, signal);
         if (outcome.kind === 'compressed') {
           totals.filesCompressed += 1;
           totals.bytesBefore += outcome.bytesBefore;
@@ -166,52 +183,122 @@ export class LogsCompressHandler implements TaskHandler<LogsCompressPayload, Log
 
   /** The directory's real path, refused when it is not a directory or lies outside the roots. */
   private async resolveDirectory(directory: string): Promise<string> {
+    if (this.roots.length === 0) {
+      throw new PayloadError(
+        'directory',
+        'cannot be used: this worker allows logs.compress in no folder (WORKER_LOGS_ROOTS is unset)',
+      );
+    }
     let real: string | undefined;
     try {
-      real = await realPathInside(directory, this.roots ?? [path.parse(directory).root]);
+      real = await realPathInside(directory, this.roots);
     } catch (error: unknown) {
       throw new PayloadError('directory', `cannot be used: ${(error as Error).message}`);
     }
     if (real === undefined) {
       throw new PayloadError(
         'directory',
-        `${directory} is outside the allowed roots (${(this.roots ?? []).join(', ')})`,
+        `${directory} is outside the allowed roots (${this.roots.join(', ')})`,
       );
-    }
-    if (!(await stat(real)).isDirectory()) {
-      throw new PayloadError('directory', `is not a directory: ${directory}`);
     }
     return real;
   }
+
+  /**
+   * Opens the directory itself (O_NOFOLLOW), then checks that what was opened
+   * is still inside the roots: a path swapped between resolveDirectory and
+   * here is caught, and everything below is reached through this descriptor.
+   */
+  private async openDirectory(real: string): Promise<FileHandle> {
+    let handle: FileHandle;
+    try {
+      handle = await open(real, DIRECTORY_NO_FOLLOW);
+    } catch (error: unknown) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOTDIR' ? 'is not a directory' : `cannot be used: ${code}`;
+      throw new PayloadError('directory', `${reason}: ${real}`);
+    }
+    const opened = await realpath(pinnedPath(handle));
+    if ((await realPathInside(opened, this.roots)) === undefined) {
+      await handle.close();
+      throw new PayloadError('directory', `${real} moved outside the allowed roots`);
+    }
+    return handle;
+  }
 }
 
-interface WalkEntry {
-  path: string;
-  name: string;
-  /** A regular file (symlinks, sockets, FIFOs are not; symlinks are never followed). */
-  regular: boolean;
-}
+const DIRECTORY_NO_FOLLOW = fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW;
 
 /**
- * Files of a directory (and its subdirectories when recursive), never through
- * symlinks. Each directory is listed before any of its files is touched, so
- * the .gz files we create are not listed back.
+ * A path through an open directory descriptor (Linux's /proc/self/fd): the
+ * kernel resolves it from the directory we hold, whatever happens meanwhile
+ * to the names above it, like openat(2).
  */
-async function* walk(directory: string, recursive: boolean): AsyncGenerator<WalkEntry> {
-  const entries = await readdir(directory, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const subdirectories: string[] = [];
-  for (const dirent of entries) {
-    const full = path.join(directory, dirent.name);
-    if (dirent.isDirectory()) {
-      if (recursive) {
-        subdirectories.push(full);
-      }
-      continue;
+function pinnedPath(directory: FileHandle, name?: string): string {
+  return name === undefined
+    ? `/proc/self/fd/${directory.fd}`
+    : `/proc/self/fd/${directory.fd}/${name}`;
+}
+
+type WalkEntry =
+  | {
+      /** For messages: the path as the task named it. */
+      path: string;
+      /** For file operations: through the open descriptor of its directory. */
+      pinned: string;
+      name: string;
+      /** A regular file (symlinks, sockets, FIFOs are not; symlinks are never followed). */
+      regular: boolean;
     }
-    yield { path: full, name: dirent.name, regular: dirent.isFile() };
-  }
-  for (const subdirectory of subdirectories) {
-    yield* walk(subdirectory, recursive);
+  | { path: string; refused: string };
+
+/**
+ * Files of a directory (and its subdirectories when recursive), walked by
+ * directory descriptors: each subdirectory is opened with O_NOFOLLOW through
+ * its parent's descriptor, so a directory swapped for a symlink mid-walk is
+ * refused (ELOOP), never followed. Each directory is listed before any of its
+ * files is touched, so the .gz files we create are not listed back. Closes
+ * `directory` when done.
+ */
+async function* walk(
+  directory: FileHandle,
+  shown: string,
+  recursive: boolean,
+): AsyncGenerator<WalkEntry> {
+  try {
+    const entries = await readdir(pinnedPath(directory), { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const subdirectories: string[] = [];
+    for (const dirent of entries) {
+      if (dirent.isDirectory()) {
+        if (recursive) subdirectories.push(dirent.name);
+        continue;
+      }
+      yield {
+        path: path.join(shown, dirent.name),
+        pinned: pinnedPath(directory, dirent.name),
+        name: dirent.name,
+        regular: dirent.isFile(),
+      };
+    }
+    for (const name of subdirectories) {
+      let child: FileHandle;
+      try {
+        child = await open(pinnedPath(directory, name), DIRECTORY_NO_FOLLOW);
+      } catch (error: unknown) {
+        const code = (error as NodeJS.ErrnoException).code;
+        yield {
+          path: path.join(shown, name),
+          refused:
+            code === 'ELOOP' || code === 'ENOTDIR'
+              ? 'no longer a directory (replaced by a symlink or a file while walking); not followed'
+              : `cannot be opened (${code})`,
+        };
+        continue;
+      }
+      yield* walk(child, path.join(shown, name), recursive);
+    }
+  } finally {
+    await directory.close();
   }
 }

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { constants } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SHELL_HANDLER_OPTIONS } from '../handlers-options';
 import { isInside, realPathInside } from '../support/contained-path';
+import { SHELL_PATH } from '../support/executables';
 import { OutputTail } from '../support/output-tail';
 import {
   optionalString,
@@ -13,6 +13,7 @@ import {
   requiredString,
 } from '../support/payload-fields';
 import { ProcessGroup, type GroupExit } from '../support/process-group';
+import { ShellPolicy, type ShellPolicyOptions } from '../support/shell-policy';
 import { TaskHandlerType } from '../task-handler-type.decorator';
 import {
   HandlerAbortedError,
@@ -22,13 +23,7 @@ import {
   type TaskHandler,
 } from '../task-handler';
 
-export interface ShellHandlerOptions {
-  /**
-   * When set, only these commands may run, compared with the payload's
-   * `command` exactly (`sh` does not allow `/bin/sh`). Bare names are looked up
-   * in the worker's PATH, never in the payload's `env.PATH`.
-   */
-  allowedCommands?: string[];
+export interface ShellHandlerOptions extends ShellPolicyOptions {
   /**
    * When set, `cwd` is resolved against this directory and must stay inside it
    * after symlinks are resolved; the default cwd is this directory. When unset,
@@ -44,12 +39,6 @@ export interface ShellHandlerOptions {
   timeoutMs?: number;
   /** Bytes of stdout and of stderr kept (the last ones). Default 64 KiB each. */
   maxOutputBytes?: number;
-  /**
-   * Pass the worker's whole environment to commands. Default false: only
-   * PATH, HOME, LANG, LC_ALL, TZ, TMPDIR and USER are passed, so the worker's
-   * secrets (API tokens, database URLs) do not leak into tasks.
-   */
-  inheritEnv?: boolean;
 }
 
 export interface ShellPayload {
@@ -70,10 +59,7 @@ export interface ShellResult {
 export const DEFAULT_KILL_GRACE_MS = 5_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const STDERR_TAIL_IN_MESSAGE = 1_024;
-const PASSED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'USER'];
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Dynamic-linker variables would let a task inject code into an allowlisted binary. */
-const FORBIDDEN_ENV = /^(LD_|DYLD_)/;
 
 /** The command exited with a non-zero code or was killed by a signal we did not send. */
 export class ShellCommandFailedError extends Error {
@@ -92,7 +78,10 @@ export class ShellCommandFailedError extends Error {
 
 /**
  * Runs an executable with an argument array (never through a shell) as the
- * leader of its own process group. The group is the task: on abort it gets
+ * leader of its own process group, under the worker's ShellPolicy (commands
+ * resolved at start, argument patterns, environment allowlist). The command
+ * gets none of the worker's environment: only the fixed SHELL_PATH, the
+ * task's ids and the variables the task may set. The group is the task: on abort it gets
  * SIGTERM then SIGKILL after the grace, and when the command exits any
  * process it left running in its group is ended the same way.
  */
@@ -100,23 +89,21 @@ export class ShellCommandFailedError extends Error {
 @Injectable()
 export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
   readonly type = 'shell';
-  private readonly allowedCommands: string[] | undefined;
+  private readonly policy: ShellPolicy;
   private readonly workingDirectory: string | undefined;
   private readonly killGraceMs: number;
   private readonly maxOutputBytes: number;
-  private readonly inheritEnv: boolean;
   private readonly timeoutMs: number | undefined;
 
   constructor(@Optional() @Inject(SHELL_HANDLER_OPTIONS) options: ShellHandlerOptions = {}) {
     if (options.workingDirectory !== undefined && !path.isAbsolute(options.workingDirectory)) {
       throw new Error(`shell workingDirectory must be absolute, got ${options.workingDirectory}`);
     }
-    this.allowedCommands = options.allowedCommands;
+    this.policy = new ShellPolicy(options);
     this.workingDirectory =
       options.workingDirectory === undefined ? undefined : path.resolve(options.workingDirectory);
     this.killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
     this.maxOutputBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-    this.inheritEnv = options.inheritEnv ?? false;
     this.timeoutMs = options.timeoutMs;
   }
 
@@ -126,16 +113,18 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
     if (command.includes('\0')) {
       throw new PayloadError('command', 'must not contain NUL');
     }
-    if (this.allowedCommands !== undefined && !this.allowedCommands.includes(command)) {
-      throw new PayloadError(
-        'command',
-        `'${command}' is not in the worker's allowed commands (${this.allowedCommands.join(', ')})`,
-      );
+    const refusal = this.policy.commandRefusal(command);
+    if (refusal !== undefined) {
+      throw new PayloadError('command', refusal);
     }
     const args = optionalStringArray(object, 'args') ?? [];
     args.forEach((arg, index) => {
       if (arg.includes('\0')) {
         throw new PayloadError(`args[${index}]`, 'must not contain NUL');
+      }
+      const argRefusal = this.policy.argumentRefusal(command, arg);
+      if (argRefusal !== undefined) {
+        throw new PayloadError(`args[${index}]`, argRefusal);
       }
     });
     const env = optionalStringRecord(object, 'env') ?? {};
@@ -143,11 +132,9 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
       if (!ENV_NAME.test(name)) {
         throw new PayloadError(`env.${name}`, 'is not a valid environment variable name');
       }
-      if (FORBIDDEN_ENV.test(name)) {
-        throw new PayloadError(
-          `env.${name}`,
-          'is not allowed (dynamic linker variables are refused)',
-        );
+      const envRefusal = this.policy.envRefusal(name);
+      if (envRefusal !== undefined) {
+        throw new PayloadError(`env.${name}`, envRefusal);
       }
       if (value.includes('\0')) {
         throw new PayloadError(`env.${name}`, 'must not contain NUL');
@@ -164,7 +151,7 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
     const { signal } = context;
     throwIfAborted(signal);
     const cwd = await this.resolveCwd(payload.cwd);
-    const executable = await resolveExecutable(payload.command);
+    const executable = this.policy.executableOf(payload.command);
     throwIfAborted(signal);
 
     let group: ProcessGroup;
@@ -291,14 +278,6 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
   }
 
   private environment(extra: Record<string, string>, context: TaskContext): NodeJS.ProcessEnv {
-    const base: NodeJS.ProcessEnv = this.inheritEnv
-      ? { ...process.env }
-      : Object.fromEntries(
-          PASSED_ENV.filter((name) => process.env[name] !== undefined).map((name) => [
-            name,
-            process.env[name],
-          ]),
-        );
     const task: Record<string, string> = {
       TASK_ID: context.taskId,
       TASK_ATTEMPT: String(context.attempt),
@@ -311,31 +290,6 @@ export class ShellHandler implements TaskHandler<ShellPayload, ShellResult> {
       task.TASK_GANG_SIZE = String(context.gang.size);
       task.TASK_GANG_INDEX = String(context.gang.index);
     }
-    return { ...base, ...extra, ...task };
+    return { ...extra, PATH: SHELL_PATH, ...task };
   }
-}
-
-/**
- * A bare name is looked up in the worker's PATH (not the task's env.PATH, so
- * an allowlisted name cannot be redirected); a path is used as given.
- */
-async function resolveExecutable(command: string): Promise<string> {
-  if (command.includes('/')) {
-    return command;
-  }
-  for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (directory === '') {
-      continue;
-    }
-    const candidate = path.join(directory, command);
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) {
-        return candidate;
-      }
-    } catch {
-      // not here; keep looking
-    }
-  }
-  throw new Error(`command not found in the worker's PATH: ${command}`);
 }
