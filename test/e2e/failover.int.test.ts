@@ -58,16 +58,25 @@ test('a cron job every second fires exactly once per instant while the leader is
     });
   }
 
-  // Let the last fires finish, then look at every instant from the first to the last.
-  await timing.sleep(1_500);
-  const tasks = await cluster.tasksOfJob(jobId);
+  // Once more than 10 fires are older than 3 s and all of those have finished, look at
+  // every instant from the first to the last.
+  const settledBefore = (tasks: Awaited<ReturnType<typeof cluster.tasksOfJob>>) =>
+    tasks.filter((t) => t.fireTime! < Date.now() - 3_000);
+  const tasks = await timing.waitFor(
+    async () => {
+      const all = await cluster.tasksOfJob(jobId);
+      const settled = settledBefore(all);
+      return settled.length > 10 && settled.every((t) => t.state === 'succeeded') ? all : undefined;
+    },
+    { message: 'more than 10 fires older than 3 s, all succeeded' },
+  );
   const instants = tasks.map((t) => t.fireTime!);
   const gaps = instants
     .slice(1)
     .map((t, i) => t - instants[i])
     .filter((gap) => gap !== 1_000);
   expect(gaps).toEqual([]); // no instant missed, none twice (ids are `<jobId>@<instant>`)
-  const settled = tasks.filter((t) => t.fireTime! < Date.now() - 3_000);
+  const settled = settledBefore(tasks);
   expect(settled.length).toBeGreaterThan(10);
   expect(settled.filter((t) => t.state !== 'succeeded')).toEqual([]);
   const createdEvents = (await cluster.auditEvents()).filter(
@@ -125,7 +134,16 @@ test('a worker paused past its session timeout: its late report is rejected; the
   await paused.signal('SIGCONT'); // its sleep is long over: it tries to report attempt 1
   const done = await cluster.waitForTask(taskId, (t) => t.state === 'succeeded');
   expect(done).toMatchObject({ attempt: 2, workerId: other.memberId });
-  await timing.sleep(1_000); // give the zombie every chance to write
+  // It joins again on a new session only after its old session's requests have failed:
+  // by then its report of attempt 1 was refused, or dropped with that session.
+  await timing.waitFor(
+    async () => {
+      const events = (await cluster.auditEvents()).filter((e) => e.workerId === paused.memberId);
+      const left = events.findIndex((e) => e.type === 'worker.left');
+      return left >= 0 && events.slice(left).some((e) => e.type === 'worker.joined');
+    },
+    { timeoutMs: 20_000, message: 'the paused worker joins again' },
+  );
   expect(await cluster.task(taskId)).toMatchObject({
     attempt: 2,
     workerId: other.memberId,
@@ -135,6 +153,6 @@ test('a worker paused past its session timeout: its late report is rejected; the
     (e) => e.taskId === taskId && (e.type === 'task.succeeded' || e.type === 'task.failed'),
   );
   expect(outcomes.map((e) => [e.workerId, e.attempt])).toEqual([[other.memberId, 2]]);
-  // The zombie worker comes back as a fresh member and takes new work.
+  // The zombie worker is a fresh member again, ready for new work.
   await paused.waitUntilReady();
 });

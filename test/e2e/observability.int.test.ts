@@ -38,6 +38,8 @@ afterAll(async () => {
   await server?.close();
 });
 
+const UNFINISHED = ['pending', 'assigned', 'running', 'retrying'];
+
 const metrics = (process: AppProcess): Promise<Sample[]> => scrape(process.url('/metrics'));
 
 test('every service exposes its metrics with values that follow a task and a cron job', async () => {
@@ -61,12 +63,19 @@ test('every service exposes its metrics with values that follow a task and a cro
   );
   expect((await cluster.api(scheduler, 'DELETE', `/v1/jobs/${job.body.id}`)).status).toBe(204);
 
-  const s = await metrics(scheduler);
+  // Everything finished (the job's fires ahead of time cancelled with it): no unfinished task is left.
+  const s = await timing.waitFor(
+    async () => {
+      const samples = await metrics(scheduler);
+      const counts = UNFINISHED.map((state) =>
+        sampleValue(samples, 'zks_scheduler_tasks', { state }),
+      );
+      return counts.every((count) => count === 0) ? samples : undefined;
+    },
+    { message: 'zks_scheduler_tasks did not fall to 0 in every unfinished state' },
+  );
   expect(sampleValue(s, 'zks_scheduler_is_leader')).toBe(1);
   expect(sampleValue(s, 'zks_scheduler_workers_live')).toBe(1);
-  for (const state of ['pending', 'assigned', 'running', 'retrying']) {
-    expect(sampleValue(s, 'zks_scheduler_tasks', { state })).toBeGreaterThanOrEqual(0);
-  }
   expect(sampleValue(s, 'zks_scheduler_queue_depth')).toBe(0);
   expect(sampleValue(s, 'zks_scheduler_fires_total')).toBeGreaterThanOrEqual(2);
   expect(sampleValue(s, 'zks_scheduler_fire_lateness_seconds_count')).toBeGreaterThanOrEqual(2);
@@ -82,7 +91,10 @@ test('every service exposes its metrics with values that follow a task and a cro
     sampleValue(w, 'zks_worker_tasks_succeeded_total', { type: 'noop' }),
   ).toBeGreaterThanOrEqual(3);
   expect(sampleValue(w, 'zks_worker_start_lateness_seconds_count')).toBeGreaterThanOrEqual(3);
-  expect(sampleValue(w, 'zks_worker_tasks_running')).toBeGreaterThanOrEqual(0);
+  await timing.waitFor(
+    async () => sampleValue(await metrics(worker), 'zks_worker_tasks_running') === 0,
+    { message: 'zks_worker_tasks_running did not fall to 0' },
+  );
 
   await cluster.drainer();
   await timing.waitFor(
@@ -92,9 +104,15 @@ test('every service exposes its metrics with values that follow a task and a cro
       }) > 0,
     { timeoutMs: 15_000, message: 'the registry drained nothing' },
   );
-  const r = await metrics(registry);
+  // Nothing writes any more: the drain empties the outbox.
+  const r = await timing.waitFor(
+    async () => {
+      const samples = await metrics(registry);
+      return sampleValue(samples, 'zks_registry_outbox_depth') === 0 ? samples : undefined;
+    },
+    { timeoutMs: 15_000, message: 'zks_registry_outbox_depth did not fall to 0' },
+  );
   expect(sampleValue(r, 'zks_registry_is_drainer')).toBe(1);
-  expect(sampleValue(r, 'zks_registry_outbox_depth')).toBeGreaterThanOrEqual(0);
   expect(sampleValue(r, 'zks_registry_drain_batch_duration_seconds_count')).toBeGreaterThan(0);
 
   for (const samples of [s, w, r]) {

@@ -7,6 +7,7 @@ import {
   LoggingModule,
   MetricsModule,
   ZooKeeperModule,
+  memberRegistration,
   type ServiceDescriptor,
 } from '@app/common';
 import { ApiValidationPipe } from '@app/common/api';
@@ -23,7 +24,6 @@ import { EventTail } from './events/event-tail';
 import { StreamAdmission } from './events/stream-admission';
 import { EventsController } from './events/events.controller';
 import { RegistryGrpcController } from './grpc/registry-grpc.controller';
-import { RegistryMembership } from './membership/registry-membership';
 
 /** Cluster view, audit drain into PostgreSQL, audit/history API and live events. */
 export const REGISTRY_SERVICE: ServiceDescriptor = {
@@ -53,7 +53,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
   controllers: [AuditController, ClusterController, EventsController, RegistryGrpcController],
   providers: [
     { provide: REGISTRY_SETTINGS, useFactory: () => loadRegistrySettings(process.env) },
-    RegistryMembership,
+    ...memberRegistration({ kind: 'registries', readinessCheck: 'registry', automatic: true }),
     AuditDrainService,
     ClusterViewService,
     AuditQueryService,

@@ -7,15 +7,16 @@ import {
   MetricsModule,
   ZooKeeperModule,
   loadAppConfig,
+  memberRegistration,
   type ServiceDescriptor,
 } from '@app/common';
+import type { WorkerInfo } from '@app/contracts';
 import { StoreModule } from '@app/store/store.module';
 import { loadHandlerSettings } from './config/handler-settings';
 import { loadShutdownGraceMs, SHUTDOWN_GRACE_MS } from './config/shutdown-grace';
 import { WorkerShutdown } from './execution/shutdown';
 import { WorkerEngine } from './execution/worker-engine';
 import { HandlersModule } from './handlers/handlers.module';
-import { WorkerRegistration } from './membership/worker-registration';
 
 /** Runs the tasks assigned to it; HTTP only (health and metrics). */
 export const WORKER_SERVICE: ServiceDescriptor = {
@@ -47,7 +48,14 @@ export const WORKER_SERVICE: ServiceDescriptor = {
   ],
   providers: [
     { provide: SHUTDOWN_GRACE_MS, useFactory: () => loadShutdownGraceMs(process.env) },
-    WorkerRegistration,
+    ...memberRegistration<WorkerInfo>({
+      kind: 'workers',
+      readinessCheck: 'worker',
+      extra: (config) => ({
+        capacity: config.worker.capacity,
+        labels: { ...config.worker.labels },
+      }),
+    }),
     WorkerEngine,
     WorkerShutdown,
   ],

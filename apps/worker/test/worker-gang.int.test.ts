@@ -100,6 +100,56 @@ describe('gang tasks', () => {
     expect(types).toContain('task.retry_scheduled');
   });
 
+  // Suspected from reading (issue 16): the cancel met the finished member's
+  // assignment already deleted (NoNode) and read it as a conflict, for ever.
+  test('a cancel after one member succeeded: cancelled at once, the running member aborted, no assignment left', async () => {
+    for (const worker of GANG.slice(0, 2)) await cluster.bootWorker(worker);
+    const task = await cluster.assign(
+      { type: 'test.gang', payload: { holdIndex: 1 }, parallelism: 2 },
+      GANG.slice(0, 2),
+    );
+    await cluster.waitForTask(
+      task.id,
+      (r) =>
+        r.members?.['gang-a']?.state === 'succeeded' && r.members?.['gang-b']?.state === 'running',
+    );
+    expect(await cluster.assignmentExists('gang-a', task.id)).toBe(false);
+
+    const cancelled = await timing.withTimeout(cluster.cancel(task.id), 5_000, 'the cancel');
+    expect(cancelled).toMatchObject({ state: 'cancelled', error: { code: 'cancelled' } });
+    expect(await probe.aborted(task.id, 'gang-b')).toMatchObject({ reason: 'cancelled' });
+    for (const worker of GANG) expect(await cluster.assignmentExists(worker, task.id)).toBe(false);
+    const events = await cluster.eventsOf(task.id);
+    expect(events.filter((e) => e.type === 'task.cancelled')).toEqual([
+      expect.objectContaining({ detail: expect.objectContaining({ from: 'running' }) }),
+    ]);
+    const { record } = await cluster.task(task.id);
+    expect(record.state).toBe('cancelled');
+  });
+
+  test('a cancel while a member waits at the barrier: no handler starts, the barrier is removed', async () => {
+    await cluster.bootWorker(GANG[0]);
+    const task = await cluster.assign(
+      { type: 'test.gang', payload: {}, parallelism: 2 },
+      GANG.slice(0, 2),
+    );
+    await cluster.waitForTask(task.id, (r) => r.members?.['gang-a']?.state === 'running');
+    await timing.waitFor(async () =>
+      (await cluster.leader.exists(ZkLayout.barrier(task.id, 1))) !== null ? true : undefined,
+    );
+
+    expect(await cluster.cancel(task.id)).toMatchObject({ state: 'cancelled' });
+    for (const worker of GANG) expect(await cluster.assignmentExists(worker, task.id)).toBe(false);
+    // gang-a left the barrier when its assignment went; with nobody inside, it is removed.
+    await timing.waitFor(async () =>
+      (await cluster.leader.exists(ZkLayout.barrier(task.id, 1))) === null ? true : undefined,
+    );
+    await cluster.bootWorker(GANG[1]);
+    const { record } = await cluster.task(task.id);
+    expect(record.state).toBe('cancelled');
+    expect(startsOf(probe.events.drain(), task.id)).toEqual([]);
+  });
+
   // Found by the chaos suite (seed 2067808632, 5 minutes): a member's report was
   // lost with the quorum, its session ended, and the next leader saw the worker
   // live and holding the gang: the task stayed `running` for good.

@@ -25,11 +25,13 @@ import type { StoredAuditEvent } from './audit-store';
  * | `task.cancelled`       | cancelled                      | finished_at, error code `cancelled` (`detail.reason`) |
  * | `task.skipped`         | — (no row: see below)          |                                               |
  *
- * `detail.state` is the state the task reached, which the workers write: a
- * failed attempt with retries left reaches `retrying`, a gang member's success
- * leaves the task `running` until the last member. The leader's timeout
- * (`task.timed_out` with `detail.by`) says no state: the `task.failed` or
- * `task.retry_scheduled` written with it does.
+ * `detail.state` is the state the task reached, which every writer of a
+ * finished attempt says (`attemptFailedEvents` in libs/store): a failed
+ * attempt with retries left reaches `retrying`, a gang member's success leaves
+ * the task `running` until the last member. Rows stored before the leader's
+ * timeout spoke that vocabulary have a `task.timed_out` without a state (by
+ * the leader): the `task.failed` or `task.retry_scheduled` stored with it says
+ * what the task reached, hence the fallbacks below.
  *
  * `task.skipped` (a fire skipped by the misfire or concurrency policy) never
  * makes a row: no task was created, and a history row has a task state, which

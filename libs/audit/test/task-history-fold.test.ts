@@ -129,18 +129,44 @@ describe('foldTaskEvent', () => {
     });
   });
 
-  it("a worker's timeout says the state reached; the leader's is settled by the event after it", () => {
-    const started = event('task.started', { attempt: 1 });
-    const byWorker = event('task.timed_out', {
-      attempt: 1,
-      detail: { code: 'timeout', message: 'no answer in 5 s', state: 'failed' },
-    });
-    expect(fold([started, byWorker])).toMatchObject({
-      state: 'failed',
-      finishedAt: byWorker.time,
-      error: { code: 'timeout', message: 'no answer in 5 s' },
-    });
+  it('a timeout says the state reached, whoever saw it (the worker, or the leader: detail.by)', () => {
+    for (const by of [{}, { by: 'leader' }]) {
+      const started = event('task.started', { attempt: 1 });
+      const timedOut = event('task.timed_out', {
+        attempt: 1,
+        detail: {
+          code: 'timeout',
+          message: 'no answer in 5 s',
+          failures: 1,
+          ...by,
+          state: 'failed',
+        },
+      });
+      expect(fold([started, timedOut])).toMatchObject({
+        state: 'failed',
+        finishedAt: timedOut.time,
+        error: { code: 'timeout', message: 'no answer in 5 s' },
+      });
+      const retried = fold([
+        started,
+        event('task.timed_out', {
+          attempt: 1,
+          detail: { code: 'timeout', ...by, state: 'retrying' },
+        }),
+        event('task.retry_scheduled', { attempt: 1, detail: { retryAt: 9 } }),
+      ]);
+      expect(retried).toMatchObject({
+        state: 'retrying',
+        finishedAt: null,
+        error: { code: 'timeout' },
+      });
+    }
+  });
 
+  // Rows stored before the leader's timeout spoke the same vocabulary as the
+  // workers: `task.timed_out` without a state, then `task.failed` (code
+  // timeout) or `task.retry_scheduled` saying what it reached.
+  it('rows in the old leader dialect still fold: timed_out without a state, then failed or retry_scheduled', () => {
     const running = fold([event('task.started', { attempt: 1 })]);
     const timedOut = fold(
       [event('task.timed_out', { attempt: 1, detail: { by: 'leader' } })],
@@ -155,6 +181,7 @@ describe('foldTaskEvent', () => {
     });
     expect(fold([event('task.retry_scheduled', { attempt: 1 })], timedOut)).toMatchObject({
       state: 'retrying',
+      finishedAt: null,
       error: { code: 'timeout' },
     });
   });

@@ -15,5 +15,7 @@ export * from './bootstrap/bootstrap-service';
 export * from './bootstrap/tls-settings';
 export * from './zookeeper/zookeeper.module';
 export * from './auth';
+export * from './membership/member-registration';
+export * from './leadership/leadership-terms';
 export * from './outbound';
 export * from './logging/redact-url';

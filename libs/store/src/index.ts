@@ -4,3 +4,6 @@ export * from './json-codec';
 export * from './task-store';
 export * from './write-batcher';
 export * from './task-transitions';
+export * from './gang-transitions';
+export * from './task-events';
+export * from './task-writes';

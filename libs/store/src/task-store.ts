@@ -1,24 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import {
-  BadVersionError,
-  NoNodeError,
-  NodeExistsError,
-  Op,
-  sortBySequence,
-  type ZkClient,
-} from '@app/zk';
+import { NoNodeError, NodeExistsError, sortBySequence, type ZkClient } from '@app/zk';
 import {
   DEFAULT_RETRY,
   ZkLayout,
   isTerminal,
-  isWithWorker,
+  taskTemplateOf,
+  type JobRecord,
   type RetrySpec,
   type Selector,
   type TaskRecord,
   type TaskState,
 } from '@app/contracts';
 import type { AuditWriter } from './audit-writer';
-import { decodeJson, encodeJson } from './json-codec';
+import { cancelledEvent } from './task-events';
+import { holdersOf, toCancelled } from './task-transitions';
+import { TaskWrites, createTaskOps, type VersionedTask } from './task-writes';
 import type { WriteBatcher } from './write-batcher';
 
 export interface TaskSubmission {
@@ -43,11 +39,6 @@ export interface SubmittedTask {
   state: TaskState;
   /** True when the idempotency key matched a task submitted before. */
   existing: boolean;
-}
-
-export interface VersionedTask {
-  record: TaskRecord;
-  version: number;
 }
 
 export interface TaskFilter {
@@ -76,6 +67,15 @@ export class TaskAlreadyFinishedError extends Error {
     super(`task ${id} already ${state}`);
     this.name = 'TaskAlreadyFinishedError';
   }
+}
+
+/** A task of `job` (a fire): its handler, payload, policies and owner. */
+export function jobTaskSubmission(job: JobRecord): TaskSubmission {
+  return {
+    jobId: job.id,
+    ...taskTemplateOf(job),
+    ...(job.owner === undefined ? {} : { owner: job.owner }),
+  };
 }
 
 /** Builds a new pending task record. */
@@ -108,26 +108,24 @@ export function newTaskRecord(submission: TaskSubmission, now: number): TaskReco
  * queue in the same transaction.
  */
 export class TaskStore {
+  private readonly tasks: TaskWrites;
+
   constructor(
     private readonly client: ZkClient,
     private readonly writes: WriteBatcher,
     private readonly audit: AuditWriter,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tasks = new TaskWrites(client, writes);
+  }
 
   /** Submits tasks, in order; a repeated idempotency key returns the earlier task. */
   submit(submissions: readonly TaskSubmission[]): Promise<SubmittedTask[]> {
     return Promise.all(submissions.map((submission) => this.submitOne(submission)));
   }
 
-  async get(id: string): Promise<VersionedTask | undefined> {
-    try {
-      const { data, stat } = await this.client.get(ZkLayout.task(id));
-      return { record: decodeJson<TaskRecord>(data), version: stat.version };
-    } catch (error) {
-      if (error instanceof NoNodeError) return undefined;
-      throw error;
-    }
+  get(id: string): Promise<VersionedTask | undefined> {
+    return this.tasks.read(id);
   }
 
   /**
@@ -168,52 +166,25 @@ export class TaskStore {
    * report of the worker fails its version check.
    */
   async cancel(id: string, reason = 'cancelled by request'): Promise<TaskRecord> {
-    for (;;) {
-      const task = await this.get(id);
-      if (!task) throw new TaskNotFoundError(id);
-      const { record, version } = task;
+    const make = this.audit.event.bind(this.audit);
+    const outcome = await this.tasks.update(id, ({ record, version }) => {
       if (isTerminal(record.state)) throw new TaskAlreadyFinishedError(id, record.state);
-      const cancelled: TaskRecord = {
-        ...record,
-        state: 'cancelled',
-        finishedAt: this.now(),
-        error: { code: 'cancelled', message: reason },
+      return {
+        from: { record, version },
+        next: toCancelled(record, reason, this.now()),
+        events: [cancelledEvent(make, record, reason)],
+        release: holdersOf(record),
       };
-      const ops = [Op.set(ZkLayout.task(id), encodeJson(cancelled), version)];
-      if (isWithWorker(record.state)) {
-        for (const worker of record.workers ?? (record.workerId ? [record.workerId] : [])) {
-          ops.push(Op.delete(ZkLayout.assignment(worker, id)));
-        }
-      }
-      try {
-        await this.writes.submit({
-          ops,
-          events: [
-            this.audit.event('task.cancelled', {
-              taskId: id,
-              jobId: record.jobId,
-              workerId: record.workerId,
-              attempt: record.attempt,
-              detail: { from: record.state, reason },
-            }),
-          ],
-        });
-        return cancelled;
-      } catch (error) {
-        // Someone moved the task meanwhile (assigned, finished): look again.
-        if (isConflict(error)) continue;
-        throw error;
-      }
-    }
+    });
+    if (outcome.kind === 'written') return outcome.task.record;
+    if (outcome.kind === 'gone') throw new TaskNotFoundError(id);
+    throw new Error(`cancel of task ${id}: unexpected outcome ${outcome.kind}`);
   }
 
   private async submitOne(submission: TaskSubmission): Promise<SubmittedTask> {
     for (;;) {
       const record = newTaskRecord(submission, this.now());
-      const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
-      if (record.idempotencyKey !== undefined) {
-        ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey, record.owner), record.id));
-      }
+      const ops = createTaskOps(record);
       try {
         await this.writes.submit({
           ops,
@@ -249,14 +220,6 @@ export class TaskStore {
       throw error;
     }
   }
-}
-
-function isConflict(error: unknown): boolean {
-  return (
-    error instanceof BadVersionError ||
-    error instanceof NoNodeError ||
-    error instanceof NodeExistsError
-  );
 }
 
 /** Queue entries the leader has not read yet, oldest first. */

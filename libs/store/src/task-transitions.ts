@@ -1,8 +1,9 @@
-import type { TaskError, TaskRecord } from '@app/contracts';
+import { isWithWorker, type TaskError, type TaskRecord } from '@app/contracts';
 
 /**
- * Pure record transitions of docs/task-protocol.md, shared by the leader and the
- * workers so both apply the same rules (retry budget, backoff, field resets).
+ * Pure record transitions of docs/task-protocol.md, shared by the API, the
+ * leader and the workers so all apply the same rules (retry budget, backoff,
+ * field resets). The records a gang member writes are in gang-transitions.ts.
  */
 
 export function toAssigned(
@@ -90,8 +91,15 @@ export function toCancelled(record: TaskRecord, reason: string, now: number): Ta
   };
 }
 
-/** Workers that still hold an assignment of a task with a worker. */
-export function activeWorkers(record: TaskRecord): string[] {
+/**
+ * The one holder rule: the workers whose assignment node `/assign/<worker>/<id>`
+ * exists while the record is what it is. A task has assignments only while
+ * `assigned` or `running`; a gang member that succeeded deleted its own (and a
+ * member's failure ends the attempt for all). Every transition that takes a
+ * task away from its workers deletes these, tolerating one already gone.
+ */
+export function holdersOf(record: TaskRecord): string[] {
+  if (!isWithWorker(record.state)) return [];
   const all = record.workers ?? (record.workerId === undefined ? [] : [record.workerId]);
   return all.filter((id) => {
     const member = record.members?.[id];

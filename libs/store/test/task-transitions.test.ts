@@ -1,6 +1,14 @@
 import { newTaskRecord } from '@app/store';
 import type { TaskRecord } from '@app/contracts';
-import { toFailedAttempt, toPending, toStarted, toSucceeded } from '../src/task-transitions';
+import {
+  holdersOf,
+  toAssigned,
+  toCancelled,
+  toFailedAttempt,
+  toPending,
+  toStarted,
+  toSucceeded,
+} from '../src/task-transitions';
 
 const NOW = 1_000_000;
 
@@ -60,5 +68,38 @@ describe('task transitions (protocol steps 3, 4, 9)', () => {
     for (const field of ['workerId', 'workers', 'members', 'startedAt'] as const) {
       expect(next[field]).toBeUndefined();
     }
+  });
+
+  it('assign: attempt + 1, the workers, a fresh start (no retryAt, startedAt, members, error)', () => {
+    const retried = toFailedAttempt(running(undefined, 0), { code: 'handler', message: 'x' }, NOW);
+    const gangRun = { ...retried, parallelism: 2, members: { w1: { state: 'failed' as const } } };
+    const next = toAssigned(gangRun, ['w2', 'w3'], NOW + 5);
+    expect(next).toMatchObject({
+      state: 'assigned',
+      attempt: 2,
+      workerId: 'w2',
+      workers: ['w2', 'w3'],
+      assignedAt: NOW + 5,
+      failures: 1,
+    });
+    for (const field of ['retryAt', 'startedAt', 'members', 'error'] as const) {
+      expect(next[field]).toBeUndefined();
+    }
+    expect(toAssigned(next, ['w9'], NOW + 6)).toMatchObject({ attempt: 3, workerId: 'w9' });
+    expect(toAssigned(next, ['w9'], NOW + 6).workers).toBeUndefined();
+  });
+
+  it('cancel: cancelled, finished now, the reason as a cancelled error; the holders lose it', () => {
+    const record = running();
+    expect(holdersOf(record)).toEqual(['w1']);
+    const next = toCancelled(record, 'by request', NOW);
+    expect(next).toMatchObject({
+      state: 'cancelled',
+      finishedAt: NOW,
+      error: { code: 'cancelled', message: 'by request' },
+      attempt: record.attempt,
+    });
+    expect(holdersOf(next)).toEqual([]);
+    expect(holdersOf(toPending(record))).toEqual([]);
   });
 });

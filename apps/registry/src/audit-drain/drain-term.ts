@@ -1,10 +1,9 @@
-import type { LeaderElection, ZkClient } from '@app/zk';
+import type { LeaderElection, StructuredLogger, ZkClient } from '@app/zk';
 import type { AuditEvent } from '@app/contracts';
 import type { AuditStore } from '@app/audit';
 import type { RegistrySettings } from '../config/registry-settings';
 import { TaskRetention } from '../retention/task-retention';
 import type { DrainMetrics } from './drain-metrics';
-import type { DrainLogger } from './drain-logger';
 import { OutboxDrainer } from './outbox-drainer';
 
 export interface DrainTermDependencies {
@@ -13,7 +12,7 @@ export interface DrainTermDependencies {
   store: AuditStore;
   settings: RegistrySettings;
   metrics: DrainMetrics;
-  logger: DrainLogger;
+  logger: StructuredLogger;
   /** Each stored batch (for live streams). */
   onStored: (events: readonly AuditEvent[]) => void;
   /** ZooKeeper refused a fenced write: the term must end. */
@@ -29,7 +28,10 @@ export class DrainTerm {
   readonly drainer: OutboxDrainer;
   readonly retention: TaskRetention;
 
+  private readonly metrics: DrainMetrics;
+
   constructor(deps: DrainTermDependencies) {
+    this.metrics = deps.metrics;
     const commit = (ops: Parameters<LeaderElection['fencedMulti']>[0]) =>
       deps.election.fencedMulti(ops);
     this.retention = new TaskRetention({
@@ -56,12 +58,14 @@ export class DrainTerm {
     });
   }
 
-  start(): void {
+  async start(): Promise<void> {
+    this.metrics.isDrainer.set(1);
     this.drainer.start();
     this.retention.start();
   }
 
-  async stop(): Promise<void> {
+  async close(): Promise<void> {
     await Promise.all([this.drainer.stop(), this.retention.stop()]);
+    this.metrics.isDrainer.set(0);
   }
 }

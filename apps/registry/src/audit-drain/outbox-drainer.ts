@@ -3,6 +3,9 @@ import {
   NoNodeError,
   NotLeaderError,
   Op,
+  Backoff,
+  Wakeup,
+  type StructuredLogger,
   type ZkClient,
   type ZkOp,
   type ZkOpResult,
@@ -11,11 +14,9 @@ import { ZkLayout, type AuditEvent } from '@app/contracts';
 import { InvalidAuditEventError, isUnavailable, type AuditStore } from '@app/audit';
 import { encodeJson } from '@app/store';
 import type { RegistrySettings } from '../config/registry-settings';
-import { Backoff } from './backoff';
 import type { DrainMetrics } from './drain-metrics';
-import { errorText, type DrainLogger } from './drain-logger';
+import { errorText } from './error-text';
 import { OutboxQueue, type BatchLimits, type OutboxNode } from './outbox-queue';
-import { Wakeup } from './wakeup';
 
 export type DrainSettings = Pick<
   RegistrySettings,
@@ -29,7 +30,7 @@ export interface OutboxDrainerOptions {
   commit: (ops: ZkOp[]) => Promise<ZkOpResult[]>;
   settings: DrainSettings;
   metrics: DrainMetrics;
-  logger: DrainLogger;
+  logger: StructuredLogger;
   /**
    * Each batch, once it is in PostgreSQL (before its nodes are deleted); also
    * with no events when an empty outbox shows that everything up to
@@ -92,8 +93,9 @@ export class OutboxDrainer {
 
   constructor(private readonly options: OutboxDrainerOptions) {
     this.queue = new OutboxQueue(options.client, this.wake.signal);
-    this.storeBackoff = new Backoff(options.settings.maxBackoffMs);
-    this.zkBackoff = new Backoff(options.settings.maxBackoffMs);
+    const backoff = { minMs: 100, maxMs: options.settings.maxBackoffMs, jitter: 0.2 };
+    this.storeBackoff = new Backoff(backoff);
+    this.zkBackoff = new Backoff(backoff);
   }
 
   /** Highest outbox sequence number whose events are known to be in PostgreSQL. */

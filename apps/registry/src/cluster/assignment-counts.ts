@@ -1,6 +1,5 @@
-import { NoNodeError, type ZkClient } from '@app/zk';
+import { NoNodeError, WatchedRead, type ZkClient } from '@app/zk';
 import { ZkLayout } from '@app/contracts';
-import { WatchedRead } from './watched-read';
 
 /** Under heavy churn a worker's count is re-read at most this often. */
 const MIN_INTERVAL_MS = 200;
@@ -35,14 +34,14 @@ export class AssignmentCounts {
           if (await this.client.exists(path, watcher)) reader.trigger();
         }
       },
-      MIN_INTERVAL_MS,
+      { minIntervalMs: MIN_INTERVAL_MS },
     );
     this.readers.set(workerId, reader);
     void reader.start();
   }
 
   untrack(workerId: string): void {
-    this.readers.get(workerId)?.close();
+    void this.readers.get(workerId)?.close();
     this.readers.delete(workerId);
     this.counts.delete(workerId);
   }

@@ -61,9 +61,8 @@ export class ClusterViewService implements OnApplicationBootstrap, BeforeApplica
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.leader.close();
     this.running.close();
-    await Promise.all(this.views().map((view) => view.close()));
+    await Promise.all([this.leader.close(), ...this.views().map((view) => view.close())]);
   }
 
   snapshot(): ClusterView {

@@ -1,7 +1,6 @@
-import { NoNodeError, type ZkClient } from '@app/zk';
+import { NoNodeError, WatchedRead, type Watcher, type ZkClient } from '@app/zk';
 import { ZkLayout, type LeaderInfo } from '@app/contracts';
 import { decodeJson } from '@app/store';
-import { WatchedRead } from './watched-read';
 
 /** `/leader` (who leads the schedulers), kept current by a data watch. */
 export class LeaderWatch {
@@ -24,11 +23,11 @@ export class LeaderWatch {
     return this.reader.start();
   }
 
-  close(): void {
-    this.reader.close();
+  close(): Promise<void> {
+    return this.reader.close();
   }
 
-  private async read(watcher: () => void): Promise<void> {
+  private async read(watcher: Watcher): Promise<void> {
     try {
       const { data } = await this.client.get(ZkLayout.leader, watcher);
       this.info = parseLeader(data);

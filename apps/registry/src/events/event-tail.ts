@@ -1,9 +1,9 @@
+import { Wakeup } from '@app/zk';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { AUDIT_STORE, type AuditStore, type StoredAuditEvent } from '@app/audit';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../config/registry-settings';
 import { AuditDrainService } from '../audit-drain/audit-drain.service';
-import { Wakeup } from '../audit-drain/wakeup';
-import { errorText } from '../audit-drain/drain-logger';
+import { errorText } from '../audit-drain/error-text';
 
 /** Recent events kept in memory for the streams that keep up (all clients share them). */
 const RING_SIZE = 5_000;

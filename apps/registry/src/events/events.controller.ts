@@ -8,7 +8,7 @@ import { RegistryApiErrors } from '../api/registry-api-errors.decorator';
 import { auditEventView } from '../audit-query/audit-event-view';
 import { isSeq } from '../audit-query/audit-checks';
 import { LiveEventsQueryDto } from '../audit-query/audit-query.dto';
-import { errorText } from '../audit-drain/drain-logger';
+import { errorText } from '../audit-drain/error-text';
 import { EventTail } from './event-tail';
 import { pumpLiveEvents } from './live-stream';
 import { StreamAdmission } from './stream-admission';

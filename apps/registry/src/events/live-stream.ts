@@ -1,6 +1,6 @@
+import { Wakeup } from '@app/zk';
 import type { StoredAuditEvent } from '@app/audit';
 import type { AuditEventType } from '@app/contracts';
-import { Wakeup } from '../audit-drain/wakeup';
 import type { EventTail } from './event-tail';
 
 export interface LiveFilter {

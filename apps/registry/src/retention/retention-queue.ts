@@ -1,4 +1,4 @@
-import { MinHeap } from './min-heap';
+import { Heap } from 'heap-js';
 
 interface Entry {
   at: number;
@@ -12,7 +12,7 @@ interface Entry {
  */
 export class RetentionQueue {
   private readonly due = new Map<string, number>();
-  private readonly heap = new MinHeap<Entry>((a, b) => a.at < b.at);
+  private readonly heap = new Heap<Entry>((a, b) => a.at - b.at);
 
   constructor(readonly capacity = 1_000_000) {}
 

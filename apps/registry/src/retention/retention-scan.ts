@@ -1,6 +1,6 @@
 import { NoNodeError, sequenceOf, type ZkClient } from '@app/zk';
 import { ZkLayout, isTerminal, type TaskRecord } from '@app/contracts';
-import { decodeJson } from '@app/store';
+import { readTask } from '@app/store';
 import { isEntryName } from '../audit-drain/outbox-queue';
 import { parseBarrierName, removeBarrier } from './barrier-cleanup';
 
@@ -28,7 +28,7 @@ export async function scanFinishedTasks(
   const finished: FinishedTask[] = [];
   for (let i = 0; i < children.length; i += READ_CHUNK) {
     const records = await Promise.all(
-      children.slice(i, i + READ_CHUNK).map((id) => readTask(client, id)),
+      children.slice(i, i + READ_CHUNK).map((id) => readRecord(client, id)),
     );
     for (const record of records) {
       if (record && isTerminal(record.state))
@@ -59,7 +59,7 @@ export async function sweepBarriers(client: ZkClient): Promise<number> {
     const parsed = parseBarrierName(name);
     if (!parsed) continue;
     let record = records.get(parsed.taskId);
-    if (!record) records.set(parsed.taskId, (record = readTask(client, parsed.taskId)));
+    if (!record) records.set(parsed.taskId, (record = readRecord(client, parsed.taskId)));
     const task = await record;
     if (task === null) continue;
     const dead = task === undefined || isTerminal(task.state) || parsed.attempt < task.attempt;
@@ -69,11 +69,10 @@ export async function sweepBarriers(client: ZkClient): Promise<number> {
 }
 
 /** The record; undefined when the task is gone; null when its data is not JSON (left alone). */
-async function readTask(client: ZkClient, id: string): Promise<TaskRecord | undefined | null> {
+async function readRecord(client: ZkClient, id: string): Promise<TaskRecord | undefined | null> {
   try {
-    return decodeJson<TaskRecord>((await client.get(ZkLayout.task(id))).data);
+    return (await readTask(client, id))?.record;
   } catch (error) {
-    if (error instanceof NoNodeError) return undefined;
     if (error instanceof SyntaxError) return null;
     throw error;
   }

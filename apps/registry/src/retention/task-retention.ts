@@ -1,10 +1,15 @@
-import type { ZkClient, ZkOp, ZkOpResult } from '@app/zk';
+import {
+  NotLeaderError,
+  Wakeup,
+  type StructuredLogger,
+  type ZkClient,
+  type ZkOp,
+  type ZkOpResult,
+} from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
 import type { AuditStore } from '@app/audit';
 import type { DrainMetrics } from '../audit-drain/drain-metrics';
-import { errorText, type DrainLogger } from '../audit-drain/drain-logger';
-import { Wakeup } from '../audit-drain/wakeup';
-import { NotLeaderError } from '@app/zk';
+import { errorText } from '../audit-drain/error-text';
 import { RetentionQueue } from './retention-queue';
 import { scanFinishedTasks, sweepBarriers } from './retention-scan';
 import { TaskRetirement } from './task-retirement';
@@ -18,7 +23,7 @@ export interface TaskRetentionOptions {
   /** Highest outbox sequence number stored in PostgreSQL (the drainer's progress). */
   committedThrough: () => number;
   metrics: DrainMetrics;
-  logger: DrainLogger;
+  logger: StructuredLogger;
   now?: () => number;
 }
 

@@ -1,15 +1,7 @@
-import {
-  BadVersionError,
-  NoNodeError,
-  NotLeaderError,
-  Op,
-  type ZkClient,
-  type ZkOp,
-  type ZkOpResult,
-} from '@app/zk';
-import { ZkLayout, isTerminal, type TaskRecord } from '@app/contracts';
+import { NotLeaderError, type ZkClient, type ZkOp, type ZkOpResult } from '@app/zk';
+import { isTerminal, type TaskRecord } from '@app/contracts';
 import type { AuditStore } from '@app/audit';
-import { WriteBatcher, decodeJson } from '@app/store';
+import { TaskWrites, WriteBatcher, type VersionedTask } from '@app/store';
 import { barrierPaths, removeBarrier } from './barrier-cleanup';
 
 export interface RetirementOptions {
@@ -31,11 +23,6 @@ export interface RetirementOutcome {
   storeError?: unknown;
 }
 
-interface Candidate {
-  record: TaskRecord;
-  version: number;
-}
-
 /** How long a task waits after a PostgreSQL or ZooKeeper failure before another try. */
 const RETRY_AFTER_MS = 2_000;
 
@@ -49,17 +36,17 @@ const RETRY_AFTER_MS = 2_000;
  * at again; a task that is not terminal is never touched.
  */
 export class TaskRetirement {
-  private readonly writes: WriteBatcher;
+  private readonly tasks: TaskWrites;
 
   constructor(private readonly options: RetirementOptions) {
-    this.writes = new WriteBatcher({ commit: options.commit });
+    this.tasks = new TaskWrites(options.client, new WriteBatcher({ commit: options.commit }));
   }
 
   async retire(ids: readonly string[]): Promise<RetirementOutcome> {
     const outcome: RetirementOutcome = { retired: [], later: [] };
     const now = this.options.now();
-    const reads = await Promise.all(ids.map((id) => this.read(id)));
-    const ready: Candidate[] = [];
+    const reads = await Promise.all(ids.map((id) => this.tasks.read(id)));
+    const ready: VersionedTask[] = [];
     for (const candidate of reads) {
       if (candidate === undefined || !isTerminal(candidate.record.state)) continue; // gone, or live: not ours
       const at = (candidate.record.finishedAt ?? now) + this.options.retentionMs;
@@ -76,7 +63,7 @@ export class TaskRetirement {
         ),
       ),
     );
-    const stored: Candidate[] = [];
+    const stored: VersionedTask[] = [];
     saved.forEach((error, i) => {
       if (error === undefined) stored.push(ready[i]);
       else {
@@ -95,37 +82,14 @@ export class TaskRetirement {
     return outcome;
   }
 
-  private async read(id: string): Promise<Candidate | undefined> {
+  /** A task changed meanwhile, or an outcome unknown: the next look settles it. */
+  private async remove(task: VersionedTask): Promise<'retired' | 'gone' | 'retry'> {
     try {
-      const { data, stat } = await this.options.client.get(ZkLayout.task(id));
-      return { record: decodeJson<TaskRecord>(data), version: stat.version };
+      const outcome = await this.tasks.retire(task);
+      return outcome === 'moved' || outcome === 'unknown' ? 'retry' : outcome;
     } catch (error) {
-      if (error instanceof NoNodeError) return undefined;
-      throw error;
-    }
-  }
-
-  /** Deletes the task (at its version) and its idempotency node in one fenced transaction. */
-  private async remove(candidate: Candidate): Promise<'retired' | 'gone' | 'retry'> {
-    const { record, version } = candidate;
-    const ops: ZkOp[] = [Op.delete(ZkLayout.task(record.id), version)];
-    if (record.idempotencyKey !== undefined) {
-      ops.push(Op.delete(ZkLayout.idempotency(record.idempotencyKey, record.owner)));
-    }
-    for (;;) {
-      try {
-        await this.writes.submit({ ops });
-        return 'retired';
-      } catch (error) {
-        if (error instanceof NotLeaderError) throw error;
-        if (error instanceof NoNodeError && error.opIndex === 0) return 'gone';
-        if (error instanceof NoNodeError && error.opIndex === 1) {
-          ops.pop(); // no idempotency node (never written, or removed by hand): the task alone
-          continue;
-        }
-        if (error instanceof BadVersionError) return 'retry'; // changed meanwhile: read it again
-        return 'retry'; // connection trouble: outcome unknown, the next look settles it
-      }
+      if (error instanceof NotLeaderError) throw error;
+      return 'retry';
     }
   }
 

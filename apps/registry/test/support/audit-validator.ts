@@ -159,12 +159,6 @@ export function replayTask(taskId: string, events: readonly AuditRow[]): TaskPat
         break;
       case 'task.timed_out':
       case 'task.failed':
-        if (state === 'attempt-failed' && event.type === 'task.failed') {
-          // The leader's watchdog: task.timed_out, then task.failed when no attempt is left.
-          sameAttempt();
-          state = 'failed';
-          break;
-        }
         if (state !== 'assigned' && state !== 'running') fail(`${event.type} while ${state}`);
         sameAttempt();
         failures += 1;

@@ -1,4 +1,4 @@
-import { Backoff } from '../../src/audit-drain/backoff';
+import { Backoff } from '@app/zk';
 import { parseBarrierName } from '../../src/retention/barrier-cleanup';
 import { RetentionQueue } from '../../src/retention/retention-queue';
 
@@ -35,7 +35,7 @@ describe('RetentionQueue', () => {
 
 describe('Backoff', () => {
   it('doubles from 100 ms up to its ceiling, with at most 20 % jitter, and resets', () => {
-    const backoff = new Backoff(1_000);
+    const backoff = new Backoff({ minMs: 100, maxMs: 1_000, jitter: 0.2 });
     const delays = Array.from({ length: 6 }, () => backoff.next());
     const bases = [100, 200, 400, 800, 1_000, 1_000];
     delays.forEach((delay, i) => {

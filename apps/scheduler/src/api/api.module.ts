@@ -13,7 +13,7 @@ import { LiveTaskLimit, MAX_LIVE_TASKS, loadMaxLiveTasks } from './limits/live-t
 import { TasksController } from './tasks/tasks.controller';
 import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
-import { ApiValidationPipe } from './validation/validate';
+import { ApiValidationPipe } from '@app/common/api';
 
 /**
  * The scheduler's public API: `/v1/jobs` and `/v1/tasks` over HTTP and

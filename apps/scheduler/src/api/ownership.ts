@@ -1,5 +1,5 @@
 import { currentPrincipal } from '@app/common';
-import { ApiError } from './errors/api-error';
+import { ApiError } from '@app/common/api';
 
 /**
  * Who owns what the API creates: the name of the calling token (undefined

@@ -1,42 +1,25 @@
+import { NotLeaderError, Op, isConnectionProblem } from '@app/zk';
+import { ZkLayout, type AuditEvent, type TaskRecord, type TaskState } from '@app/contracts';
 import {
-  ConnectionLossError,
-  NoNodeError,
-  NodeExistsError,
-  NotLeaderError,
-  Op,
-  SessionExpiredError,
-  sortBySequence,
-  type ZkOp,
-} from '@app/zk';
-import {
-  ZkLayout,
-  isTerminal,
-  type Assignment,
-  type AuditEvent,
-  type TaskRecord,
-  type TaskState,
-} from '@app/contracts';
-import {
-  activeWorkers,
-  decodeJson,
-  encodeJson,
+  attemptFailedEvents,
+  cancelledEvent,
+  holdersOf,
+  taskEvent,
   toAssigned,
   toCancelled,
   toFailedAttempt,
   toPending,
+  type CommitOutcome,
 } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
+import { deadlineOf, nextStep } from './next-step';
 import { Timers } from './timers';
-
-type TimerKind = 'due' | 'deadline';
+import { LiveTasks, type LiveTask } from './live-tasks';
+import { QueueIntake } from './queue-intake';
 import { WorkerPool, type PoolWorker } from './worker-pool';
 import { WorkerTracker } from './worker-tracker';
 
-/** A task the leader is responsible for, with the znode version it last saw. */
-export interface LiveTask {
-  record: TaskRecord;
-  version: number;
-}
+type TimerKind = 'due' | 'deadline';
 
 const READ_CHUNK = 1_000;
 
@@ -52,23 +35,22 @@ const READ_CHUNK = 1_000;
  */
 export class Dispatcher {
   readonly pool = new WorkerPool();
-  private readonly tasks = new Map<string, LiveTask>();
-  private readonly tasksByJob = new Map<string, Set<string>>();
+  private readonly tasks = new LiveTasks();
   /** Ready to assign, in arrival order, with the time each became ready. */
   private readonly ready = new Map<string, number>();
   /** Tasks with a write of ours in flight: no second decision until it lands. */
   private readonly inFlight = new Set<string>();
-  private readonly queueEntries = new Set<string>();
   /** Workers whose leaving is in the history already (until they join again). */
   private readonly reportedGone = new Set<string>();
   private readonly timers: Timers<{ kind: TimerKind; id: string }>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
-  private queueReading = false;
-  private queueDirty = false;
-  private readonly onQueueChanged = (): void => void this.readQueue();
+  private readonly queue: QueueIntake;
 
   constructor(private readonly ctx: LeaderContext) {
+    this.queue = new QueueIntake(ctx, (ids) =>
+      this.refreshAll(ids.filter((id) => !this.tasks.has(id))),
+    );
     this.timers = new Timers(({ kind, id }) => this.onTimer(kind, id), ctx.now);
     this.workers = new WorkerTracker(
       ctx,
@@ -92,7 +74,7 @@ export class Dispatcher {
   /** Rebuilds the state from ZooKeeper, then starts dispatching. */
   async start(): Promise<void> {
     await this.workers.start();
-    await this.readQueue();
+    await this.queue.start();
     await this.loadAllTasks();
     this.workers.watchAssignments();
     this.pump();
@@ -100,25 +82,18 @@ export class Dispatcher {
 
   async close(): Promise<void> {
     this.timers.stop();
+    await this.queue.close();
     await this.workers.close();
   }
 
   /** Unfinished tasks of a job, as the leader knows them. */
   tasksOfJob(jobId: string): LiveTask[] {
-    const ids = this.tasksByJob.get(jobId);
-    if (!ids) return [];
-    return [...ids]
-      .map((id) => this.tasks.get(id))
-      .filter((live): live is LiveTask => live !== undefined);
+    return this.tasks.ofJob(jobId);
   }
 
   /** Unfinished tasks by state, for metrics. */
   countByState(): Map<TaskState, number> {
-    const counts = new Map<TaskState, number>();
-    for (const { record } of this.tasks.values()) {
-      counts.set(record.state, (counts.get(record.state) ?? 0) + 1);
-    }
-    return counts;
+    return this.tasks.countByState();
   }
 
   /** Due tasks waiting for a worker with room. */
@@ -135,10 +110,8 @@ export class Dispatcher {
   async cancel(id: string, reason: string): Promise<void> {
     const live = this.tasks.get(id);
     if (!live || this.inFlight.has(id)) return;
-    const holders = activeWorkers(live.record);
-    const next = toCancelled(live.record, reason, this.ctx.now());
-    await this.write(live, next, holders, [
-      this.taskEvent('task.cancelled', live.record, { from: live.record.state, reason }),
+    await this.write(live, toCancelled(live.record, reason, this.ctx.now()), [
+      cancelledEvent(this.ctx.event, live.record, reason),
     ]);
   }
 
@@ -155,7 +128,7 @@ export class Dispatcher {
   private async checkStrays(worker: PoolWorker, ids: string[]): Promise<void> {
     for (const id of ids) {
       const live = this.tasks.get(id);
-      if (live && activeWorkers(live.record).includes(worker.id)) continue;
+      if (live && holdersOf(live.record).includes(worker.id)) continue;
       this.ctx.logger.warn('removing a stray assignment', { workerId: worker.id, taskId: id });
       await this.ctx.writes
         .submit({ ops: [Op.delete(ZkLayout.assignment(worker.id, id))] })
@@ -167,43 +140,6 @@ export class Dispatcher {
 
   // ---- new work -----------------------------------------------------------------------
 
-  private async readQueue(): Promise<void> {
-    if (this.queueReading) {
-      this.queueDirty = true;
-      return;
-    }
-    this.queueReading = true;
-    try {
-      do {
-        this.queueDirty = false;
-        const { children } = await this.ctx.client.children(ZkLayout.queue, this.onQueueChanged);
-        const fresh = sortBySequence(children).filter((name) => !this.queueEntries.has(name));
-        await Promise.all(fresh.map((name) => this.takeQueueEntry(name)));
-      } while (this.queueDirty && this.ctx.active);
-    } catch (error) {
-      if (!this.ctx.active) return;
-      this.ctx.logger.warn('could not read the queue; retrying', { error: String(error) });
-      setTimeout(() => void this.readQueue(), 500);
-    } finally {
-      this.queueReading = false;
-    }
-  }
-
-  private async takeQueueEntry(name: string): Promise<void> {
-    this.queueEntries.add(name);
-    const path = ZkLayout.queueEntry(name);
-    try {
-      const { data } = await this.ctx.client.get(path);
-      const { ids } = decodeJson<{ ids: string[] }>(data);
-      await this.refreshAll(ids.filter((id) => !this.tasks.has(id)));
-      await this.ctx.writes.submit({ ops: [Op.delete(path)] });
-    } catch (error) {
-      if (error instanceof NoNodeError) return; // taken by an earlier term already
-      this.queueEntries.delete(name);
-      throw error;
-    }
-  }
-
   // ---- the state machine ------------------------------------------------------------
 
   /** Reads tasks again and decides what each needs. */
@@ -213,13 +149,10 @@ export class Dispatcher {
 
   private async refresh(id: string): Promise<void> {
     try {
-      const { data, stat } = await this.ctx.client.get(ZkLayout.task(id));
-      if (this.ctx.active) this.reconcile(decodeJson<TaskRecord>(data), stat.version);
+      const task = await this.ctx.tasks.read(id);
+      if (!task) this.forget(id);
+      else if (this.ctx.active) this.reconcile(task.record, task.version);
     } catch (error) {
-      if (error instanceof NoNodeError) {
-        this.forget(id);
-        return;
-      }
       if (!this.ctx.active) return;
       this.ctx.logger.warn('could not read a task; retrying', { taskId: id, error: String(error) });
       setTimeout(() => void this.refresh(id), 500);
@@ -231,62 +164,36 @@ export class Dispatcher {
     const id = record.id;
     const known = this.tasks.get(id);
     if (known && known.version > version) return; // an older read than what we hold
-    if (isTerminal(record.state)) {
+    const step = nextStep(
+      record,
+      (worker) => this.pool.get(worker) !== undefined,
+      this.ctx.tuning,
+      this.ctx.now(),
+    );
+    if (step.kind === 'forget') {
       this.forget(id);
       return;
     }
-    const live = this.track(record, version);
-    switch (record.state) {
-      case 'pending':
-        // Tasks go to workers ahead of their instant, so they start on time.
-        this.whenDue(live, record.runAt - this.ctx.tuning.fireLeadMs);
+    const live = this.tasks.track(record, version);
+    switch (step.kind) {
+      case 'assign':
+        this.whenDue(live, step.at);
         return;
-      case 'retrying':
-        this.whenDue(live, record.retryAt ?? this.ctx.now());
+      case 'reassign':
+        for (const worker of step.dead) this.reportGoneUnseen(worker);
+        void this.reassign(live, step.dead[0] ?? 'unknown', 'worker gone');
         return;
-      case 'assigned':
-      case 'running': {
-        const holders = activeWorkers(record);
-        const dead = holders.filter((worker) => !this.pool.get(worker));
-        if (holders.length === 0 || dead.length > 0) {
-          for (const worker of dead) this.reportGoneUnseen(worker);
-          void this.reassign(live, dead[0] ?? 'unknown', 'worker gone');
-          return;
-        }
-        for (const worker of holders) this.pool.get(worker)!.assigned.add(id);
-        const deadline = this.deadlineOf(record);
-        if (deadline !== undefined) this.timers.schedule(deadline, { kind: 'deadline', id });
+      case 'watch':
+        for (const worker of step.holders) this.pool.get(worker)!.assigned.add(id);
+        if (step.deadline !== undefined)
+          this.timers.schedule(step.deadline, { kind: 'deadline', id });
         return;
-      }
     }
-  }
-
-  private track(record: TaskRecord, version: number): LiveTask {
-    let live = this.tasks.get(record.id);
-    if (live) {
-      live.record = record;
-      live.version = version;
-    } else {
-      live = { record, version };
-      this.tasks.set(record.id, live);
-      if (record.jobId !== undefined) {
-        let ids = this.tasksByJob.get(record.jobId);
-        if (!ids) this.tasksByJob.set(record.jobId, (ids = new Set()));
-        ids.add(record.id);
-      }
-    }
-    return live;
   }
 
   private forget(id: string): void {
-    const live = this.tasks.get(id);
-    this.tasks.delete(id);
+    this.tasks.forget(id);
     this.ready.delete(id);
-    if (live?.record.jobId !== undefined) {
-      const ids = this.tasksByJob.get(live.record.jobId);
-      ids?.delete(id);
-      if (ids?.size === 0) this.tasksByJob.delete(live.record.jobId);
-    }
     for (const worker of this.pool.all()) if (worker.assigned.delete(id)) this.pump();
   }
 
@@ -308,7 +215,7 @@ export class Dispatcher {
       this.markReady(id);
       this.pump();
     } else if (kind === 'deadline' && (state === 'assigned' || state === 'running')) {
-      const deadline = this.deadlineOf(live.record);
+      const deadline = deadlineOf(live.record, this.ctx.tuning.timeoutGraceMs);
       if (deadline !== undefined && deadline <= this.ctx.now()) void this.timeOut(live);
     }
   }
@@ -346,41 +253,40 @@ export class Dispatcher {
   private async assign(live: LiveTask, workers: PoolWorker[], readySince: number): Promise<void> {
     const ids = workers.map((w) => w.id);
     const next = toAssigned(live.record, ids, this.ctx.now());
-    // The assignment carries the record as written, so the worker admits it with one read.
-    const assignment: Assignment = {
-      attempt: next.attempt,
-      taskVersion: live.version + 1,
-      record: next,
-    };
-    const ops: ZkOp[] = [
-      Op.set(ZkLayout.task(next.id), encodeJson(next), live.version),
-      ...ids.map((worker) =>
-        Op.create(ZkLayout.assignment(worker, next.id), encodeJson(assignment)),
-      ),
-    ];
     for (const worker of workers) worker.assigned.add(next.id);
     this.inFlight.add(next.id);
+    let outcome: CommitOutcome;
     try {
-      await this.ctx.writes.submit({
-        ops,
+      outcome = await this.ctx.tasks.commit({
+        from: live,
+        next,
+        assign: ids,
         events: [
-          this.taskEvent('task.assigned', next, ids.length > 1 ? { workers: ids } : undefined),
+          taskEvent(
+            this.ctx.event,
+            'task.assigned',
+            next,
+            ids.length > 1 ? { workers: ids } : undefined,
+          ),
         ],
       });
-      this.inFlight.delete(next.id);
-      this.ctx.metrics.assigned(this.ctx.now() - readySince);
-      this.reconcile(next, live.version + 1);
-      for (const worker of workers) this.workers.recheck(worker.id);
     } catch (error) {
-      this.inFlight.delete(next.id);
-      for (const worker of workers) worker.assigned.delete(next.id);
-      if (error instanceof NodeExistsError && (error.opIndex ?? 0) >= 1) {
-        // A leftover assignment node would refuse every new assignment: remove it first.
-        const stale = ZkLayout.assignment(ids[error.opIndex! - 1], next.id);
-        await this.ctx.writes.submit({ ops: [Op.delete(stale)] }).catch(() => undefined);
-      }
-      this.afterRefusal(next.id, error);
+      outcome = { kind: 'unknown', error };
     }
+    this.inFlight.delete(next.id);
+    if (outcome.kind === 'written') {
+      this.ctx.metrics.assigned(this.ctx.now() - readySince);
+      this.reconcile(outcome.task.record, outcome.task.version);
+      for (const worker of workers) this.workers.recheck(worker.id);
+      return;
+    }
+    for (const worker of workers) worker.assigned.delete(next.id);
+    if (outcome.kind === 'taken') {
+      // A leftover assignment node would refuse every new assignment: remove it first.
+      const stale = ZkLayout.assignment(outcome.workerId, next.id);
+      await this.ctx.writes.submit({ ops: [Op.delete(stale)] }).catch(() => undefined);
+    }
+    this.afterRefusal(next.id, outcome);
   }
 
   // ---- moving work away from workers ---------------------------------------------------
@@ -432,75 +338,54 @@ export class Dispatcher {
   }
 
   private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {
-    const next = toPending(live.record);
-    const holders = activeWorkers(live.record);
-    if (
-      await this.write(live, next, holders, [
-        this.taskEvent('task.reassigned', live.record, { from: fromWorker, reason }),
-      ])
-    )
-      this.ctx.metrics.reassigned();
+    const event = taskEvent(this.ctx.event, 'task.reassigned', live.record, {
+      from: fromWorker,
+      reason,
+    });
+    if (await this.write(live, toPending(live.record), [event])) this.ctx.metrics.reassigned();
   }
 
+  /** The worker never reported within the attempt's timeout (+ grace): the attempt failed. */
   private async timeOut(live: LiveTask): Promise<void> {
     const timeoutMs = live.record.timeoutMs ?? 0;
-    const next = toFailedAttempt(
-      live.record,
-      {
-        code: 'timeout',
-        message: `no report within ${timeoutMs} ms (+${this.ctx.tuning.timeoutGraceMs} ms grace)`,
-      },
-      this.ctx.now(),
+    const error = {
+      code: 'timeout',
+      message: `no report within ${timeoutMs} ms (+${this.ctx.tuning.timeoutGraceMs} ms grace)`,
+    };
+    const next = toFailedAttempt(live.record, error, this.ctx.now());
+    const events = attemptFailedEvents(
+      this.ctx.event,
+      next,
+      { error, timedOut: true },
+      { by: 'leader' },
     );
-    const events = [this.taskEvent('task.timed_out', live.record, { by: 'leader' })];
-    events.push(
-      next.state === 'retrying'
-        ? this.taskEvent('task.retry_scheduled', next, { retryAt: next.retryAt })
-        : this.taskEvent('task.failed', next, { code: 'timeout' }),
-    );
-    await this.write(live, next, activeWorkers(live.record), events);
+    await this.write(live, next, events);
   }
 
   /**
-   * Sets the task to `next` and deletes the assignments of `holders`, all in one
-   * fenced transaction. An assignment already gone is dropped from the
-   * transaction rather than failing it.
+   * Moves the task on to `next`, taking it from the workers that hold it, in one
+   * fenced transaction. False when ZooKeeper refused: the task is read again.
    */
-  private async write(
-    live: LiveTask,
-    next: TaskRecord,
-    holders: string[],
-    events: AuditEvent[],
-  ): Promise<boolean> {
+  private async write(live: LiveTask, next: TaskRecord, events: AuditEvent[]): Promise<boolean> {
     const id = next.id;
     if (this.inFlight.has(id)) return false;
     this.inFlight.add(id);
-    let remaining = [...holders];
+    const holders = holdersOf(live.record);
+    let outcome: CommitOutcome;
     try {
-      for (;;) {
-        const ops = [
-          Op.set(ZkLayout.task(id), encodeJson(next), live.version),
-          ...remaining.map((worker) => Op.delete(ZkLayout.assignment(worker, id))),
-        ];
-        try {
-          await this.ctx.writes.submit({ ops, events });
-          break;
-        } catch (error) {
-          const index = error instanceof NoNodeError ? (error.opIndex ?? 0) : 0;
-          if (index < 1) throw error;
-          remaining = remaining.filter((_, i) => i !== index - 1);
-        }
-      }
-      this.inFlight.delete(id);
-      for (const worker of holders) this.pool.get(worker)?.assigned.delete(id);
-      this.reconcile(next, live.version + 1);
-      this.pump();
-      return true;
+      outcome = await this.ctx.tasks.commit({ from: live, next, events, release: holders });
     } catch (error) {
-      this.inFlight.delete(id);
-      this.afterRefusal(id, error);
+      outcome = { kind: 'unknown', error };
+    }
+    this.inFlight.delete(id);
+    if (outcome.kind !== 'written') {
+      this.afterRefusal(id, outcome);
       return false;
     }
+    for (const worker of holders) this.pool.get(worker)?.assigned.delete(id);
+    this.reconcile(outcome.task.record, outcome.task.version);
+    this.pump();
+    return true;
   }
 
   private async removeAssignDirLater(workerId: string): Promise<void> {
@@ -515,34 +400,16 @@ export class Dispatcher {
   // ---- helpers -------------------------------------------------------------------------
 
   /** A write was refused: unless leadership ended, read the task again and decide anew. */
-  private afterRefusal(id: string, error: unknown): void {
+  private afterRefusal(id: string, outcome: Exclude<CommitOutcome, { kind: 'written' }>): void {
+    const error = outcome.kind === 'unknown' ? outcome.error : undefined;
     if (error instanceof NotLeaderError || !this.ctx.active) return;
-    const connection = error instanceof ConnectionLossError || error instanceof SessionExpiredError;
+    const connection = isConnectionProblem(error);
     if (!connection)
       this.ctx.logger.log('write refused; reading the task again', {
         taskId: id,
-        error: String(error),
+        outcome: outcome.kind,
+        ...(error === undefined ? {} : { error: String(error) }),
       });
     setTimeout(() => void this.refresh(id), connection ? 500 : 0);
-  }
-
-  private deadlineOf(record: TaskRecord): number | undefined {
-    if (record.timeoutMs === undefined) return undefined;
-    const start = Math.max(record.assignedAt ?? record.createdAt, record.runAt);
-    return start + record.timeoutMs + this.ctx.tuning.timeoutGraceMs;
-  }
-
-  private taskEvent(
-    type: Parameters<LeaderContext['event']>[0],
-    record: TaskRecord,
-    detail?: Record<string, unknown>,
-  ): AuditEvent {
-    return this.ctx.event(type, {
-      taskId: record.id,
-      jobId: record.jobId,
-      workerId: record.workerId,
-      attempt: record.attempt,
-      ...(detail ? { detail } : {}),
-    });
   }
 }

@@ -1,4 +1,11 @@
-import { MinHeap } from './min-heap';
+import { Heap } from 'heap-js';
+
+interface Entry<T> {
+  at: number;
+  /** Insertion order: entries due at the same instant fire in the order scheduled. */
+  seq: number;
+  value: T;
+}
 
 /**
  * Time-based steps of the leader (a task becoming due, an attempt's deadline, a
@@ -7,7 +14,8 @@ import { MinHeap } from './min-heap';
  * apply when they fire.
  */
 export class Timers<T> {
-  private readonly heap = new MinHeap<T>();
+  private readonly heap = new Heap<Entry<T>>((a, b) => a.at - b.at || a.seq - b.seq);
+  private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private armedFor: number | undefined;
   private stopped = false;
@@ -19,7 +27,7 @@ export class Timers<T> {
 
   schedule(at: number, entry: T): void {
     if (this.stopped) return;
-    this.heap.push(at, entry);
+    this.heap.push({ at, seq: this.seq++, value: entry });
     this.arm();
   }
 
@@ -30,7 +38,7 @@ export class Timers<T> {
   }
 
   private arm(): void {
-    const next = this.heap.peekKey();
+    const next = this.heap.peek()?.at;
     if (next === undefined || (this.armedFor !== undefined && this.armedFor <= next)) return;
     clearTimeout(this.timer);
     this.armedFor = next;
@@ -42,7 +50,8 @@ export class Timers<T> {
   private fire(): void {
     this.armedFor = undefined;
     if (this.stopped) return;
-    for (const entry of this.heap.popUntil(this.now())) this.onFire(entry);
+    const now = this.now();
+    while ((this.heap.peek()?.at ?? Infinity) <= now) this.onFire(this.heap.pop()!.value);
     this.arm();
   }
 }

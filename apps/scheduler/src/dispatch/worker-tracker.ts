@@ -1,4 +1,4 @@
-import { GroupView, NoNodeError } from '@app/zk';
+import { GroupView, NoNodeError, WatchedRead, type Watcher } from '@app/zk';
 import { ZkLayout, type WorkerInfo } from '@app/contracts';
 import type { LeaderContext } from '../leadership/leader-context';
 import type { PoolWorker, WorkerPool } from './worker-pool';
@@ -15,10 +15,8 @@ export interface WorkerTrackerEvents {
 }
 
 interface Watched {
-  refreshing: boolean;
-  dirty: boolean;
+  reader: WatchedRead;
   firstLook: boolean;
-  watcher: () => void;
 }
 
 /**
@@ -54,6 +52,7 @@ export class WorkerTracker {
     });
     this.view.on('left', (id) => {
       if (!this.ctx.active) return;
+      void this.watched.get(id)?.reader.close();
       this.watched.delete(id);
       const worker = this.pool.remove(id);
       if (worker) this.events.left(worker);
@@ -69,8 +68,9 @@ export class WorkerTracker {
   }
 
   async close(): Promise<void> {
+    const readers = [...this.watched.values()].map((entry) => entry.reader.close());
     this.watched.clear();
-    await this.view.close();
+    await Promise.all([...readers, this.view.close()]);
   }
 
   /**
@@ -80,57 +80,37 @@ export class WorkerTracker {
    * that listing ran, no later notification would ever say they went.
    */
   recheck(workerId: string): void {
-    if (this.watched.has(workerId)) void this.refresh(workerId);
+    this.watched.get(workerId)?.reader.trigger();
   }
 
   private watch(workerId: string): void {
     if (this.watched.has(workerId)) return;
     const entry: Watched = {
-      refreshing: false,
-      dirty: false,
       firstLook: true,
-      watcher: () => void this.refresh(workerId),
+      reader: new WatchedRead(this.ctx.client, (watcher) => this.look(workerId, entry, watcher), {
+        retryDelayMs: 500,
+        onError: (error) =>
+          this.ctx.logger.warn('could not read assignments', { workerId, error: String(error) }),
+      }),
     };
     this.watched.set(workerId, entry);
-    void this.refresh(workerId);
+    void entry.reader.start();
   }
 
-  private async refresh(workerId: string): Promise<void> {
-    const entry = this.watched.get(workerId);
-    if (!entry || !this.ctx.active) return;
-    if (entry.refreshing) {
-      entry.dirty = true;
-      return;
-    }
-    entry.refreshing = true;
-    try {
-      do {
-        entry.dirty = false;
-        await this.look(workerId, entry);
-      } while (entry.dirty && this.ctx.active && this.watched.get(workerId) === entry);
-    } catch (error) {
-      this.ctx.logger.warn('could not read assignments', { workerId, error: String(error) });
-      // Connection trouble: the watch is re-armed when the next look succeeds.
-      setTimeout(() => void this.refresh(workerId), 500);
-    } finally {
-      entry.refreshing = false;
-    }
-  }
-
-  private async look(workerId: string, entry: Watched): Promise<void> {
+  private async look(workerId: string, entry: Watched, watcher: Watcher): Promise<void> {
     const worker = this.pool.get(workerId);
-    if (!worker) return;
+    if (!worker || !this.ctx.active) return;
     // Only assignments confirmed before the read can be missing from its answer.
     const confirmed = [...worker.assigned].filter((id) => !this.inFlight(id));
     let present: Set<string>;
     try {
       present = new Set(
-        (await this.ctx.client.children(ZkLayout.assignments(workerId), entry.watcher)).children,
+        (await this.ctx.client.children(ZkLayout.assignments(workerId), watcher)).children,
       );
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       await this.ctx.client.mkdirp(ZkLayout.assignments(workerId));
-      entry.dirty = true;
+      entry.reader.trigger();
       return;
     }
     if (!this.ctx.active) return;

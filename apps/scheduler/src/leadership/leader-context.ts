@@ -1,14 +1,8 @@
-import type { ZkClient, FencingToken } from '@app/zk';
+import type { ZkClient, FencingToken, StructuredLogger } from '@app/zk';
 import type { AuditEvent, AuditEventType } from '@app/contracts';
-import type { AuditFields, AuditWriter, WriteBatcher } from '@app/store';
+import { TaskWrites, type AuditFields, type AuditWriter, type WriteBatcher } from '@app/store';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import { NO_LEADER_METRICS, type LeaderMetrics } from './scheduler-metrics';
-
-export interface LeaderLogger {
-  log(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-  error(message: string, context?: Record<string, unknown>): void;
-}
 
 /**
  * What every part of one leadership term shares. `writes` commits fenced
@@ -16,6 +10,8 @@ export interface LeaderLogger {
  */
 export class LeaderContext {
   private ended = false;
+  /** Task transitions, committed through the term's fenced `writes`. */
+  readonly tasks: TaskWrites;
 
   constructor(
     readonly client: ZkClient,
@@ -23,10 +19,12 @@ export class LeaderContext {
     private readonly auditWriter: AuditWriter,
     readonly token: FencingToken,
     readonly tuning: SchedulerTuning,
-    readonly logger: LeaderLogger,
+    readonly logger: StructuredLogger,
     readonly metrics: LeaderMetrics = NO_LEADER_METRICS,
     readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tasks = new TaskWrites(client, writes);
+  }
 
   /** False once the term has ended: callbacks of old watches and timers stop here. */
   get active(): boolean {
@@ -41,7 +39,7 @@ export class LeaderContext {
     return `${this.token.epoch}:${this.token.candidatePath}`;
   }
 
-  event(type: AuditEventType, fields: AuditFields = {}): AuditEvent {
-    return this.auditWriter.event(type, { ...fields, fencingToken: this.fencingToken });
-  }
+  /** An audit event of this term: it carries the fencing token. */
+  readonly event = (type: AuditEventType, fields: AuditFields = {}): AuditEvent =>
+    this.auditWriter.event(type, { ...fields, fencingToken: this.fencingToken });
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { memberRegistration } from '@app/common';
 import { StoreModule } from '@app/store/store.module';
 import { SCHEDULER_TUNING, loadSchedulerTuning } from '../scheduler-tuning';
 import { CatalogModule } from '../catalog/catalog.module';
@@ -9,6 +10,7 @@ import { SchedulerLeadership } from './scheduler-leadership';
   imports: [StoreModule, CatalogModule],
   providers: [
     SchedulerLeadership,
+    ...memberRegistration({ kind: 'schedulers' }),
     { provide: SCHEDULER_TUNING, useFactory: () => loadSchedulerTuning(process.env) },
   ],
   exports: [SchedulerLeadership],

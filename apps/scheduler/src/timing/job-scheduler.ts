@@ -17,10 +17,11 @@ import {
   type TaskRecord,
   type TaskTemplate,
 } from '@app/contracts';
-import { decodeJson, encodeJson, newTaskRecord } from '@app/store';
+import { createTaskOps, decodeJson, encodeJson, newTaskRecord } from '@app/store';
 import type { CatalogEntry } from '../catalog/catalog-entry';
 import type { JobCatalog } from '../catalog/job-catalog';
-import type { Dispatcher, LiveTask } from '../dispatch/dispatcher';
+import type { Dispatcher } from '../dispatch/dispatcher';
+import type { LiveTask } from '../dispatch/live-tasks';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
 import { applyConcurrency } from './concurrency';
@@ -332,7 +333,7 @@ export class JobScheduler {
       try {
         await this.ctx.writes.submit({
           ops: [
-            ...records.map((record) => Op.create(ZkLayout.task(record.id), encodeJson(record))),
+            ...records.flatMap(createTaskOps),
             stateOp,
             // The job must still exist: a fire racing its deletion would leave
             // a `/jobstate` nobody deletes (and tasks of a deleted job).

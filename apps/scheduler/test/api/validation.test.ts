@@ -7,18 +7,18 @@ import { MAX_PAYLOAD_BYTES, type FieldError } from '@app/contracts/dto/scheduler
 import { CreateJobDto, UpdateJobDto } from '../../src/api/dto/job.dto';
 import { ListJobsQueryDto, ListTasksQueryDto } from '../../src/api/dto/query.dto';
 import { SubmitTaskDto, SubmitTasksDto } from '../../src/api/dto/task.dto';
-import { ApiError } from '../../src/api/errors/api-error';
+import { ApiError } from '@app/common/api';
 import { patchedJobSpec } from '../../src/api/mapping/specs';
-import { parseIsoDateTime } from '../../src/api/validation/iso-date-time';
-import { MAX_JSON_DEPTH } from '../../src/api/validation/json-shape';
-import { fastValidate } from '../../src/api/validation/fast-validate';
-import type { DtoClass } from '../../src/api/validation/field-registry';
+import { parseIsoDateTime } from '@app/common/api';
+import { MAX_JSON_DEPTH } from '@app/common/api';
+import { fastValidate } from '@app/common/api';
+import type { DtoClass } from '@app/common/api';
 import {
   hasConstraint,
   toFieldErrors,
   validateInput,
   validateWithClassValidator,
-} from '../../src/api/validation/validate';
+} from '@app/common/api';
 import type { JobRecord } from '@app/contracts';
 
 /** A valid runAt: a month ahead, whole seconds. */

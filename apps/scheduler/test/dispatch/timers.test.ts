@@ -1,23 +1,4 @@
-import { MinHeap } from '../../src/dispatch/min-heap';
 import { Timers } from '../../src/dispatch/timers';
-
-describe('MinHeap', () => {
-  test('pops in key order, ties in insertion order', () => {
-    const heap = new MinHeap<string>();
-    const keys = [5, 1, 4, 1, 3, 9, 2, 6];
-    keys.forEach((key, i) => heap.push(key, `${key}:${i}`));
-    const popped: string[] = [];
-    while (heap.size > 0) popped.push(heap.pop()!);
-    expect(popped).toEqual(['1:1', '1:3', '2:6', '3:4', '4:2', '5:0', '6:7', '9:5']);
-  });
-
-  test('popUntil takes exactly the due entries', () => {
-    const heap = new MinHeap<number>();
-    for (const key of [30, 10, 20, 40]) heap.push(key, key);
-    expect(heap.popUntil(25)).toEqual([10, 20]);
-    expect(heap.peekKey()).toBe(30);
-  });
-});
 
 describe('Timers', () => {
   test('one timer serves many entries, each fired once, in order, not early', async () => {
@@ -32,6 +13,27 @@ describe('Timers', () => {
     expect(fired.map(([entry]) => entry)).toEqual(['overdue', 'a', 'b', 'c']);
     for (const [entry, at] of fired.slice(1))
       expect(at).toBeGreaterThanOrEqual({ a: 19, b: 39, c: 59 }[entry]!);
+    timers.stop();
+  });
+
+  test('entries due together fire in the order scheduled', async () => {
+    const fired: string[] = [];
+    let now = 1_000;
+    const timers = new Timers<string>(
+      (entry) => fired.push(entry),
+      () => now,
+    );
+    for (const [at, entry] of [
+      [5, 'x'],
+      [1, 'a'],
+      [1, 'b'],
+      [3, 'c'],
+      [1, 'd'],
+    ] as const)
+      timers.schedule(now + at, entry);
+    now += 10;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fired).toEqual(['a', 'b', 'd', 'c', 'x']);
     timers.stop();
   });
 

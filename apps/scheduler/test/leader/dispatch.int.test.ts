@@ -195,7 +195,7 @@ test('failover: the standby takes over and dispatches what is pending; the old l
   const { store, zk } = await submitter();
   const before = (await store.submit(noop(20))).map((t) => t.id);
   await waitForStates(zk, before, ['succeeded']);
-  const oldSession = first.leadership.currentSession!;
+  const oldTerm = first.leadership.currentTerm!;
   await first.close();
   await timing.waitFor(() => second.leadership.isLeader, { message: 's2 takes over' });
   const after = (await store.submit(noop(20))).map((t) => t.id);
@@ -203,9 +203,9 @@ test('failover: the standby takes over and dispatches what is pending; the old l
   expect(w.seen).toHaveLength(40);
   // The old term's fenced writer is refused by ZooKeeper.
   await expect(
-    oldSession.context.writes.submit({
+    oldTerm.context.writes.submit({
       ops: [],
-      events: [oldSession.context.event('worker.joined')],
+      events: [oldTerm.context.event('worker.joined')],
     }),
   ).rejects.toThrow();
   const leader = decodeJson<{ id: string }>((await zk.get(ZkLayout.leader)).data);

@@ -1,13 +1,22 @@
-import type { AuditEvent, AuditEventType, TaskError, TaskRecord } from '@app/contracts';
-import { toFailedAttempt, toPending, toStarted, toSucceeded, type AuditWriter } from '@app/store';
-import { memberFailedRecord, memberStartedRecord, memberSucceededRecord } from './gang-transitions';
+import type { AuditEventType, TaskRecord } from '@app/contracts';
+import {
+  attemptFailedEvents,
+  memberFailedRecord,
+  memberStartedRecord,
+  memberSucceededRecord,
+  taskEvent,
+  toFailedAttempt,
+  toPending,
+  toStarted,
+  toSucceeded,
+  type AttemptFailure,
+  type AuditWriter,
+  type MakeEvent,
+} from '@app/store';
 import type { Change, HeldTask } from './held-task';
-import { excerpt } from './task-transitions';
 
 /** How an attempt failed: a handler error (or unusable task) or the worker's own timeout. */
-export interface AttemptFailure {
-  error: TaskError;
-  timedOut: boolean;
+export interface WorkerFailure extends AttemptFailure {
   /** Fail the task for good, whatever attempts remain. */
   final: boolean;
 }
@@ -18,17 +27,21 @@ export interface AttemptFailure {
  * `task.retry_scheduled`, `task.reassigned`).
  */
 export class ReportChanges {
+  private readonly make: MakeEvent;
+
   constructor(
-    private readonly audit: AuditWriter,
+    audit: AuditWriter,
     private readonly workerId: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.make = audit.event.bind(audit);
+  }
 
   started(task: HeldTask): Change {
     // Made now, so its time is the start even when folded into the finish.
     const event = this.event('task.started', task, {
       lateMs: task.startedAt - task.record.runAt,
-      ...(task.gang ? { member: task.gang.index, of: task.gang.size } : {}),
+      ...this.gangPlace(task),
     });
     const workerId = this.workerId;
     return {
@@ -57,7 +70,7 @@ export class ReportChanges {
     };
   }
 
-  failed(task: HeldTask, failure: AttemptFailure): Change {
+  failed(task: HeldTask, failure: WorkerFailure): Change {
     const finishedAt = this.now();
     const workerId = this.workerId;
     const { error, final } = failure;
@@ -65,27 +78,17 @@ export class ReportChanges {
       apply: task.gang
         ? (current) => memberFailedRecord(current, workerId, error, finishedAt, final)
         : (current) => toFailedAttempt(current, error, finishedAt, final),
-      events: (next) => {
-        const events = [
-          this.event(failure.timedOut ? 'task.timed_out' : 'task.failed', task, {
-            code: error.code,
-            message: excerpt(error.message),
+      events: (next) =>
+        attemptFailedEvents(
+          this.make,
+          next,
+          failure,
+          {
             durationMs: task.startedAt > 0 ? finishedAt - task.startedAt : 0,
-            failures: next.failures,
-            ...this.gangDetail(task, next),
-          }),
-        ];
-        if (next.state === 'retrying') {
-          events.push(
-            this.event('task.retry_scheduled', task, {
-              retryAt: next.retryAt,
-              failures: next.failures,
-              maxAttempts: next.retry.maxAttempts,
-            }),
-          );
-        }
-        return events;
-      },
+            ...this.gangPlace(task),
+          },
+          workerId,
+        ),
       release: task.gang ? 'gang' : 'own',
     };
   }
@@ -109,20 +112,16 @@ export class ReportChanges {
     };
   }
 
-  private gangDetail(task: HeldTask, next: TaskRecord): Record<string, unknown> {
-    // Each member reports its own outcome; `state` says what the task reached.
-    return task.gang
-      ? { member: task.gang.index, of: task.gang.size, state: next.state }
-      : { state: next.state };
+  private gangPlace(task: HeldTask): Record<string, unknown> {
+    return task.gang ? { member: task.gang.index, of: task.gang.size } : {};
   }
 
-  private event(type: AuditEventType, task: HeldTask, detail: Record<string, unknown>): AuditEvent {
-    return this.audit.event(type, {
-      taskId: task.id,
-      ...(task.jobId === undefined ? {} : { jobId: task.jobId }),
-      workerId: this.workerId,
-      attempt: task.attempt,
-      detail,
-    });
+  private gangDetail(task: HeldTask, next: TaskRecord): Record<string, unknown> {
+    // Each member reports its own outcome; `state` says what the task reached.
+    return { ...this.gangPlace(task), state: next.state };
+  }
+
+  private event(type: AuditEventType, task: HeldTask, detail: Record<string, unknown>) {
+    return taskEvent(this.make, type, task.record, detail, this.workerId);
   }
 }

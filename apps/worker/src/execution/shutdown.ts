@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { SHUTDOWN_GRACE_MS } from '../config/shutdown-grace';
-import { WorkerRegistration } from '../membership/worker-registration';
+import { MemberRegistration } from '@app/common';
+import type { WorkerInfo } from '@app/contracts';
 import { WorkerEngine } from './worker-engine';
 
 /**
@@ -17,7 +18,7 @@ export class WorkerShutdown implements BeforeApplicationShutdown {
 
   constructor(
     private readonly engine: WorkerEngine,
-    private readonly registration: WorkerRegistration,
+    private readonly registration: MemberRegistration<WorkerInfo>,
     @Inject(SHUTDOWN_GRACE_MS) private readonly graceMs: number,
   ) {}
 
@@ -28,7 +29,10 @@ export class WorkerShutdown implements BeforeApplicationShutdown {
       graceMs: this.graceMs,
       running: this.engine.running,
     });
-    await this.registration.markDraining();
+    // Bounded: a worker that cannot say so still drains (the leader sees it leave).
+    if (!(await this.registration.update({ draining: true }))) {
+      this.logger.warn({ msg: 'could not mark this worker draining; going on' });
+    }
     const { handedBack } = await this.engine.drain(this.graceMs);
     await this.registration.close();
     this.logger.log({ msg: 'worker drained', handedBack });

@@ -1,12 +1,10 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Registry } from 'prom-client';
-import { ZkClient } from '@app/zk';
-import { AppConfig } from '@app/common';
-import { ZkLayout } from '@app/contracts';
+import { NoNodeError, WatchedRead, ZkClient, type Watcher } from '@app/zk';
+import { AppConfig, MemberRegistration } from '@app/common';
+import { ZkLayout, type WorkerInfo } from '@app/contracts';
 import { AuditWriter, WriteBatcher } from '@app/store';
 import { HandlerRegistry } from '../handlers/handler-registry';
-import { WorkerRegistration } from '../membership/worker-registration';
-import { AssignmentWatcher } from './assignment-watcher';
 import { TaskExecutor } from './task-executor';
 import { WorkerMetrics } from './worker-metrics';
 
@@ -20,13 +18,14 @@ import { WorkerMetrics } from './worker-metrics';
 export class WorkerEngine implements OnApplicationBootstrap {
   private readonly logger = new Logger(WorkerEngine.name);
   private readonly executor: TaskExecutor;
-  private readonly watcher: AssignmentWatcher;
+  /** `/assign/<me>`, listed again whenever it changes (and after every new session). */
+  private readonly inbox: WatchedRead;
   private started = false;
 
   constructor(
     private readonly client: ZkClient,
     private readonly config: AppConfig,
-    private readonly registration: WorkerRegistration,
+    private readonly registration: MemberRegistration<WorkerInfo>,
     writes: WriteBatcher,
     audit: AuditWriter,
     handlers: HandlerRegistry,
@@ -45,11 +44,13 @@ export class WorkerEngine implements OnApplicationBootstrap {
         (type) => handlers.get(type) !== undefined,
       ),
       // Called only once running, after the watcher below exists.
-      relist: () => this.watcher.refresh(),
+      relist: () => this.inbox.trigger(),
     });
-    this.watcher = new AssignmentWatcher(client, config.memberId, (children) =>
-      this.executor.onListing(children),
-    );
+    this.inbox = new WatchedRead(client, (watcher) => this.listInbox(watcher), {
+      retryDelayMs: 200,
+      onError: (error) =>
+        this.logger.warn({ msg: 'listing assignments failed; retrying', error: String(error) }),
+    });
   }
 
   /** Tasks whose handler runs now. */
@@ -64,7 +65,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
     // whatever was assigned in between.
     await this.registration.register();
     this.client.on('lost', this.onSessionLost);
-    this.watcher.start();
+    void this.inbox.start();
     this.started = true;
     this.logger.log({
       msg: 'worker registered and watching its assignments',
@@ -80,10 +81,22 @@ export class WorkerEngine implements OnApplicationBootstrap {
   async drain(graceMs: number): Promise<{ handedBack: number }> {
     if (!this.started) return { handedBack: 0 };
     const result = await this.executor.drain(graceMs);
-    await this.watcher.stop();
+    await this.inbox.close();
     this.client.off('lost', this.onSessionLost);
     return result;
   }
 
   private readonly onSessionLost = (): void => this.executor.dropAll();
+
+  private async listInbox(watcher: Watcher): Promise<void> {
+    const path = ZkLayout.assignments(this.config.memberId);
+    try {
+      this.executor.onListing((await this.client.children(path, watcher)).children);
+    } catch (error) {
+      if (!(error instanceof NoNodeError)) throw error;
+      // Our inbox was removed under us: make it again, then look.
+      await this.client.mkdirp(path);
+      this.inbox.trigger();
+    }
+  }
 }

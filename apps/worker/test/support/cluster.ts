@@ -10,7 +10,17 @@ import {
   type OutboxEntry,
   type TaskRecord,
 } from '@app/contracts';
-import { decodeJson, encodeJson, newTaskRecord, type TaskSubmission } from '@app/store';
+import {
+  AuditWriter,
+  TaskStore,
+  WriteBatcher,
+  decodeJson,
+  encodeJson,
+  newTaskRecord,
+  readTask,
+  toAssigned,
+  type TaskSubmission,
+} from '@app/store';
 import { WorkerModule } from '../../src/worker.module';
 import { TEST_HANDLERS } from './test-handlers';
 
@@ -93,7 +103,7 @@ export class Cluster {
     const now = Date.now();
     const ops: ZkOp[] = [];
     const records = submissions.map((submission) => {
-      const record = assignedRecord(newTaskRecord(submission, now), 1, workers, now);
+      const record = toAssigned(newTaskRecord(submission, now), workers, now);
       ops.push(Op.create(ZkLayout.task(record.id), encodeJson(record)));
       for (const worker of workers) {
         ops.push(Op.create(ZkLayout.assignment(worker, record.id), encodeJson({ attempt: 1 })));
@@ -108,7 +118,7 @@ export class Cluster {
   /** Step 5: a `retrying` (or pending) task assigned again, attempt + 1. */
   async reassign(id: string, workers: readonly string[]): Promise<TaskRecord> {
     const { record, version } = await this.task(id);
-    const next = assignedRecord(record, record.attempt + 1, workers, Date.now());
+    const next = toAssigned(record, workers, Date.now());
     await this.leader.multi([
       Op.set(ZkLayout.task(id), encodeJson(next), version),
       ...workers.map((w) =>
@@ -119,8 +129,15 @@ export class Cluster {
   }
 
   async task(id: string): Promise<{ record: TaskRecord; version: number }> {
-    const { data, stat } = await this.leader.get(ZkLayout.task(id));
-    return { record: decodeJson<TaskRecord>(data), version: stat.version };
+    const task = await readTask(this.leader, id);
+    if (!task) throw new Error(`task ${id} does not exist`);
+    return task;
+  }
+
+  /** Protocol step 8 as the API does it. */
+  cancel(id: string, reason = 'cancelled by the test'): Promise<TaskRecord> {
+    const writes = new WriteBatcher({ commit: (ops) => this.leader.multi(ops) });
+    return new TaskStore(this.leader, writes, new AuditWriter('test/api/1')).cancel(id, reason);
   }
 
   /** Waits until the task's record satisfies `predicate`. */
@@ -163,23 +180,4 @@ export class Cluster {
   private async ensureInboxes(workers: readonly string[]): Promise<void> {
     await Promise.all(workers.map((w) => this.leader.mkdirp(ZkLayout.assignments(w))));
   }
-}
-
-function assignedRecord(
-  record: TaskRecord,
-  attempt: number,
-  workers: readonly string[],
-  now: number,
-): TaskRecord {
-  const next: TaskRecord = {
-    ...record,
-    state: 'assigned',
-    attempt,
-    workerId: workers[0],
-    assignedAt: now,
-  };
-  if (workers.length > 1) next.workers = [...workers];
-  delete next.retryAt;
-  delete next.members;
-  return next;
 }

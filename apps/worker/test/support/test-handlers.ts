@@ -158,7 +158,11 @@ export class ClockHandler extends ProbedHandler {
   }
 }
 
-/** A gang member: the one at `failIndex` fails once all run, the others run until aborted. */
+/**
+ * A gang member: the one at `failIndex` fails once all run, the others run
+ * until aborted; with `holdIndex` instead, that one runs until aborted and the
+ * others succeed at once.
+ */
 @TaskHandlerType('test.gang')
 @Injectable()
 export class GangHandler extends ProbedHandler {
@@ -166,6 +170,9 @@ export class GangHandler extends ProbedHandler {
 
   run(payload: Record<string, unknown>, context: TaskContext): Promise<unknown> {
     this.started(context);
+    if (payload.holdIndex !== undefined && payload.holdIndex === context.gang?.index) {
+      return this.untilAborted(context);
+    }
     if (payload.failIndex === undefined) return Promise.resolve({ member: context.gang?.index });
     if (payload.failIndex === context.gang?.index) {
       // Fails once every member runs, so that the others are aborted while running.

@@ -121,6 +121,21 @@ export function isRetryable(error: unknown): boolean {
   return error instanceof ConnectionLossError || error instanceof OperationTimeoutError;
 }
 
+/**
+ * Errors after which waiting for the connection (or retrying) is the fix: the
+ * connection dropped, an operation timed out, the session ended or the client
+ * closed. A recipe meeting one waits for `connected`/`reconnected` (or retries
+ * at once when the connection is already back); anything else is a real failure.
+ */
+export function isConnectionProblem(error: unknown): boolean {
+  return (
+    error instanceof ConnectionLossError ||
+    error instanceof OperationTimeoutError ||
+    error instanceof SessionExpiredError ||
+    error instanceof ClientClosedError
+  );
+}
+
 /** An authenticating client found a node it relies on open to every client (see ZkClient.refuseOpenNode). */
 export class OpenAclError extends Error {
   override readonly name = 'OpenAclError';

@@ -4,3 +4,6 @@ export * from './retry';
 export * from './typed-emitter';
 export * from './types';
 export * from './zk-client';
+export * from './connection-states';
+export * from './logger';
+export * from './backoff';

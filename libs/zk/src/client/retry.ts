@@ -1,3 +1,4 @@
+import { Backoff } from './backoff';
 import { isRetryable } from './errors';
 
 export interface RetryPolicy {
@@ -19,15 +20,13 @@ export async function withRetry<T>(
   policy: RetryPolicy,
   isClosed: () => boolean = () => false,
 ): Promise<T> {
+  const backoff = new Backoff({ minMs: policy.baseDelayMs, maxMs: policy.maxDelayMs, jitter: 0.5 });
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation();
     } catch (error) {
       if (!isRetryable(error) || attempt >= policy.maxAttempts || isClosed()) throw error;
-      const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-      await new Promise((resolve) =>
-        setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)),
-      );
+      await new Promise((resolve) => setTimeout(resolve, backoff.next()));
     }
   }
 }

@@ -12,6 +12,7 @@ import {
   fromNative,
 } from './errors';
 import { normaliseRoot, parentOf } from './paths';
+import type { StructuredLogger } from './logger';
 import { RetryPolicy, defaultRetryPolicy, withRetry } from './retry';
 import { TypedEmitter } from './typed-emitter';
 import {
@@ -36,11 +37,6 @@ import type {
   ZkStat,
 } from './types';
 
-export interface ZkLogger {
-  info(message: string, context?: Record<string, unknown>): void;
-  warn(message: string, context?: Record<string, unknown>): void;
-}
-
 export interface ZkClientOptions {
   /** `host:port,host:port…`, optionally with a `/chroot` that `root` is nested under. */
   connectString: string;
@@ -58,7 +54,7 @@ export interface ZkClientOptions {
   retry?: Partial<RetryPolicy>;
   /** `user:password` for the digest scheme; nodes are then created readable only by it. */
   digest?: string;
-  logger?: ZkLogger;
+  logger?: StructuredLogger;
   /**
    * Called once per operation when it settles (for metrics): its name, the time
    * from the call to the outcome (waiting for a connection included), and the
@@ -410,7 +406,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         this.session = info;
         this.stateValue = 'connected';
         this.log(
-          'info',
+          'log',
           resumed ? 'ZooKeeper connection resumed' : 'ZooKeeper session established',
           info,
         );
@@ -678,7 +674,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     return path.startsWith(`${this.root}/`) ? path.slice(this.root.length) : path;
   }
 
-  private log(level: 'info' | 'warn', message: string, context?: object): void {
+  private log(level: 'log' | 'warn', message: string, context?: object): void {
     this.config.logger?.[level](message, context as Record<string, unknown> | undefined);
   }
 }

@@ -1,1 +1,2 @@
 export * from './zk.module';
+export * from './structured-logger';

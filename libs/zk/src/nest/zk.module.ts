@@ -1,6 +1,5 @@
 import {
   Injectable,
-  Logger,
   Module,
   type DynamicModule,
   type InjectionToken,
@@ -8,6 +7,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ZkClient, type ZkClientOptions } from '../client/zk-client';
+import { structuredLogger } from './structured-logger';
 
 export const ZK_CLIENT_OPTIONS = Symbol('ZK_CLIENT_OPTIONS');
 
@@ -49,12 +49,8 @@ export class ZkModule {
           provide: ZkClient,
           inject: [ZK_CLIENT_OPTIONS],
           useFactory: async (clientOptions: ZkClientOptions): Promise<ZkClient> => {
-            const logger = new Logger('ZooKeeper');
             const client = new ZkClient({
-              logger: {
-                info: (message, context) => logger.log({ msg: message, ...context }),
-                warn: (message, context) => logger.warn({ msg: message, ...context }),
-              },
+              logger: structuredLogger('ZooKeeper'),
               ...clientOptions,
             });
             await client.start();

@@ -1,16 +1,16 @@
+import { Backoff } from '../client/backoff';
+
 /**
- * Spaces out the retries of a background step: the delay doubles after each
- * failure up to a ceiling and returns to the floor after a success.
+ * Spaces out the retries of a background step (a Backoff on a timer): the
+ * delay doubles after each failure up to a ceiling and returns to the floor
+ * after a success.
  */
 export class BackoffTimer {
-  private delayMs: number;
+  private readonly backoff: Backoff;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly minMs = 100,
-    private readonly maxMs = 2_000,
-  ) {
-    this.delayMs = minMs;
+  constructor(minMs = 100, maxMs = 2_000) {
+    this.backoff = new Backoff({ minMs, maxMs });
   }
 
   /** True while a retry is waiting to run. */
@@ -20,8 +20,7 @@ export class BackoffTimer {
 
   /** Runs `step` after the current delay (and doubles the next one). */
   schedule(step: () => void): void {
-    const delay = this.delayMs;
-    this.delayMs = Math.min(this.maxMs, this.delayMs * 2);
+    const delay = this.backoff.next();
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -32,7 +31,7 @@ export class BackoffTimer {
 
   /** A success: the next failure waits the shortest delay again. */
   reset(): void {
-    this.delayMs = this.minMs;
+    this.backoff.reset();
   }
 
   cancel(): void {

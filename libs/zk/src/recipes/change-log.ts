@@ -1,14 +1,10 @@
-import {
-  ClientClosedError,
-  ConnectionLossError,
-  NoNodeError,
-  SessionExpiredError,
-} from '../client/errors';
+import { NoNodeError } from '../client/errors';
 import { joinPath, sequenceOf } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
-import { Op, type ZkOp } from '../client/types';
+import { Op, type Watcher, type ZkOp } from '../client/types';
 import type { ZkClient } from '../client/zk-client';
 import { Lifecycle } from './lifecycle';
+import { WatchedRead } from './watched-read';
 
 /**
  * A change log under one parent znode, for keeping a view of many nodes with
@@ -59,7 +55,6 @@ export function changeNoteOp(parent: string, data: Buffer | string): ZkOp {
 }
 
 const NOTE_PREFIX = 'c-';
-const RETRY_MS = 200;
 
 interface Seen {
   seq: number;
@@ -76,15 +71,7 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
   private markVersion = -1;
   private seen: Seen[] = [];
   private listedCversion = -1;
-  private reading = false;
-  private again = false;
-  private stale = true;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly watcher = (): void => this.trigger();
-  private readonly onConnected = (): void => this.trigger();
-  private readonly onTrouble = (): void => {
-    this.stale = true;
-  };
+  private readonly log: WatchedRead;
 
   constructor(
     private readonly client: ZkClient,
@@ -92,30 +79,25 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
     private readonly now: () => number = Date.now,
   ) {
     super();
+    this.log = new WatchedRead(client, (watcher) => this.round(watcher), { retryDelayMs: 200 });
   }
 
   /** False from connection trouble until the log has been read again. */
   get isCurrent(): boolean {
-    return !this.stale;
+    return !this.log.isStale;
   }
 
   /** Starts following; resolves once the log has been read (after the first `reset`). */
   async start(): Promise<void> {
     this.lifecycle.start();
-    for (const event of ['connected', 'reconnected'] as const)
-      this.client.on(event, this.onConnected);
-    for (const event of ['suspended', 'lost'] as const) this.client.on(event, this.onTrouble);
     const first = new Promise<void>((resolve) => this.once('listed', () => resolve()));
-    this.trigger();
+    void this.log.start();
     await first;
   }
 
   close(): void {
     if (!this.lifecycle.close()) return;
-    clearTimeout(this.timer);
-    for (const event of ['connected', 'reconnected'] as const)
-      this.client.off(event, this.onConnected);
-    for (const event of ['suspended', 'lost'] as const) this.client.off(event, this.onTrouble);
+    void this.log.close();
     this.emit('listed', this.listedCversion); // releases catchUp() waiters
   }
 
@@ -134,7 +116,7 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
           resolve();
         };
         this.on('listed', onListed);
-        if (!this.reading) this.trigger();
+        this.log.trigger();
       });
     }
   }
@@ -165,43 +147,20 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
     return old.length;
   }
 
-  private trigger(): void {
-    if (!this.lifecycle.isStarted) return;
-    if (this.reading) {
-      this.again = true;
-      return;
+  /** One read of the log (WatchedRead runs it again on a watch, a reconnect, a failure). */
+  private async round(watcher: Watcher): Promise<void> {
+    let listed: number | undefined;
+    // Undefined: the log moved under this read (collected meanwhile): list again.
+    while ((listed = await this.read(watcher)) === undefined) {
+      if (!this.lifecycle.isStarted) return;
     }
-    void this.run();
-  }
-
-  private async run(): Promise<void> {
-    this.reading = true;
-    this.again = false;
-    let retry = false;
-    try {
-      const listed = await this.read();
-      if (listed !== undefined) {
-        this.stale = false;
-        this.listedCversion = listed;
-        this.emit('listed', listed);
-      } else this.again = true;
-    } catch (error) {
-      // Connection trouble: `connected`/`reconnected` triggers the next read.
-      retry = !isConnectionTrouble(error) || this.client.isConnected;
-    } finally {
-      this.reading = false;
-    }
-    if (!this.lifecycle.isStarted) return;
-    if (this.again) this.trigger();
-    else if (retry) {
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.trigger(), RETRY_MS);
-    }
+    this.listedCversion = listed;
+    this.emit('listed', listed);
   }
 
   /** One round; returns the parent's cversion as listed, or undefined to list again. */
-  private async read(): Promise<number | undefined> {
-    const { children, stat } = await this.client.children(this.path, this.watcher);
+  private async read(watcher: Watcher): Promise<number | undefined> {
+    const { children, stat } = await this.client.children(this.path, watcher);
     if (stat.version !== this.markVersion) {
       const parent = await this.client.get(this.path);
       if (parent.stat.version !== stat.version) return undefined; // collected meanwhile
@@ -260,12 +219,4 @@ function parseMark(data: Buffer): number {
   } catch {
     return -1;
   }
-}
-
-function isConnectionTrouble(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof SessionExpiredError ||
-    error instanceof ClientClosedError
-  );
 }

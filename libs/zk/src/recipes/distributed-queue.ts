@@ -1,20 +1,34 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import {
-  BadVersionError,
-  ClientClosedError,
-  ConnectionLossError,
-  NoNodeError,
-  NodeExistsError,
-  OperationTimeoutError,
-  SessionExpiredError,
-} from '../client/errors';
+import { onConnectionStates } from '../client/connection-states';
+import { ClientClosedError, isConnectionProblem } from '../client/errors';
 import { basename, joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import { Op, type ZkOp } from '../client/types';
 import type { ZkClient } from '../client/zk-client';
 import { Lifecycle } from './lifecycle';
-import { deleteQuietly, sortedSequential } from './sequential-nodes';
+import { ClaimLostError, QueueClaims } from './queue-claims';
+import {
+  ITEM_NAME,
+  decodeItem,
+  encodeItem,
+  parseItemName,
+  type ParsedName,
+  type QueueItem,
+} from './queue-codec';
+import {
+  QueueHandlerError,
+  type ConsumeOptions,
+  type DistributedQueueEvents,
+  type DistributedQueueOptions,
+  type QueueHandler,
+} from './queue-types';
+import { sortedSequential } from './sequential-nodes';
+
+// The queue's public face: its items and the error of a lost claim live beside it.
+export { ClaimLostError } from './queue-claims';
+export type { JsonValue, QueueItem } from './queue-codec';
+export * from './queue-types';
 
 /**
  * DistributedQueue: items go to exactly one consumer at a time, and none is lost
@@ -61,112 +75,6 @@ import { deleteQuietly, sortedSequential } from './sequential-nodes';
  *   order, for a single consumer. A requeued item goes to the tail.
  */
 
-export type JsonValue =
-  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** What can be queued: bytes, text, or any JSON value (a string is stored as text). */
-export type QueueItem = Buffer | JsonValue;
-
-export interface QueueMessage {
-  /** The item node's name (unique for this delivery). */
-  name: string;
-  /** 1 for the first delivery, + 1 for every requeue after a handler failure. */
-  attempt: number;
-  data: Buffer;
-  /** The item as put: a Buffer, a string, or the parsed JSON value. */
-  value: QueueItem;
-  /** Aborted when this consumer's claim is known to be lost or the queue closed past its grace. */
-  signal: AbortSignal;
-}
-
-export type QueueHandler = (message: QueueMessage) => Promise<void> | void;
-
-export interface DistributedQueueOptions {
-  /** Queue znode, e.g. '/queue/tasks'. */
-  path: string;
-  /** Written into claims; default `<host>-<pid>-<random>`. */
-  consumerId?: string;
-  /** Deliveries before a failing item is parked in `failed/`. Default 10. */
-  maxAttempts?: number;
-  /** How long `close()` waits for running handlers before releasing their claims. Default 10 s. */
-  closeTimeoutMs?: number;
-  /**
-   * 'spread' (default): the next few items are picked at random among the first
-   * 64 waiting, so competing consumers rarely try to claim the same item.
-   * 'fifo': strict sequence order, for a single consumer that must keep it.
-   */
-  ordering?: 'spread' | 'fifo';
-}
-
-export interface ConsumeOptions {
-  /** Handlers running at once in this consumer. Default 1. */
-  concurrency?: number;
-}
-
-export interface ConsumedEvent {
-  name: string;
-  attempt: number;
-  value: QueueItem;
-  durationMs: number;
-}
-
-export interface RequeuedEvent {
-  name: string;
-  requeuedAs: string;
-  attempt: number;
-  error: unknown;
-}
-
-export interface FailedEvent {
-  name: string;
-  failedPath: string;
-  attempts: number;
-  error: unknown;
-}
-
-export interface DistributedQueueEvents {
-  [event: string]: unknown[];
-  /** The handler succeeded and the item was deleted (by this consumer, once). */
-  consumed: [ConsumedEvent];
-  /** The handler failed; the item went back to the tail of the queue. */
-  requeued: [RequeuedEvent];
-  /** The handler failed `maxAttempts` times; the item was moved to `failed/`. */
-  failed: [FailedEvent];
-  /** A handler failure (QueueHandlerError), a lost claim (ClaimLostError) or a ZooKeeper error. */
-  error: [Error];
-}
-
-/** The handler finished but the claim was no longer ours: another consumer owns the item. */
-export class ClaimLostError extends Error {
-  constructor(
-    readonly item: string,
-    override readonly cause: unknown,
-  ) {
-    super(`claim on queue item ${item} was lost; the item stays for another consumer`);
-    this.name = 'ClaimLostError';
-  }
-}
-
-export class QueueHandlerError extends Error {
-  constructor(
-    readonly item: string,
-    readonly attempt: number,
-    override readonly cause: unknown,
-  ) {
-    super(
-      `queue handler failed on ${item} (attempt ${attempt}): ${cause instanceof Error ? cause.message : String(cause)}`,
-    );
-    this.name = 'QueueHandlerError';
-  }
-}
-
-type ItemKind = 'b' | 's' | 'j';
-
-interface ParsedName {
-  kind: ItemKind;
-  attempt: number;
-}
-
 interface Running {
   controller: AbortController;
   done: Promise<void>;
@@ -174,7 +82,6 @@ interface Running {
   released: boolean;
 }
 
-const ITEM_NAME = /^item-([bsj])-(\d+)-\d{10}$/;
 /** 'spread' picks its next items at random among the first this many waiting (fewer collisions). */
 const ORDER_WINDOW = 64;
 /** Operations per `multi` in `putMany`, and a byte budget well below jute.maxbuffer (1 MB). */
@@ -197,14 +104,13 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   private readonly inFlight = new Set<string>();
   private readonly running = new Map<string, Running>();
   private backlog: string[] = [];
-  /** Claims whose create had an unknown outcome that could not be checked yet: name → token. */
-  private readonly uncertainClaims = new Map<string, number>();
+  private readonly claims: QueueClaims;
   private itemsWatchArmed = false;
   private claimsWatchArmed = false;
   private filling = false;
   private fillAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly listeners: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -216,6 +122,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     this.failedPath = joinPath(options.path, 'failed');
     this.consumerId =
       options.consumerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.claims = new QueueClaims(client, this.itemsPath, this.claimsPath, this.consumerId);
     this.maxAttempts = options.maxAttempts ?? 10;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     this.ordering = options.ordering ?? 'spread';
@@ -237,7 +144,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   /** Queues one item at the tail; resolves with its node name. */
   async put(item: QueueItem): Promise<string> {
     this.requireStarted('put');
-    const [name, data] = this.encode(item);
+    const [name, data] = encodeItem(item);
     return basename(
       await this.client.create(joinPath(this.itemsPath, name), data, 'persistent_sequential'),
     );
@@ -260,7 +167,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       bytes = 0;
     };
     for (const item of items) {
-      const [name, data] = this.encode(item);
+      const [name, data] = encodeItem(item);
       if (
         batch.length >= PUT_BATCH_OPS ||
         (batch.length > 0 && bytes + data.length > PUT_BATCH_BYTES)
@@ -292,19 +199,21 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     }
     this.handler = handler;
     this.concurrency = concurrency;
-    this.listen('lost', () => {
-      // Every claim and watch of the old session is gone.
-      this.itemsWatchArmed = false;
-      this.claimsWatchArmed = false;
-      this.uncertainClaims.clear();
-      for (const [name, entry] of this.running) {
-        entry.controller.abort(new ClaimLostError(name, 'session ended'));
-      }
-    });
-    this.listen('connected', () => this.scheduleFill());
-    this.listen('reconnected', () => {
-      void this.settleUncertainClaims();
-      this.scheduleFill();
+    this.unsubscribe = onConnectionStates(this.client, {
+      lost: () => {
+        // Every claim and watch of the old session is gone.
+        this.itemsWatchArmed = false;
+        this.claimsWatchArmed = false;
+        this.claims.forgetUncertain();
+        for (const [name, entry] of this.running) {
+          entry.controller.abort(new ClaimLostError(name, 'session ended'));
+        }
+      },
+      connected: () => this.scheduleFill(),
+      reconnected: () => {
+        void this.claims.settleUncertain((name) => this.inFlight.has(name));
+        this.scheduleFill();
+      },
     });
     this.scheduleFill();
   }
@@ -316,7 +225,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
     clearTimeout(this.retryTimer);
-    for (const remove of this.listeners.splice(0)) remove();
+    this.unsubscribe?.();
     const pending = [...this.running.values()].map((entry) => entry.done);
     if (pending.length > 0) {
       let timer: NodeJS.Timeout | undefined;
@@ -330,7 +239,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       [...this.running].map(async ([name, entry]) => {
         entry.released = true;
         entry.controller.abort(new Error('DistributedQueue closed'));
-        await this.releaseClaim(name);
+        await this.claims.release(name);
       }),
     );
   }
@@ -369,7 +278,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     if (!this.active || error instanceof ClientClosedError) return;
     // Connection trouble ends in `reconnected` or `connected`, which fill again;
     // the timer covers a failure while the connection stayed up.
-    if (!isConnectionTrouble(error)) this.emit('error', toError(error));
+    if (!isConnectionProblem(error)) this.emit('error', toError(error));
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.scheduleFill(), RETRY_FILL_MS);
   }
@@ -443,11 +352,11 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
 
   private async process(name: string): Promise<void> {
     try {
-      const claim = await this.claim(name);
+      const claim = await this.claims.claim(name);
       if (claim === undefined) return;
       if (!this.active) {
         // Closed while claiming: give it back untouched.
-        await this.releaseClaim(name);
+        await this.claims.release(name);
         return;
       }
       try {
@@ -456,7 +365,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
         // Not committed, and the claim may still be ours: give it back so the
         // item does not wait for our session to end.
         if (!(error instanceof ClaimLostError)) {
-          await this.releaseClaim(name);
+          await this.claims.release(name);
         }
         throw error;
       }
@@ -468,90 +377,10 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     }
   }
 
-  /**
-   * Claims `name`: creates the ephemeral claim and bumps the item's version in
-   * one multi. Resolves with the item's data and new version (the fencing token
-   * for the delete), or undefined when someone else has it or it is gone.
-   */
-  private async claim(name: string): Promise<{ version: number; data: Buffer } | undefined> {
-    const itemPath = joinPath(this.itemsPath, name);
-    const claimPath = joinPath(this.claimsPath, name);
-    let read;
-    try {
-      read = await this.client.get(itemPath);
-    } catch (error) {
-      // Connection trouble: leave the item; `reconnected`/`connected` fills again.
-      if (error instanceof NoNodeError || isConnectionTrouble(error)) return undefined;
-      throw error;
-    }
-    const version = read.stat.version + 1;
-    try {
-      await this.client.multi([
-        Op.create(claimPath, this.consumerId, 'ephemeral'),
-        Op.set(itemPath, read.data, read.stat.version),
-      ]);
-      return { version, data: read.data };
-    } catch (error) {
-      if (isTakenOrGone(error) || error instanceof SessionExpiredError) return undefined;
-      if (!(error instanceof ConnectionLossError)) throw error;
-    }
-    // Outcome unknown: the claim is ours only if it is our session's and the item
-    // carries our version. If that cannot be told now, it is checked again on
-    // reconnection and given back, so a live session never sits on a forgotten claim.
-    try {
-      return (await this.ownsClaim(name, version)) ? { version, data: read.data } : undefined;
-    } catch (error) {
-      if (!isConnectionTrouble(error)) throw error;
-      this.uncertainClaims.set(name, version);
-      return undefined;
-    }
-  }
-
-  /** Deletes the claim on `name` if our current session holds it; never throws. */
-  private async releaseClaim(name: string): Promise<void> {
-    const claimPath = joinPath(this.claimsPath, name);
-    try {
-      const { stat } = await this.client.get(claimPath);
-      if (stat.ephemeralOwner !== this.client.sessionInfo?.sessionId) return;
-      await deleteQuietly(this.client, claimPath, stat.version);
-    } catch {
-      // Gone already, or no connection: an ephemeral claim goes with its session at the latest.
-    }
-  }
-
-  /** Gives back claims whose multi had an unknown outcome and turned out to be ours. */
-  private async settleUncertainClaims(): Promise<void> {
-    for (const [name, version] of [...this.uncertainClaims]) {
-      if (this.inFlight.has(name)) continue;
-      try {
-        if (await this.ownsClaim(name, version)) await this.releaseClaim(name);
-        this.uncertainClaims.delete(name);
-      } catch {
-        return; // still no connection: the next reconnection tries again
-      }
-    }
-  }
-
-  private async ownsClaim(name: string, version: number): Promise<boolean> {
-    try {
-      const [claim, item] = await Promise.all([
-        this.client.get(joinPath(this.claimsPath, name)),
-        this.client.get(joinPath(this.itemsPath, name)),
-      ]);
-      return (
-        claim.stat.ephemeralOwner === this.client.sessionInfo?.sessionId &&
-        item.stat.version === version
-      );
-    } catch (error) {
-      if (error instanceof NoNodeError) return false;
-      throw error;
-    }
-  }
-
   private async handle(name: string, version: number, data: Buffer): Promise<void> {
     const handler = this.handler;
     if (handler === undefined) return;
-    const parsed = parseName(name);
+    const parsed = parseItemName(name);
     const controller = new AbortController();
     let finish: () => void = () => undefined;
     const entry: Running = {
@@ -566,7 +395,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       let failure: { error: unknown } | undefined;
       try {
         // An undecodable item counts as a failed delivery: it ends up in failed/.
-        value = decode(parsed.kind, data);
+        value = decodeItem(parsed.kind, data);
         await handler({ name, attempt: parsed.attempt, data, value, signal: controller.signal });
       } catch (error) {
         failure = { error };
@@ -598,7 +427,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       Op.delete(joinPath(this.claimsPath, name), 0),
       Op.delete(joinPath(this.itemsPath, name), version),
     ];
-    await this.commitClaimed(name, ops, async () => {
+    await this.claims.commit(name, ops, async () => {
       // A retried delete that finds nothing: ours went through before the reply was lost
       // (or, if our claim was lost meanwhile, another consumer's did). Gone is gone.
       return (await this.client.exists(joinPath(this.itemsPath, name))) === null;
@@ -619,7 +448,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     this.emit('error', new QueueHandlerError(name, parsed.attempt, error));
     if (parsed.attempt < this.maxAttempts) {
       const next = joinPath(this.itemsPath, `item-${parsed.kind}-${parsed.attempt + 1}-`);
-      const results = await this.commitClaimed(name, [
+      const results = await this.claims.commit(name, [
         ...release,
         Op.create(next, data, 'persistent_sequential'),
       ]);
@@ -628,53 +457,9 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       this.emit('requeued', { name, requeuedAs, attempt: parsed.attempt, error });
     } else {
       const failedPath = joinPath(this.failedPath, name);
-      await this.commitClaimed(name, [...release, Op.create(failedPath, data, 'persistent')]);
+      await this.claims.commit(name, [...release, Op.create(failedPath, data, 'persistent')]);
       this.emit('failed', { name, failedPath, attempts: parsed.attempt, error });
     }
-  }
-
-  /**
-   * Commits a multi that starts with the claim and item deletes. NoNode or
-   * BadVersion on them means the claim is no longer ours: ClaimLostError.
-   */
-  private async commitClaimed(
-    name: string,
-    ops: ZkOp[],
-    appliedBeforeLoss?: () => Promise<boolean>,
-  ): Promise<Awaited<ReturnType<ZkClient['multi']>>> {
-    let lostConnection = false;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.client.multi(ops);
-      } catch (error) {
-        if (error instanceof ConnectionLossError && attempt < 3) {
-          lostConnection = true;
-          continue;
-        }
-        if (
-          lostConnection &&
-          appliedBeforeLoss &&
-          isTakenOrGone(error) &&
-          (await appliedBeforeLoss())
-        ) {
-          return [];
-        }
-        if (isTakenOrGone(error) || error instanceof SessionExpiredError) {
-          throw new ClaimLostError(name, error);
-        }
-        throw error;
-      }
-    }
-  }
-
-  // ---- encoding ---------------------------------------------------------------------
-
-  private encode(item: QueueItem): [string, Buffer] {
-    if (Buffer.isBuffer(item)) return ['item-b-1-', item];
-    if (typeof item === 'string') return ['item-s-1-', Buffer.from(item, 'utf8')];
-    const json = JSON.stringify(item);
-    if (json === undefined) throw new Error('DistributedQueue: item is not JSON-serialisable');
-    return ['item-j-1-', Buffer.from(json, 'utf8')];
   }
 
   private requireStarted(operation: string): void {
@@ -682,45 +467,6 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
       throw new Error(`DistributedQueue.${operation}() called when ${this.lifecycle.state}`);
     }
   }
-
-  private listen(event: 'lost' | 'connected' | 'reconnected', handler: () => void): void {
-    this.client.on(event, handler);
-    this.listeners.push(() => this.client.off(event, handler));
-  }
-}
-
-function parseName(name: string): ParsedName {
-  const match = ITEM_NAME.exec(name);
-  if (!match) throw new Error(`not a queue item name: ${name}`);
-  return { kind: match[1] as ItemKind, attempt: Number(match[2]) };
-}
-
-function decode(kind: ItemKind, data: Buffer): QueueItem {
-  switch (kind) {
-    case 'b':
-      return data;
-    case 's':
-      return data.toString('utf8');
-    case 'j':
-      return JSON.parse(data.toString('utf8')) as JsonValue;
-  }
-}
-
-/** The claim exists (someone else's) or the item moved on: not ours to take or commit. */
-function isTakenOrGone(error: unknown): boolean {
-  return (
-    error instanceof NodeExistsError ||
-    error instanceof NoNodeError ||
-    error instanceof BadVersionError
-  );
-}
-
-function isConnectionTrouble(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof OperationTimeoutError ||
-    error instanceof SessionExpiredError
-  );
 }
 
 function toError(error: unknown): Error {

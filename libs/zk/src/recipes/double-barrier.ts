@@ -2,8 +2,10 @@ import { ConnectionLossError, NoNodeError, NodeExistsError } from '../client/err
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
-import { Deadline, Wakeup, deleteQuietly, sessionBoundController } from './sequential-nodes';
+import { Deadline, deleteQuietly, sessionBoundController } from './sequential-nodes';
+import { Wakeup } from './wakeup';
 
 /**
  * DoubleBarrier: `memberCount` participants start a computation together
@@ -81,7 +83,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
   /** Our node exists (as far as we know): false after a session loss. */
   private nodeLive = false;
   private operation: AbortController | undefined;
-  private readonly listeners: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -111,8 +113,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       this.nodeLive = false;
       if (this.state === 'inside') this.emit('lost');
     };
-    this.client.on('lost', onLost);
-    this.listeners.push(() => this.client.off('lost', onLost));
+    this.unsubscribe = onConnectionStates(this.client, { lost: onLost });
     await this.client.mkdirp(this.options.path);
   }
 
@@ -125,22 +126,20 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
     this.requireState('enter', 'outside');
     this.state = 'entering';
     const deadline = new Deadline(timeoutMs);
-    const guard = sessionBoundController(this.client, `entering barrier ${this.options.path}`);
-    this.operation = guard.controller;
-    try {
+    await this.guarded(`entering barrier ${this.options.path}`, async (signal) => {
       const ready = new Wakeup();
       // Watch first, then join: whoever completes the count creates `ready` after
       // our watch is set, so the notification cannot be missed.
       const readyExisted =
         (await this.client.exists(this.readyPath, (event) => {
-          if (event.type === 'created') ready.fire();
+          if (event.type === 'created') ready.signal();
         })) !== null;
-      await this.join(deadline, guard.controller.signal);
+      await this.join(deadline, signal);
       if (!readyExisted) {
         const present = await this.memberCount();
         if (present >= this.options.memberCount) {
           await this.createReady();
-        } else if ((await ready.wait(deadline, guard.controller.signal)) === 'timeout') {
+        } else if ((await ready.wait(deadline.waitMs, signal)) === 'timeout') {
           // Counted by a last arrival at the very end? Then we are in after all.
           if ((await this.client.exists(this.readyPath)) === null) {
             throw new BarrierTimeoutError(
@@ -155,14 +154,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       }
       this.state = 'inside';
       this.emit('entered');
-    } catch (error) {
-      this.state = 'outside';
-      await this.removeOwnNode();
-      throw error;
-    } finally {
-      guard.dispose();
-      this.operation = undefined;
-    }
+    });
   }
 
   /**
@@ -174,11 +166,9 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
     this.requireState('leave', 'inside');
     this.state = 'leaving';
     const deadline = new Deadline(timeoutMs);
-    const guard = sessionBoundController(this.client, `leaving barrier ${this.options.path}`);
-    this.operation = guard.controller;
-    try {
+    await this.guarded(`leaving barrier ${this.options.path}`, async (signal) => {
       for (;;) {
-        guard.controller.signal.throwIfAborted();
+        signal.throwIfAborted();
         const members = await this.members();
         if (members.length === 0) break;
         const index = this.nodeLive ? members.indexOf(this.options.id) : -1;
@@ -197,12 +187,12 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
         }
         const woken = new Wakeup();
         try {
-          await this.client.get(joinPath(this.options.path, watched), woken.fire);
+          await this.client.get(joinPath(this.options.path, watched), woken.signal);
         } catch (error) {
           if (error instanceof NoNodeError) continue;
           throw error;
         }
-        if ((await woken.wait(deadline, guard.controller.signal)) === 'timeout') {
+        if ((await woken.wait(deadline.waitMs, signal)) === 'timeout') {
           throw new BarrierTimeoutError(
             this.options.path,
             'leave',
@@ -216,6 +206,29 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       await deleteQuietly(this.client, this.readyPath);
       this.state = 'outside';
       this.emit('left');
+    });
+  }
+
+  /** Aborts a pending enter/leave, removes this participant's node, stops listening. */
+  async close(): Promise<void> {
+    if (!this.lifecycle.close()) return;
+    this.operation?.abort(new Error(`DoubleBarrier ${this.options.path} closed`));
+    this.unsubscribe?.();
+    await this.removeOwnNode();
+    this.state = 'outside';
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  /**
+   * Runs an enter or leave that ends with the session: on any failure this
+   * participant is outside, its node removed.
+   */
+  private async guarded(what: string, body: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const guard = sessionBoundController(this.client, what);
+    this.operation = guard.controller;
+    try {
+      await body(guard.controller.signal);
     } catch (error) {
       this.state = 'outside';
       await this.removeOwnNode();
@@ -225,17 +238,6 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       this.operation = undefined;
     }
   }
-
-  /** Aborts a pending enter/leave, removes this participant's node, stops listening. */
-  async close(): Promise<void> {
-    if (!this.lifecycle.close()) return;
-    this.operation?.abort(new Error(`DoubleBarrier ${this.options.path} closed`));
-    for (const remove of this.listeners.splice(0)) remove();
-    await this.removeOwnNode();
-    this.state = 'outside';
-  }
-
-  // ---- internals --------------------------------------------------------------------
 
   /**
    * Creates our ephemeral node. A node of that name owned by our session is a
@@ -258,7 +260,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
       const gone = new Wakeup();
       let owner: string | null;
       try {
-        owner = (await this.client.get(this.ownPath, gone.fire)).stat.ephemeralOwner;
+        owner = (await this.client.get(this.ownPath, gone.signal)).stat.ephemeralOwner;
       } catch (error) {
         if (error instanceof NoNodeError) continue;
         throw error;
@@ -267,7 +269,7 @@ export class DoubleBarrier extends TypedEmitter<DoubleBarrierEvents> {
         this.nodeLive = true;
         return;
       }
-      if ((await gone.wait(deadline, signal)) === 'timeout') {
+      if ((await gone.wait(deadline.waitMs, signal)) === 'timeout') {
         throw new Error(
           `DoubleBarrier ${this.options.path}: participant id '${this.options.id}' is held by session 0x${owner ?? 'persistent'}`,
         );

@@ -1,11 +1,12 @@
-import type { ZkClient, ZkLogger } from '../client/zk-client';
-import { NoNodeError, NodeExistsError } from '../client/errors';
+import type { StructuredLogger } from '../client/logger';
+import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
+import { NoNodeError, NodeExistsError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent } from '../client/types';
 import {
   GroupView,
-  isConnectionProblem,
   validateGroupPath,
   validateNodeName,
   WatchSlots,
@@ -59,7 +60,7 @@ export interface GroupMembershipOptions<T> {
    * the session timeout + 1 s; 0 fails at once.
    */
   duplicateWaitMs?: number;
-  logger?: ZkLogger;
+  logger?: StructuredLogger;
 }
 
 export interface GroupMembershipEvents<T> extends GroupViewEvents<T> {
@@ -128,6 +129,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
     this.watches.clear();
   };
   private readonly onConnected = (): void => this.kick();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -169,9 +171,11 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
    */
   async start(): Promise<void> {
     this.lifecycle.start();
-    this.client.on('lost', this.onLost);
-    this.client.on('connected', this.onConnected);
-    this.client.on('reconnected', this.onConnected);
+    this.unsubscribe = onConnectionStates(this.client, {
+      lost: this.onLost,
+      connected: this.onConnected,
+      reconnected: this.onConnected,
+    });
     try {
       await this.client.retry(() => this.client.mkdirp(this.path));
       await new Promise<void>((resolve, reject) => {
@@ -208,9 +212,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
   /** Deletes this member's node (if it is ours), stops the view and every listener. */
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
-    this.client.off('lost', this.onLost);
-    this.client.off('connected', this.onConnected);
-    this.client.off('reconnected', this.onConnected);
+    this.unsubscribe?.();
     this.retry.cancel();
     clearTimeout(this.duplicateTimer);
     const closed = new Error(`GroupMembership ${this.memberPath} closed`);
@@ -343,7 +345,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
     if (this.announcedSession !== session) {
       this.announcedSession = session;
       this.reportedOwner = undefined;
-      this.log('info', 'group member registered', { sessionId: session });
+      this.log('log', 'group member registered', { sessionId: session });
       this.emit('registered', session);
     }
     clearTimeout(this.duplicateTimer);
@@ -356,7 +358,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
 
   private onForeignNode(owner: string | null): void {
     if (owner !== null && this.ownSessions.has(owner)) {
-      this.log('info', 'waiting for the member node of a previous session to expire', {
+      this.log('log', 'waiting for the member node of a previous session to expire', {
         staleSessionId: owner,
       });
       return;
@@ -370,7 +372,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
         first.reject(error);
       } else if (!this.duplicateTimer) {
         // Maybe our own previous process: its node goes when its session expires.
-        this.log('info', 'member id held by another session; waiting for it to expire', {
+        this.log('log', 'member id held by another session; waiting for it to expire', {
           owner,
           waitMs,
         });
@@ -422,7 +424,7 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
     }
   }
 
-  private log(level: 'info' | 'warn', message: string, context?: Record<string, unknown>): void {
+  private log(level: 'log' | 'warn', message: string, context?: Record<string, unknown>): void {
     this.options.logger?.[level](message, { path: this.memberPath, ...context });
   }
 }

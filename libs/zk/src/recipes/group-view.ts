@@ -1,11 +1,7 @@
-import type { ZkClient, ZkLogger } from '../client/zk-client';
-import {
-  ClientClosedError,
-  ConnectionLossError,
-  NoNodeError,
-  OperationTimeoutError,
-  SessionExpiredError,
-} from '../client/errors';
+import type { StructuredLogger } from '../client/logger';
+import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
+import { NoNodeError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent, Watcher, ZkStat } from '../client/types';
@@ -47,7 +43,7 @@ import { Lifecycle } from './lifecycle';
 export interface GroupViewOptions {
   /** The group znode whose children are the members, e.g. '/members/workers'. */
   path: string;
-  logger?: ZkLogger;
+  logger?: StructuredLogger;
 }
 
 export interface GroupViewEvents<T> {
@@ -116,6 +112,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   private readonly retry = new BackoffTimer();
   private firstLoad: { resolve(): void; reject(error: Error): void } | undefined;
 
+  private unsubscribe: (() => void) | undefined;
   private readonly onSuspended = (): void => this.markStale();
   private readonly onLost = (): void => {
     this.markStale();
@@ -148,10 +145,12 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   /** Resolves once the group has been read (and watched) for the first time. */
   async start(): Promise<void> {
     this.lifecycle.start();
-    this.client.on('suspended', this.onSuspended);
-    this.client.on('lost', this.onLost);
-    this.client.on('reconnected', this.onConnected);
-    this.client.on('connected', this.onConnected);
+    this.unsubscribe = onConnectionStates(this.client, {
+      suspended: this.onSuspended,
+      lost: this.onLost,
+      reconnected: this.onConnected,
+      connected: this.onConnected,
+    });
     const loaded = new Promise<void>((resolve, reject) => {
       this.firstLoad = { resolve, reject };
     });
@@ -168,10 +167,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   /** Stops watching; the cache stays readable but is no longer updated. */
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
-    this.client.off('suspended', this.onSuspended);
-    this.client.off('lost', this.onLost);
-    this.client.off('reconnected', this.onConnected);
-    this.client.off('connected', this.onConnected);
+    this.unsubscribe?.();
     this.retry.cancel();
     this.stale = true;
     this.firstLoad?.reject(new Error(`GroupView ${this.path} closed before its first load`));
@@ -379,7 +375,7 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
     });
   }
 
-  private log(level: 'info' | 'warn', message: string, context?: Record<string, unknown>): void {
+  private log(level: 'log' | 'warn', message: string, context?: Record<string, unknown>): void {
     this.options.logger?.[level](message, { path: this.path, ...context });
   }
 }
@@ -398,16 +394,6 @@ function deepFreeze(value: object): object {
     if (typeof child === 'object' && child !== null) deepFreeze(child as object);
   }
   return Object.freeze(value);
-}
-
-/** @internal Errors after which waiting for the connection (or retrying) is the fix. */
-export function isConnectionProblem(error: unknown): boolean {
-  return (
-    error instanceof ConnectionLossError ||
-    error instanceof OperationTimeoutError ||
-    error instanceof SessionExpiredError ||
-    error instanceof ClientClosedError
-  );
 }
 
 function describeError(error: unknown): string {

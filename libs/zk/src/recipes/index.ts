@@ -16,3 +16,5 @@ export {
   type GroupViewEvents,
   type GroupViewOptions,
 } from './group-view';
+export * from './watched-read';
+export * from './wakeup';

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { ZkClient } from '../client/zk-client';
-import { ConnectionLossError, NoNodeError, SessionExpiredError, ZkError } from '../client/errors';
+import { NoNodeError, ZkError, isConnectionProblem } from '../client/errors';
 import { basename, joinPath, sortBySequence } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import { Op, type SessionInfo, type ZkOp, type ZkOpResult } from '../client/types';
 import { Lifecycle } from './lifecycle';
+import { createProtected, deleteQuietly } from './sequential-nodes';
+import { onConnectionStates } from '../client/connection-states';
 
 /**
  * Leader election over ephemeral-sequential candidates: the lowest is the leader.
@@ -101,8 +102,7 @@ export async function fencedMulti(
   }
 }
 
-const CANDIDATE_PREFIX = 'c_';
-const CANDIDATE_SUFFIX = '-n_';
+const CANDIDATE_NAME = 'n_';
 
 export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
   private readonly lifecycle = new Lifecycle('LeaderElection');
@@ -112,7 +112,7 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
   private round = 0;
   /** The predecessor whose deletion we are waiting for (one armed watch at a time). */
   private watched: string | undefined;
-  private readonly unsubscribers: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -138,26 +138,28 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
 
   async start(): Promise<void> {
     this.lifecycle.start();
-    this.listen('suspended', () => this.revoke('suspended'));
-    this.listen('lost', () => {
-      this.revoke('lost');
-      this.candidatePath = undefined;
-      this.watched = undefined;
-      this.round++;
+    this.unsubscribe = onConnectionStates(this.client, {
+      suspended: () => this.revoke('suspended'),
+      lost: () => {
+        this.revoke('lost');
+        this.candidatePath = undefined;
+        this.watched = undefined;
+        this.round++;
+      },
+      connected: () => this.runInBackground(() => this.enter()),
+      reconnected: () => this.runInBackground(() => this.resume()),
     });
-    this.listen('connected', () => this.runInBackground(() => this.enter()));
-    this.listen('reconnected', () => this.runInBackground(() => this.resume()));
     if (this.client.isConnected) await this.enter();
   }
 
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
-    for (const remove of this.unsubscribers.splice(0)) remove();
+    this.unsubscribe?.();
     this.round++;
     this.revoke('closed');
     const candidate = this.candidatePath;
     this.candidatePath = undefined;
-    if (candidate) await this.deleteQuietly(candidate);
+    if (candidate) await deleteQuietly(this.client, candidate).catch(() => undefined);
   }
 
   /**
@@ -207,44 +209,25 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
     const round = ++this.round;
     const candidate = await this.createCandidate(round);
     if (candidate === undefined || round !== this.round || !this.lifecycle.isStarted) {
-      if (candidate !== undefined) await this.deleteQuietly(candidate);
+      if (candidate !== undefined) await deleteQuietly(this.client, candidate);
       return;
     }
     this.candidatePath = candidate;
     await this.checkLeadership(round);
   }
 
-  /**
-   * Protected create: the name carries a prefix unique to this attempt, so after a
-   * connection loss the node is looked for before trying again.
-   */
+  /** A protected create (see createProtected): a lost reply never leaves a ghost candidate. */
   private async createCandidate(round: number): Promise<string | undefined> {
-    const prefix = `${CANDIDATE_PREFIX}${randomUUID()}${CANDIDATE_SUFFIX}`;
     const data = JSON.stringify({ ...this.options.data, id: this.options.id });
-    for (;;) {
-      if (round !== this.round) return undefined;
-      try {
-        return await this.client.create(
-          joinPath(this.options.path, prefix),
-          data,
-          'ephemeral_sequential',
-        );
-      } catch (error) {
-        if (error instanceof NoNodeError) {
-          await this.client.mkdirp(this.options.path);
-          continue;
-        }
-        if (!(error instanceof ConnectionLossError)) throw error;
-        const existing = await this.findCandidate(prefix);
-        if (existing) return existing;
-      }
-    }
-  }
-
-  private async findCandidate(prefix: string): Promise<string | undefined> {
-    const { children } = await this.client.children(this.options.path);
-    const name = children.find((child) => child.startsWith(prefix));
-    return name === undefined ? undefined : joinPath(this.options.path, name);
+    const created = await createProtected(
+      this.client,
+      this.options.path,
+      CANDIDATE_NAME,
+      data,
+      'ephemeral_sequential',
+      { stillWanted: () => round === this.round, makeParent: true },
+    );
+    return created?.path;
   }
 
   private async checkLeadership(round: number): Promise<void> {
@@ -304,18 +287,10 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
     this.emit('revoked', reason);
   }
 
-  private async deleteQuietly(path: string): Promise<void> {
-    try {
-      await this.client.retry(() => this.client.delete(path));
-    } catch {
-      // Gone already, or the session is gone and took the node with it.
-    }
-  }
-
   private runInBackground(step: () => Promise<void>): void {
     step().catch((error: unknown) => {
       if (!this.lifecycle.isStarted) return;
-      if (isConnectionTrouble(error)) {
+      if (isConnectionProblem(error)) {
         // `reconnected` or `connected` will resume the election; if the connection
         // is already back, resume now.
         if (this.client.isConnected) this.runInBackground(() => this.resume());
@@ -324,20 +299,9 @@ export class LeaderElection extends TypedEmitter<LeaderElectionEvents> {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
     });
   }
-
-  private listen(
-    event: 'suspended' | 'lost' | 'connected' | 'reconnected',
-    handler: () => void,
-  ): void {
-    this.client.on(event, handler);
-    this.unsubscribers.push(() => this.client.off(event, handler));
-  }
 }
 
-function isConnectionTrouble(error: unknown): boolean {
-  return error instanceof ConnectionLossError || error instanceof SessionExpiredError;
-}
-
+/** `_c_<uuid>-n_<seq>` (protected), or `c_<uuid>-n_<seq>` from versions before it. */
 function isCandidateName(name: string): boolean {
-  return name.startsWith(CANDIDATE_PREFIX) && /\d{10}$/.test(name);
+  return /^_?c_[^/]*-n_\d{10}$/.test(name);
 }

@@ -3,15 +3,16 @@ import { basename, joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { NodeData } from '../client/types';
 import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
 import {
   Deadline,
-  Wakeup,
   createProtected,
   deleteQuietly,
   sessionBoundController,
   sortedSequential,
 } from './sequential-nodes';
+import { Wakeup } from './wakeup';
 
 /**
  * Lock: a mutual-exclusion lock shared by processes (Curator's
@@ -84,7 +85,7 @@ export class Lock extends TypedEmitter<LockEvents> {
   private operation: AbortController | undefined;
   /** Nodes of an ended session, deleted once a new session is up. */
   private readonly staleNodes = new Set<string>();
-  private readonly listeners: Array<() => void> = [];
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly client: ZkClient,
@@ -104,20 +105,22 @@ export class Lock extends TypedEmitter<LockEvents> {
 
   async start(): Promise<void> {
     this.lifecycle.start();
-    this.listen('suspended', () => {
-      if (this.state === 'held') this.emit('suspended');
+    this.unsubscribe = onConnectionStates(this.client, {
+      suspended: () => {
+        if (this.state === 'held') this.emit('suspended');
+      },
+      reconnected: () => {
+        if (this.state === 'held') this.emit('reconnected');
+        this.deleteStaleNodes();
+      },
+      lost: () => {
+        if (this.state !== 'held') return;
+        this.state = 'lost';
+        if (this.ownPath) this.staleNodes.add(this.ownPath);
+        this.emit('lost', 'session');
+      },
+      connected: () => this.deleteStaleNodes(),
     });
-    this.listen('reconnected', () => {
-      if (this.state === 'held') this.emit('reconnected');
-      this.deleteStaleNodes();
-    });
-    this.listen('lost', () => {
-      if (this.state !== 'held') return;
-      this.state = 'lost';
-      if (this.ownPath) this.staleNodes.add(this.ownPath);
-      this.emit('lost', 'session');
-    });
-    this.listen('connected', () => this.deleteStaleNodes());
     await this.client.mkdirp(this.options.path);
   }
 
@@ -163,12 +166,12 @@ export class Lock extends TypedEmitter<LockEvents> {
         }
         const woken = new Wakeup();
         try {
-          await this.client.get(joinPath(this.options.path, contenders[index - 1]), woken.fire);
+          await this.client.get(joinPath(this.options.path, contenders[index - 1]), woken.signal);
         } catch (error) {
           if (error instanceof NoNodeError) continue;
           throw error;
         }
-        if ((await woken.wait(deadline, guard.controller.signal)) === 'timeout') {
+        if ((await woken.wait(deadline.waitMs, guard.controller.signal)) === 'timeout') {
           throw new LockTimeoutError(this.options.path, timeoutMs ?? 0);
         }
       }
@@ -215,7 +218,7 @@ export class Lock extends TypedEmitter<LockEvents> {
   async close(): Promise<void> {
     if (!this.lifecycle.close()) return;
     this.operation?.abort(new Error(`Lock ${this.options.path} closed`));
-    for (const remove of this.listeners.splice(0)) remove();
+    this.unsubscribe?.();
     if (this.state === 'held' || this.state === 'lost') await this.release().catch(() => undefined);
   }
 
@@ -269,13 +272,5 @@ export class Lock extends TypedEmitter<LockEvents> {
         () => undefined, // kept for the next session event
       );
     }
-  }
-
-  private listen(
-    event: 'suspended' | 'reconnected' | 'lost' | 'connected',
-    handler: () => void,
-  ): void {
-    this.client.on(event, handler);
-    this.listeners.push(() => this.client.off(event, handler));
   }
 }

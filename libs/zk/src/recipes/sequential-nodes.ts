@@ -9,6 +9,7 @@ import {
 import { joinPath, sortBySequence } from '../client/paths';
 import type { CreateMode, NodeData } from '../client/types';
 import type { ZkClient } from '../client/zk-client';
+import { onConnectionStates } from '../client/connection-states';
 
 /**
  * Pieces shared by the recipes that queue on sequential nodes or wait on a
@@ -29,32 +30,64 @@ export interface ProtectedNode {
   prefix: string;
 }
 
+export interface ProtectedCreateOptions {
+  /** Checked before every try: false stops with undefined (the caller moved on). */
+  stillWanted?: () => boolean;
+  /** Create the parent (and its parents) when it is missing. */
+  makeParent?: boolean;
+}
+
 /**
  * A sequential create whose reply may be lost without leaving a ghost behind:
  * the name starts with a prefix unique to this call, so after a connection loss
  * the parent is listed and a node with the prefix is adopted instead of creating
  * a second one. The listing is queued behind the create on the same session
  * (the native client sends a session's requests in order), so a create that is
- * still on its way is seen by it.
+ * still on its way is seen by it. Re-sent up to PROTECTED_ATTEMPTS times, or for
+ * as long as `stillWanted` says so.
  */
 export async function createProtected(
   client: ZkClient,
   parent: string,
   name: string,
   data: NodeData,
-  mode: Extract<CreateMode, 'ephemeral_sequential' | 'persistent_sequential'>,
-): Promise<ProtectedNode> {
+  mode: ProtectedMode,
+): Promise<ProtectedNode>;
+export async function createProtected(
+  client: ZkClient,
+  parent: string,
+  name: string,
+  data: NodeData,
+  mode: ProtectedMode,
+  options: ProtectedCreateOptions,
+): Promise<ProtectedNode | undefined>;
+export async function createProtected(
+  client: ZkClient,
+  parent: string,
+  name: string,
+  data: NodeData,
+  mode: ProtectedMode,
+  options: ProtectedCreateOptions = {},
+): Promise<ProtectedNode | undefined> {
   const prefix = `${PROTECTED_MARKER}${randomUUID()}-${name}`;
+  const attempts = options.stillWanted ? Number.POSITIVE_INFINITY : PROTECTED_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
+    if (options.stillWanted?.() === false) return undefined;
     try {
       return { path: await client.create(joinPath(parent, prefix), data, mode), prefix };
     } catch (error) {
-      if (!(error instanceof ConnectionLossError) || attempt >= PROTECTED_ATTEMPTS) throw error;
+      if (error instanceof NoNodeError && options.makeParent) {
+        await client.mkdirp(parent);
+        continue;
+      }
+      if (!(error instanceof ConnectionLossError) || attempt >= attempts) throw error;
       const found = await findByPrefix(client, parent, prefix);
       if (found.length > 0) return { path: joinPath(parent, found[0]), prefix };
     }
   }
 }
+
+type ProtectedMode = Extract<CreateMode, 'ephemeral_sequential' | 'persistent_sequential'>;
 
 /** Children of `parent` whose name starts with `prefix`, in sequence order. */
 export async function findByPrefix(
@@ -97,46 +130,13 @@ export class Deadline {
     return Math.max(0, this.end - Date.now());
   }
 
+  /** What a wait may take: the time left, or undefined without a limit. */
+  get waitMs(): number | undefined {
+    return this.timeoutMs === undefined ? undefined : this.remainingMs;
+  }
+
   get expired(): boolean {
     return Date.now() >= this.end;
-  }
-}
-
-/**
- * A one-shot wake-up, fired from a watcher. `wait` resolves 'woken' or
- * 'timeout', and rejects with the signal's reason when the operation is
- * aborted (session lost, recipe closed): a wait never outlives its session.
- */
-export class Wakeup {
-  private fired = false;
-  private resolveWait: (() => void) | undefined;
-
-  readonly fire = (): void => {
-    this.fired = true;
-    this.resolveWait?.();
-  };
-
-  wait(deadline: Deadline, signal: AbortSignal): Promise<'woken' | 'timeout'> {
-    if (signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.fired) return Promise.resolve('woken');
-    if (deadline.expired) return Promise.resolve('timeout');
-    return new Promise((resolve, reject) => {
-      const finish = (outcome: 'woken' | 'timeout' | Error): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        this.resolveWait = undefined;
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      };
-      const onAbort = (): void => finish(abortReason(signal));
-      // An infinite deadline needs no timer; setTimeout would overflow to 1 ms.
-      const timer =
-        deadline.timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => finish('timeout'), deadline.remainingMs);
-      this.resolveWait = () => finish('woken');
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }
 
@@ -158,21 +158,15 @@ export function sessionBoundController(
   dispose: () => void;
 } {
   const controller = new AbortController();
-  const onLost = (): void =>
-    controller.abort(
-      new SessionExpiredError(`ZooKeeper session ended while ${what}`, ZkCode.SESSION_EXPIRED),
-    );
-  const onClosed = (): void =>
-    controller.abort(
-      new ClientClosedError(`ZooKeeper client closed while ${what}`, ZkCode.CONNECTION_LOSS),
-    );
-  client.on('lost', onLost);
-  client.on('closed', onClosed);
-  return {
-    controller,
-    dispose: () => {
-      client.off('lost', onLost);
-      client.off('closed', onClosed);
-    },
-  };
+  const dispose = onConnectionStates(client, {
+    lost: () =>
+      controller.abort(
+        new SessionExpiredError(`ZooKeeper session ended while ${what}`, ZkCode.SESSION_EXPIRED),
+      ),
+    closed: () =>
+      controller.abort(
+        new ClientClosedError(`ZooKeeper client closed while ${what}`, ZkCode.CONNECTION_LOSS),
+      ),
+  });
+  return { controller, dispose };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createClient, type Client } from 'node-zookeeper-client';
 
-import { ZkClient, type ZkClientEvents, type ZkLogger } from '@app/zk';
+import { ZkClient, type ZkClientEvents, type StructuredLogger } from '@app/zk';
 import {
   EventQueue,
   expireSession,
@@ -50,10 +50,10 @@ function note(line: string): void {
   trail.push(`${String(Date.now() - trailStart).padStart(6)} ms  ${line}`);
 }
 
-function logger(label: string): ZkLogger {
+function logger(label: string): StructuredLogger {
   const write = (message: string, context?: Record<string, unknown>): void =>
     note(`${label}: ${message} ${context ? JSON.stringify(context) : ''}`);
-  return { info: write, warn: write };
+  return { log: write, warn: write, error: write };
 }
 
 /** Runs a test body; on failure the trail of client and recipe logs goes into the error. */

@@ -25,8 +25,7 @@ import {
   checkTimezone,
   LIMITS,
 } from '../validation/checks';
-import { FastValidation } from '../validation/field-registry';
-import { Optional, Required, Rule, When } from '../validation/rule';
+import { FastValidation, Optional, Required, Rule, When } from '@app/common/api';
 import {
   ParallelismField,
   PayloadField,

@@ -2,7 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { TASK_STATES, type TaskState } from '@app/contracts';
 import { DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT } from '@app/contracts/dto/scheduler-api';
 import { LIMITS, checkJobId, checkTaskId, checkTaskState, integerIn } from '../validation/checks';
-import { Convert, Optional, Rule } from '../validation/rule';
+import { Convert, Optional, Rule } from '@app/common/api';
 import { parseTaskCursor } from '../tasks/task-cursor';
 
 /** Query strings carry text: digits become a number, anything else stays for the rule to refuse. */

@@ -15,8 +15,8 @@ import {
   checkTimeoutMs,
   LIMITS,
 } from '../validation/checks';
-import { Nested, Optional, Required, Rule } from '../validation/rule';
-import { PAYLOAD_SIZE_RULE } from '../validation/validate';
+import { Nested, Optional, Required, Rule } from '@app/common/api';
+import { PAYLOAD_SIZE_RULE } from '@app/common/api';
 
 export class RetryDto {
   @ApiProperty({

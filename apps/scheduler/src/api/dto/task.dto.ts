@@ -5,8 +5,7 @@ import {
   type SubmitTasksBody,
 } from '@app/contracts/dto/scheduler-api';
 import { checkBatch } from '../validation/checks';
-import { Nested, Required } from '../validation/rule';
-import { FastValidation } from '../validation/field-registry';
+import { FastValidation, Nested, Required } from '@app/common/api';
 import {
   IdempotencyKeyField,
   ParallelismField,

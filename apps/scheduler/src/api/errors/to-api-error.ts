@@ -5,7 +5,7 @@ import {
   TaskAlreadyFinishedError,
   TaskNotFoundError,
 } from '@app/store';
-import { ApiError } from './api-error';
+import { ApiError } from '@app/common/api';
 
 /**
  * The client-facing meaning of an error from the stores or ZooKeeper; undefined

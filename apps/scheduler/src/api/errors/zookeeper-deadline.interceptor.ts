@@ -7,7 +7,7 @@ import {
 import { mergeMap, NEVER, type Observable, race, throwError, timer } from 'rxjs';
 import { AppConfig } from '@app/common';
 import { ZkClient } from '@app/zk';
-import { ApiError } from './api-error';
+import { ApiError } from '@app/common/api';
 
 /**
  * Bounds how long a request waits for a ZooKeeper that is away. Without it a

@@ -16,8 +16,7 @@ import type {
   TaskMessage,
   UpdateJobRequest,
 } from '@app/contracts/proto/scheduler/v1/scheduler-messages';
-import { GRPC_STATUS_OF } from '@app/common/api';
-import { ApiError } from '../errors/api-error';
+import { ApiError, GRPC_STATUS_OF } from '@app/common/api';
 import type { CreatedJob } from '../jobs/jobs.service';
 
 type Plain = Record<string, unknown>;

@@ -33,7 +33,7 @@ import { JobsService } from '../jobs/jobs.service';
 import { TasksService } from '../tasks/tasks.service';
 import { checkJobId, checkTaskId } from '../validation/checks';
 import { requireId } from '../validation/id-pipes';
-import { validateInput } from '../validation/validate';
+import { validateInput } from '@app/common/api';
 import { GrpcExceptionFilter } from './grpc-exception.filter';
 import {
   createdJobMessage,

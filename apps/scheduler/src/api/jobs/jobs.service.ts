@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { taskTemplateOf } from '@app/contracts';
 import { DEFAULT_PAGE_LIMIT, type JobView, type Page } from '@app/contracts/dto/scheduler-api';
-import { JobNotFoundError, JobStore, TaskStore } from '@app/store';
+import { JobNotFoundError, JobStore, TaskStore, jobTaskSubmission } from '@app/store';
 import { isPlanCurrent, recordOf, type CatalogEntry } from '../../catalog/catalog-entry';
 import { pageOf } from '../../catalog/catalog-page';
 import { JobCatalog } from '../../catalog/job-catalog';
 import { CreateJobDto, type UpdateJobDto } from '../dto/job.dto';
-import type { ApiError } from '../errors/api-error';
+import { validateInput, type ApiError } from '@app/common/api';
 import { toApiError } from '../errors/to-api-error';
-import { validateInput } from '../validation/validate';
 import type { ListJobsQueryDto } from '../dto/query.dto';
 import { jobSpecOf, patchedJobSpec } from '../mapping/specs';
 import { jobView, nextFireAt } from '../mapping/views';
@@ -111,12 +109,12 @@ export class JobsService {
     checkOwner(`job ${id}`, job.owner);
     const owner = callerName();
     const [task] = await this.liveTasks.admit(1, () =>
+      // A trigger's task belongs to whoever triggered it, not to the job's owner.
       this.tasks.submit([
         {
+          ...jobTaskSubmission(job),
           id: `${id}@manual-${randomUUID()}`,
-          jobId: id,
-          ...taskTemplateOf(job),
-          ...(owner === undefined ? {} : { owner }),
+          owner,
         },
       ]),
     );

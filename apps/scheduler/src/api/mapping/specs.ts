@@ -11,8 +11,8 @@ import type { TaskSubmission } from '@app/store';
 import { CreateJobDto, type UpdateJobDto } from '../dto/job.dto';
 import type { RetryDto, SelectorDto } from '../dto/shared-fields';
 import type { SubmitTaskDto } from '../dto/task.dto';
-import { parseIsoDateTime, toIso } from '../validation/iso-date-time';
-import { validateInput } from '../validation/validate';
+import { parseIsoDateTime, toIso } from '@app/common/api';
+import { validateInput } from '@app/common/api';
 
 /** An ISO time that passed validation. */
 function epochOf(iso: string): number {

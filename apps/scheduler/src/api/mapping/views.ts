@@ -2,7 +2,7 @@ import type { JobRecord, JobState, TaskRecord } from '@app/contracts';
 import type { JobView, SubmittedTaskView, TaskView } from '@app/contracts/dto/scheduler-api';
 import type { SubmittedTask } from '@app/store';
 import { CronSchedule } from '../../timing/cron-schedule';
-import { toIso, toIsoOrNull } from '../validation/iso-date-time';
+import { toIso, toIsoOrNull } from '@app/common/api';
 
 /**
  * The next fire: none while paused; else the leader's plan when it has one;

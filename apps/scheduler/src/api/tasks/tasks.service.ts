@@ -10,7 +10,7 @@ import { isUnavailable } from '@app/audit';
 import type { TaskRecord } from '@app/contracts';
 import type { ListTasksQueryDto } from '../dto/query.dto';
 import type { SubmitTaskDto } from '../dto/task.dto';
-import { ApiError } from '../errors/api-error';
+import { ApiError } from '@app/common/api';
 import { taskSubmissionOf } from '../mapping/specs';
 import { submittedView, taskView } from '../mapping/views';
 import { historyCursor, parseTaskCursor } from './task-cursor';

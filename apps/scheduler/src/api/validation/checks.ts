@@ -8,9 +8,8 @@ import { LABEL_KEY, LABEL_VALUE } from '@app/common';
 import { CONCURRENCY_POLICIES, MISFIRE_POLICIES, TASK_STATES } from '@app/contracts';
 import { MAX_PAYLOAD_BYTES } from '@app/contracts/dto/scheduler-api';
 import { CronSchedule, InvalidScheduleError, isValidTimeZone } from '../../timing/cron-schedule';
-import { parseIsoDateTime } from './iso-date-time';
 
-import { integerIn, oneOf, type Check } from '@app/common/api';
+import { integerIn, oneOf, parseIsoDateTime, type Check } from '@app/common/api';
 
 // The generic checks are shared with the registry's API (@app/common/api).
 export { integerIn, oneOf, type Check };

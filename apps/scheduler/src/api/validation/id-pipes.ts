@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { ApiError } from '../errors/api-error';
+import { ApiError } from '@app/common/api';
 import { checkJobId, checkTaskId, type Check } from './checks';
 
 /** Throws a 400 naming `id` unless it passes `check`: no malformed id reaches ZooKeeper. */

@@ -1,12 +1,12 @@
 import type { TaskRecord } from '@app/contracts';
-import { newTaskRecord } from '@app/store';
 import {
   allSucceeded,
+  holdersOf,
   memberFailedRecord,
   memberStartedRecord,
   memberSucceededRecord,
-  membersHolding,
-} from '../../src/execution/gang-transitions';
+  newTaskRecord,
+} from '@app/store';
 
 const GANG = ['a', 'b', 'c'];
 
@@ -42,7 +42,7 @@ describe('gang transitions', () => {
     record = memberSucceededRecord(record, 'c', undefined, 11);
     expect(record.state).toBe('running');
     expect(allSucceeded(record)).toBe(false);
-    expect(membersHolding(record)).toEqual(['b']);
+    expect(holdersOf(record)).toEqual(['b']);
     record = memberSucceededRecord(record, 'b', { n: 1 }, 12);
     expect(record).toMatchObject({ state: 'succeeded', finishedAt: 12 });
     expect(record.members).toEqual({
@@ -50,13 +50,13 @@ describe('gang transitions', () => {
       b: { state: 'succeeded', result: { n: 1 } },
       c: { state: 'succeeded' },
     });
-    expect(membersHolding(record)).toEqual([]);
+    expect(holdersOf(record)).toEqual([]);
   });
 
   it('a member failing: retrying keeps only its own entry (successes do not carry to the next attempt)', () => {
     let record = GANG.reduce((r, w) => memberStartedRecord(r, w, 1), assigned());
     record = memberSucceededRecord(record, 'a', undefined, 5);
-    expect(membersHolding(record)).toEqual(['b', 'c']);
+    expect(holdersOf(record)).toEqual(['b', 'c']);
     const failed = memberFailedRecord(record, 'b', { code: 'handler', message: 'no' }, 9);
     expect(failed).toMatchObject({ state: 'retrying', failures: 1, retryAt: 19 });
     expect(failed.members).toEqual({

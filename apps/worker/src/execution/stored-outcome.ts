@@ -1,15 +1,16 @@
 import type { TaskError } from '@app/contracts';
+import { excerpt } from '@app/store';
 
 /**
- * What a worker stores beside the state (results, errors) and its limits. The
- * record transitions themselves are shared with the leader (`@app/store`).
+ * What a worker stores of an attempt's outcome beside the state (its result or
+ * its error), within ZooKeeper's limits. The record transitions themselves are
+ * in `@app/store`.
  */
 
 /** Largest result kept in a record; ZooKeeper nodes are small (jute.maxbuffer 1 MiB). */
 export const RESULT_LIMIT_BYTES = 64 * 1024;
 /** Longest error message kept in a record; audit details keep a shorter excerpt. */
 export const ERROR_MESSAGE_LIMIT = 2_000;
-export const DETAIL_EXCERPT_LIMIT = 200;
 
 /**
  * A result as stored: JSON, at most RESULT_LIMIT_BYTES; anything else is
@@ -43,8 +44,4 @@ export function taskError(code: string, error: unknown): TaskError {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return typeof error === 'string' ? error : String(error);
-}
-
-export function excerpt(text: string, limit: number = DETAIL_EXCERPT_LIMIT): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }

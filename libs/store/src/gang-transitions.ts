@@ -1,10 +1,10 @@
 import type { TaskError, TaskRecord } from '@app/contracts';
-import { toFailedAttempt } from '@app/store';
+import { toFailedAttempt } from './task-transitions';
 
 /**
  * The records a member of a gang task writes. Every member updates the same
  * record, each with its own outcome in `members[<worker>]`, by compare-and-set
- * on a freshly read version (gang-reporting in status-reporter.ts retries).
+ * on a freshly read version (TaskWrites.update re-reads and applies again).
  *
  * - start: the first member moves `assigned` → `running`; each adds itself as running.
  * - success: the member whose write makes every member of `workers` succeeded
@@ -66,12 +66,4 @@ export function memberFailedRecord(
 export function allSucceeded(record: TaskRecord): boolean {
   const workers = record.workers ?? [];
   return workers.length > 0 && workers.every((w) => record.members?.[w]?.state === 'succeeded');
-}
-
-/**
- * Members whose assignment still exists (read from `record` before the change):
- * those that have not succeeded — a member deletes its own on success.
- */
-export function membersHolding(record: TaskRecord): string[] {
-  return (record.workers ?? []).filter((w) => record.members?.[w]?.state !== 'succeeded');
 }

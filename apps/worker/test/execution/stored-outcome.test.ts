@@ -1,8 +1,4 @@
-import {
-  RESULT_LIMIT_BYTES,
-  storableResult,
-  taskError,
-} from '../../src/execution/task-transitions';
+import { RESULT_LIMIT_BYTES, storableResult, taskError } from '../../src/execution/stored-outcome';
 
 describe('what a worker stores', () => {
   it('results: JSON up to the limit kept, anything else replaced by a note', () => {

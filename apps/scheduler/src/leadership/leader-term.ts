@@ -1,4 +1,11 @@
-import { NoNodeError, Op, type FencingToken, type LeaderElection, type ZkClient } from '@app/zk';
+import {
+  NoNodeError,
+  Op,
+  type FencingToken,
+  type LeaderElection,
+  type StructuredLogger,
+  type ZkClient,
+} from '@app/zk';
 import { ZkLayout, type LeaderInfo } from '@app/contracts';
 import { WriteBatcher, decodeJson, encodeJson, type AuditWriter } from '@app/store';
 import { Dispatcher } from '../dispatch/dispatcher';
@@ -6,15 +13,15 @@ import type { SchedulerTuning } from '../scheduler-tuning';
 import type { JobCatalog } from '../catalog/job-catalog';
 import { JobScheduler } from '../timing/job-scheduler';
 import type { ScheduleFactory } from '../timing/schedule-factory';
-import { LeaderContext, type LeaderLogger } from './leader-context';
+import { LeaderContext } from './leader-context';
 import type { LeaderMetrics } from './scheduler-metrics';
 
-export interface LeaderSessionDependencies {
+export interface LeaderTermDependencies {
   client: ZkClient;
   election: LeaderElection;
   audit: AuditWriter;
   tuning: SchedulerTuning;
-  logger: LeaderLogger;
+  logger: StructuredLogger;
   scheduleFor: ScheduleFactory;
   catalog: JobCatalog;
   memberId: string;
@@ -29,7 +36,7 @@ export interface LeaderSessionDependencies {
  * stops them when the term ends. Every write of the term goes through the
  * election's fenced multi.
  */
-export class LeaderSession {
+export class LeaderTerm {
   readonly context: LeaderContext;
   readonly dispatcher: Dispatcher;
   private readonly jobs: JobScheduler;
@@ -37,7 +44,7 @@ export class LeaderSession {
   private startDispatching!: () => void;
 
   constructor(
-    private readonly deps: LeaderSessionDependencies,
+    private readonly deps: LeaderTermDependencies,
     readonly token: FencingToken,
   ) {
     const writes = new WriteBatcher({ commit: (ops) => deps.election.fencedMulti(ops) });
