@@ -139,6 +139,11 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     keep = options.keep || !summary.ok;
     if (keep) log(`process output and execution logs kept in ${cluster.outputDir}`);
     return summary.ok ? 0 : 1;
+  } catch (error) {
+    // A run that broke is the one whose logs matter most.
+    keep = true;
+    log(`the run broke; process output and execution logs kept in ${cluster.outputDir}`);
+    throw error;
   } finally {
     await cluster.close(keep);
   }
