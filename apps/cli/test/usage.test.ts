@@ -36,7 +36,7 @@ test('--help lists the commands and the exit codes; per-command help shows its o
   expect(submit.out).toContain('-w, --watch');
   const jobs = await zks('help', 'jobs');
   expect(jobs.code).toBe(0);
-  for (const sub of ['create', 'list', 'get', 'pause', 'resume', 'delete', 'trigger']) {
+  for (const sub of ['create', 'preview', 'list', 'get', 'pause', 'resume', 'delete', 'trigger']) {
     expect(jobs.out).toMatch(new RegExp(`^ {2}${sub}\\b`, 'm'));
   }
 });

@@ -118,6 +118,29 @@ test('jobs: create, list, get, pause, resume, trigger (watched to success), dele
   expect(triggered.stdout).toMatch(new RegExp(`^submitted task ${free.id}@\\S+$`, 'm'));
   expect(triggered.stdout).toMatch(/succeeded\s+worker worker-3\s+attempt 1/);
 
+  const preview = await zks(
+    'jobs',
+    'preview',
+    '--schedule',
+    '0 9 * * *',
+    '--timezone',
+    'Asia/Tokyo',
+    '--count',
+    '3',
+  );
+  expectExit(preview, 0);
+  expect(preview.stdout).toMatch(/^(\S+T09:00:00\+09:00 {2}\(\S+T00:00:00\.000Z\)\n){3}$/);
+  const badPreview = await zks(
+    'jobs',
+    'preview',
+    '--schedule',
+    '0 9 * * *',
+    '--timezone',
+    'Nowhere',
+  );
+  expectExit(badPreview, 4);
+  expect(badPreview.stderr).toContain('timezone');
+
   const deleted = await zks('jobs', 'delete', job.id);
   expectExit(deleted, 0);
   expect(deleted.stdout).toBe(`deleted job ${job.id}\n`);

@@ -1,14 +1,16 @@
-/** `zks jobs …`: create, list, get, pause, resume, delete and trigger jobs (scheduler /v1/jobs). */
+/** `zks jobs …`: create, preview, list, get, pause, resume, delete and trigger jobs (scheduler /v1/jobs). */
 import { Command, Option } from 'commander';
 import {
   MAX_PAGE_LIMIT,
+  MAX_PREVIEW_COUNT,
   type CreateJobBody,
+  type JobPreviewView,
   type JobView,
   type Page,
 } from '@app/contracts/dto/scheduler-api';
 import { CONCURRENCY_POLICIES, MISFIRE_POLICIES } from '@app/contracts/job';
 import { contextOf, printJson } from '../context';
-import { parseTimeAhead } from '../parsers';
+import { integerIn, parseTimeAhead } from '../parsers';
 import { jobDetail, jobsTable } from '../views';
 import { resolveJobId } from './job-ref';
 import { addPageOptions, notePaging, readPages, type PageOptions } from './paging';
@@ -66,6 +68,32 @@ export function jobsCommand(): Command {
     if (context.json) return printJson(context, job);
     context.out.line(`created job ${job.name} (${job.id}); next fire ${job.nextFireAt ?? 'none'}`);
   });
+
+  jobs
+    .command('preview')
+    .description('the next fire instants of a schedule in its time zone (nothing is created)')
+    .addOption(new Option('--schedule <cron>', 'cron, 5 or 6 fields').conflicts('runAt'))
+    .option('--timezone <zone>', 'IANA time zone of the schedule (default UTC)')
+    .option('--run-at <time>', 'one-off fire time: ISO 8601 or +duration (+30s)', parseTimeAhead)
+    .option(
+      '--count <n>',
+      `how many instants (1..${MAX_PREVIEW_COUNT}, default 10)`,
+      integerIn(1, MAX_PREVIEW_COUNT),
+    )
+    .action(
+      async (
+        options: { schedule?: string; timezone?: string; runAt?: string; count?: number },
+        command: Command,
+      ) => {
+        const context = contextOf(command);
+        const preview = await context.scheduler.post<JobPreviewView>('/v1/jobs/preview', options);
+        if (context.json) return printJson(context, preview);
+        for (const instant of preview.instants) {
+          context.out.line(`${instant.local}  (${instant.at})`);
+        }
+        if (preview.instants.length === 0) context.out.line('no fire instant');
+      },
+    );
 
   addPageOptions(jobs.command('list').description('list jobs'), MAX_PAGE_LIMIT).action(
     async (options: PageOptions, command: Command) => {

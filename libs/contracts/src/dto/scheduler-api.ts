@@ -137,3 +137,31 @@ export interface ApiErrorBody {
   message: string;
   errors: FieldError[];
 }
+
+export const DEFAULT_PREVIEW_COUNT = 10;
+export const MAX_PREVIEW_COUNT = 100;
+
+/** POST /v1/jobs/preview: a job's timing, nothing is written. */
+export interface PreviewJobBody {
+  /** Cron (5 or 6 fields); exactly one of schedule and runAt. */
+  schedule?: string;
+  timezone?: string;
+  runAt?: string;
+  /** How many instants (1..MAX_PREVIEW_COUNT, default DEFAULT_PREVIEW_COUNT). */
+  count?: number;
+  /** Instants strictly after this one (default: now). */
+  after?: string;
+}
+
+export interface FireInstantView {
+  /** The instant, UTC (`2030-01-01T08:00:00.000Z`). */
+  at: string;
+  /** The same instant on the job zone's wall clock, with its offset (`2030-01-01T09:00:00+01:00`). */
+  local: string;
+}
+
+export interface JobPreviewView {
+  timezone: string;
+  /** The next fire instants, ascending; fewer than asked when the schedule has no more. */
+  instants: FireInstantView[];
+}

@@ -11,7 +11,14 @@ import {
   type MisfirePolicy,
   type TaskState,
 } from '@app/contracts';
-import type { JobView, Page, SubmittedTaskView, TaskView } from '@app/contracts/dto/scheduler-api';
+import type {
+  FireInstantView,
+  JobPreviewView,
+  JobView,
+  Page,
+  SubmittedTaskView,
+  TaskView,
+} from '@app/contracts/dto/scheduler-api';
 import { ApiErrorBodyDto } from '@app/common/api';
 import { SelectorDto } from './shared-fields';
 
@@ -69,6 +76,20 @@ export class CreatedJobDto {
 export class CreatedJobsDto {
   @ApiProperty({ type: () => [CreatedJobDto], description: 'In request order.' })
   items!: CreatedJobDto[];
+}
+
+export class FireInstantDto implements FireInstantView {
+  @ApiProperty({ ...TIME, example: '2030-01-01T08:00:00.000Z' }) at!: string;
+  @ApiProperty({
+    example: '2030-01-01T09:00:00+01:00',
+    description: 'The same instant on the wall clock of the job’s time zone, with its offset.',
+  })
+  local!: string;
+}
+
+export class JobPreviewDto implements JobPreviewView {
+  @ApiProperty({ example: 'Europe/Paris' }) timezone!: string;
+  @ApiProperty({ type: () => [FireInstantDto] }) instants!: FireInstantDto[];
 }
 
 export class TriggeredDto {

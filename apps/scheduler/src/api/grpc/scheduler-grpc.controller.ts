@@ -16,6 +16,8 @@ import type {
   ListJobsResponse,
   ListTasksRequest,
   ListTasksResponse,
+  PreviewJobRequest,
+  PreviewJobResponse,
   SubmitTaskRequest,
   SubmitTasksRequest,
   SubmitTasksResponse,
@@ -28,6 +30,8 @@ import type {
 import { ZooKeeperDeadlineInterceptor } from '../errors/zookeeper-deadline.interceptor';
 import { CreateJobDto, CreateJobsDto, UpdateJobDto } from '../dto/job.dto';
 import { ListJobsQueryDto, ListTasksQueryDto } from '../dto/query.dto';
+import { PreviewJobDto } from '../dto/preview.dto';
+import { previewFires } from '../preview/fire-preview';
 import { SubmitTaskDto, SubmitTasksDto } from '../dto/task.dto';
 import { JobsService } from '../jobs/jobs.service';
 import { TasksService } from '../tasks/tasks.service';
@@ -106,6 +110,12 @@ export class SchedulerGrpcController {
   @RequireRole('submitter')
   triggerJob(request: TriggerJobRequest): Promise<TriggerJobResponse> {
     return this.jobs.trigger(requireId(request.id, checkJobId));
+  }
+
+  @Rpc('PreviewJob')
+  @RequireRole('reader')
+  previewJob(request: PreviewJobRequest): PreviewJobResponse {
+    return previewFires(validateInput(PreviewJobDto, request), Date.now());
   }
 
   @Rpc('SubmitTask')

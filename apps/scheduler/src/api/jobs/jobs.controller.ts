@@ -24,12 +24,21 @@ import {
 import {
   MAX_BATCH_JOBS,
   type CreatedJobItem,
+  type JobPreviewView,
   type JobView,
   type Page,
 } from '@app/contracts/dto/scheduler-api';
 import { CreateJobDto, CreateJobsDto, UpdateJobDto } from '../dto/job.dto';
 import { ListJobsQueryDto } from '../dto/query.dto';
-import { CreatedJobsDto, JobPageDto, JobViewDto, TriggeredDto } from '../dto/views.dto';
+import { PreviewJobDto } from '../dto/preview.dto';
+import { previewFires } from '../preview/fire-preview';
+import {
+  CreatedJobsDto,
+  JobPageDto,
+  JobPreviewDto,
+  JobViewDto,
+  TriggeredDto,
+} from '../dto/views.dto';
 import { ZooKeeperDeadlineInterceptor } from '../errors/zookeeper-deadline.interceptor';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import { JobIdPipe } from '../validation/id-pipes';
@@ -73,6 +82,20 @@ export class JobsController {
           : { error: errorBody(HTTP_STATUS_OF[error.kind], error.message, [...error.errors]) },
       ),
     };
+  }
+
+  @Post('preview')
+  @RequireRole('reader')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'The next fire instants of a schedule, in its time zone (nothing is written)',
+    description:
+      'The fields of a job’s timing (schedule + timezone, or runAt), checked as a create checks them; computed by the code the leader fires with. A reader may call it.',
+  })
+  @ApiOkResponse({ type: JobPreviewDto })
+  @ApiErrors(BAD_REQUEST)
+  preview(@Body() body: PreviewJobDto): JobPreviewView {
+    return previewFires(body, Date.now());
   }
 
   @Get()

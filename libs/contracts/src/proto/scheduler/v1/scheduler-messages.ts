@@ -46,6 +46,19 @@ export type TriggerJobRequest = IdRequest;
 export type GetTaskRequest = IdRequest;
 export type CancelTaskRequest = IdRequest;
 
+export interface PreviewJobRequest {
+  schedule?: string;
+  timezone?: string;
+  runAt?: string;
+  count?: number;
+  after?: string;
+}
+
+export interface PreviewJobResponse {
+  timezone: string;
+  instants: Array<{ at: string; local: string }>;
+}
+
 export interface ListJobsRequest {
   cursor?: string;
   limit?: number;
