@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import {
   ApiAuthModule,
@@ -20,6 +20,9 @@ import { AuditQueryService } from './audit-query/audit-query.service';
 import { ClusterController } from './cluster/cluster.controller';
 import { ClusterViewService } from './cluster/cluster-view.service';
 import { REGISTRY_SETTINGS, loadRegistrySettings } from './config/registry-settings';
+import { AccessController } from './console/access.controller';
+import { ConsoleMiddleware } from './console/console.middleware';
+import { TaskRatesController } from './console/task-rates.controller';
 import { EventTail } from './events/event-tail';
 import { StreamAdmission } from './events/stream-admission';
 import { EventsController } from './events/events.controller';
@@ -35,7 +38,8 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
 /**
  * The registry: every replica registers (`/members/registries`), serves the
  * cluster view, the audit query API and the live stream (HTTP + gRPC); the one
- * elected drains the outbox and retires finished tasks. The application must
+ * elected drains the outbox and retires finished tasks; the web console is
+ * served at its root (with a proxy to the schedulers). The application must
  * be prepared with REGISTRY_API_BOOTSTRAP (OpenAPI at /docs, gRPC).
  */
 @Module({
@@ -50,7 +54,14 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
     StoreModule,
     AuditModule.forRoot({ requiredForReadiness: true }),
   ],
-  controllers: [AuditController, ClusterController, EventsController, RegistryGrpcController],
+  controllers: [
+    AccessController,
+    AuditController,
+    ClusterController,
+    EventsController,
+    TaskRatesController,
+    RegistryGrpcController,
+  ],
   providers: [
     { provide: REGISTRY_SETTINGS, useFactory: () => loadRegistrySettings(process.env) },
     ...memberRegistration({ kind: 'registries', readinessCheck: 'registry', automatic: true }),
@@ -63,4 +74,9 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
     { provide: APP_FILTER, useClass: RegistryHttpExceptionFilter },
   ],
 })
-export class RegistryModule {}
+export class RegistryModule implements NestModule {
+  /** The console (files and the scheduler proxy) ahead of every route; it passes API paths on. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ConsoleMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+  }
+}

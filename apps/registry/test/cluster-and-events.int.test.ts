@@ -129,6 +129,7 @@ describe('GET /v1/cluster', () => {
         endpoint: 'host-a:3000',
         since: new Date(started).toISOString(),
         fencingToken: leader.fencingToken,
+        epoch: leader.fencingToken.split(':')[0],
         inElection: true,
       },
       schedulers: [
@@ -164,6 +165,9 @@ describe('GET /v1/cluster', () => {
       ],
       drainer: registry.memberId,
       stale: false,
+      // The drainer keeps the outbox empty here.
+      outboxDepth: 0,
+      zookeeper: { state: 'connected' },
     });
 
     // Load, draining, and a leader whose candidate has left the election.

@@ -54,7 +54,13 @@ function getCluster(metadata: Metadata): Promise<ServiceError | null> {
 
 describe('registry API with tokens', () => {
   it('refuses every read without a valid token (401) and serves a reader token', async () => {
-    for (const route of ['/v1/cluster', '/v1/audit', '/v1/events']) {
+    for (const route of [
+      '/v1/cluster',
+      '/v1/audit',
+      '/v1/events',
+      '/v1/access',
+      '/v1/task-rates',
+    ]) {
       const anonymous = await fetch(registry.url(route));
       expect(anonymous.status).toBe(401);
       expect(await anonymous.json()).toMatchObject({
@@ -66,13 +72,26 @@ describe('registry API with tokens', () => {
       });
       expect(wrong.status).toBe(401);
     }
-    for (const route of ['/v1/cluster', '/v1/audit']) {
+    for (const route of ['/v1/cluster', '/v1/audit', '/v1/task-rates']) {
       const read = await fetch(registry.url(route), {
         headers: { authorization: `Bearer ${READER}` },
       });
       expect(read.status).toBe(200);
     }
     expect((await fetch(registry.url('/health/ready'))).status).toBe(200);
+  });
+
+  it('tells a token its role (GET /v1/access), and serves the console files to anyone', async () => {
+    const access = await fetch(registry.url('/v1/access'), {
+      headers: { authorization: `Bearer ${READER}` },
+    });
+    expect(await access.json()).toEqual({
+      tokensRequired: true,
+      role: 'reader',
+      tokenName: 'grafana',
+    });
+    // The files hold no data; the console asks for a token before any call.
+    expect((await fetch(registry.url('/'))).status).not.toBe(401);
   });
 
   it('answers GetCluster UNAUTHENTICATED without a token, and serves a reader', async () => {

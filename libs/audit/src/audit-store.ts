@@ -73,10 +73,22 @@ export interface AuditStore {
   retiredByIdempotencyKeys(keys: readonly string[]): Promise<Map<string, TaskRecord>>;
   /** Events inserted after `seq`, in order (for live streams). */
   eventsAfter(seq: string, limit: number): Promise<StoredAuditEvent[]>;
+  /**
+   * How many events of each of `types` happened in each whole second since
+   * `since` (epoch ms, by the events' own time); only non-empty seconds.
+   */
+  countsPerSecond(since: number, types: readonly AuditEventType[]): Promise<SecondCount[]>;
   /** The highest `seq` stored, '0' when empty. */
   lastSeq(): Promise<string>;
   /** True when PostgreSQL answers. */
   ping(): Promise<boolean>;
+}
+
+/** `count` events of `type` in the second starting at `second` (epoch seconds). */
+export interface SecondCount {
+  second: number;
+  type: AuditEventType;
+  count: number;
 }
 
 /** Injection token of the AuditStore. */

@@ -1,4 +1,4 @@
-import type { AuditEvent, TaskRecord } from '@app/contracts';
+import type { AuditEvent, AuditEventType, TaskRecord } from '@app/contracts';
 import type { DataSource, QueryRunner } from 'typeorm';
 import {
   auditQueryStatement,
@@ -25,6 +25,7 @@ import type {
   AuditPage,
   AuditQuery,
   AuditStore,
+  SecondCount,
   StoredAuditEvent,
   TaskHistory,
   TaskHistoryFilter,
@@ -229,6 +230,19 @@ export class TypeOrmAuditStore implements AuditStore {
       ),
     )) as AuditEventRow[];
     return rows.map(toStoredEvent);
+  }
+
+  async countsPerSecond(since: number, types: readonly AuditEventType[]): Promise<SecondCount[]> {
+    // A range scan of audit_events_time_seq_idx; grouped in PostgreSQL, so only counts travel.
+    const rows = (await this.run((source) =>
+      source.query(
+        `SELECT floor(extract(epoch FROM time))::bigint::text AS second, type, count(*)::int AS count
+           FROM audit_events WHERE time >= $1 AND type = ANY($2::text[])
+          GROUP BY 1, 2 ORDER BY 1`,
+        [new Date(since), [...types]],
+      ),
+    )) as Array<{ second: string; type: AuditEventType; count: number }>;
+    return rows.map((row) => ({ second: Number(row.second), type: row.type, count: row.count }));
   }
 
   async lastSeq(): Promise<string> {

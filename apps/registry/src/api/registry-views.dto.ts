@@ -4,13 +4,16 @@
  */
 import { ApiProperty } from '@nestjs/swagger';
 import { AUDIT_EVENT_TYPES, type AuditEventType } from '@app/contracts';
+import { API_ROLES, type ApiRole } from '@app/common';
 import type {
+  AccessView,
   AuditEventView,
   AuditPageView,
   ClusterView,
   LeaderView,
   RegistryView,
   SchedulerView,
+  TaskRatesView,
   WorkerView,
 } from '@app/contracts/dto/registry-api';
 
@@ -55,7 +58,14 @@ export class LeaderDto implements LeaderView {
   @ApiProperty() pid!: number;
   @ApiProperty({ example: 'localhost:3000' }) endpoint!: string;
   @ApiProperty(TIME) since!: string;
-  @ApiProperty() fencingToken!: string;
+  @ApiProperty({ example: '4294967302:/election/scheduler/_c_…-n-0000000003' })
+  fencingToken!: string;
+  @ApiProperty({
+    example: '4294967302',
+    description:
+      'The fencing token’s epoch (creation zxid of the candidate node): higher for every later leader.',
+  })
+  epoch!: string;
   @ApiProperty({ description: 'False when the leader named in /leader has left the election.' })
   inElection!: boolean;
 }
@@ -84,6 +94,11 @@ export class RegistryDto extends MemberDto implements RegistryView {
   @ApiProperty({ description: 'This registry drains the audit outbox.' }) drainer!: boolean;
 }
 
+export class ZooKeeperSessionDto {
+  @ApiProperty({ enum: ['latent', 'connecting', 'connected', 'suspended', 'closed'] })
+  state!: string;
+}
+
 export class ClusterDto implements ClusterView {
   @ApiProperty({ type: () => LeaderDto, nullable: true }) leader!: LeaderDto | null;
   @ApiProperty({ type: () => [SchedulerDto] }) schedulers!: SchedulerDto[];
@@ -95,4 +110,40 @@ export class ClusterDto implements ClusterView {
     description: 'True while the view may be out of date (ZooKeeper connection trouble).',
   })
   stale!: boolean;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description:
+      'Outbox nodes waiting to be drained into PostgreSQL; null while ZooKeeper cannot say.',
+  })
+  outboxDepth!: number | null;
+  @ApiProperty({
+    type: () => ZooKeeperSessionDto,
+    description: 'This registry’s ZooKeeper session.',
+  })
+  zookeeper!: ZooKeeperSessionDto;
+}
+
+export class AccessDto implements AccessView {
+  @ApiProperty({ description: 'False when the cluster runs without API tokens.' })
+  tokensRequired!: boolean;
+  @ApiProperty({ enum: API_ROLES, description: '`admin` when tokens are not required.' })
+  role!: ApiRole;
+  @ApiProperty({ type: String, nullable: true, description: 'The name of the caller’s token.' })
+  tokenName!: string | null;
+}
+
+class SecondCountsDto {
+  @ApiProperty({ description: 'Epoch seconds.' }) at!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { 'task.succeeded': 12, 'task.failed': 1 },
+  })
+  counts!: Record<string, number>;
+}
+
+export class TaskRatesDto implements TaskRatesView {
+  @ApiProperty(TIME) since!: string;
+  @ApiProperty({ type: () => [SecondCountsDto] }) seconds!: SecondCountsDto[];
 }

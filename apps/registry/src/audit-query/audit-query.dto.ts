@@ -5,7 +5,7 @@ import { Convert, Optional, Rule, integerIn, oneOf } from '@app/common/api';
 import { checkCursor, checkIdentifier, checkIsoTime, checkUntil } from './audit-checks';
 
 /** Query strings carry text: digits become a number, anything else stays for the rule to refuse. */
-const toInteger = (value: unknown): unknown =>
+export const toInteger = (value: unknown): unknown =>
   typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
 
 /** Filters shared by the history query and the live stream. */

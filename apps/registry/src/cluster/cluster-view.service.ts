@@ -39,7 +39,7 @@ export class ClusterViewService implements OnApplicationBootstrap, BeforeApplica
   private readonly leader: LeaderWatch;
   private readonly running: AssignmentCounts;
 
-  constructor(client: ZkClient) {
+  constructor(private readonly client: ZkClient) {
     this.schedulers = new GroupView(client, { path: ZkLayout.members('schedulers') });
     this.workers = new GroupView(client, { path: ZkLayout.members('workers') });
     this.registries = new GroupView(client, { path: ZkLayout.members('registries') });
@@ -63,6 +63,11 @@ export class ClusterViewService implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     this.running.close();
     await Promise.all([this.leader.close(), ...this.views().map((view) => view.close())]);
+  }
+
+  /** The snapshot plus what is read per request: the outbox depth (one stat) and the session state. */
+  async view(): Promise<ClusterView> {
+    return { ...this.snapshot(), outboxDepth: await this.outboxDepth() };
   }
 
   snapshot(): ClusterView {
@@ -91,7 +96,19 @@ export class ClusterViewService implements OnApplicationBootstrap, BeforeApplica
       registries: registries.sort(byId),
       drainer,
       stale: this.views().some((view) => view.isStale) || this.leader.isStale,
+      outboxDepth: null,
+      zookeeper: { state: this.client.state },
     };
+  }
+
+  private async outboxDepth(): Promise<number | null> {
+    if (!this.client.isConnected) return null;
+    try {
+      return (await this.client.exists(ZkLayout.outbox))?.numChildren ?? 0;
+    } catch (error) {
+      this.logger.warn({ msg: 'outbox depth unknown', error: (error as Error).message });
+      return null;
+    }
   }
 
   private views(): Array<GroupView<object>> {
@@ -115,6 +132,7 @@ export class ClusterViewService implements OnApplicationBootstrap, BeforeApplica
       endpoint: info.endpoint,
       since: new Date(info.since).toISOString(),
       fencingToken: info.fencingToken,
+      epoch: info.fencingToken.slice(0, info.fencingToken.indexOf(':')),
       inElection: this.schedulerCandidates.members().has(candidate),
     };
   }

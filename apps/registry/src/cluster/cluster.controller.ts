@@ -14,11 +14,11 @@ export class ClusterController {
   @ApiOperation({
     summary: 'The live cluster: leader, schedulers, workers and their load, registries',
     description:
-      'From watched views of ZooKeeper (`/leader`, `/members/*`, the elections, `/assign/*`), not re-read per request; `stale` is true while the connection is in trouble.',
+      "From watched views of ZooKeeper (`/leader`, `/members/*`, the elections, `/assign/*`), not re-read per request; `stale` is true while the connection is in trouble. `outboxDepth` (one stat of `/audit/outbox`) and the registry's ZooKeeper session state are read per request.",
   })
   @ApiOkResponse({ type: ClusterDto })
   @RegistryApiErrors()
-  get(): ClusterView {
-    return this.cluster.snapshot();
+  get(): Promise<ClusterView> {
+    return this.cluster.view();
   }
 }

@@ -16,5 +16,7 @@ export function clusterMessage(view: ClusterView): ClusterMessage {
     registries: view.registries,
     drainer: view.drainer ?? undefined,
     stale: view.stale,
+    outboxDepth: view.outboxDepth ?? undefined,
+    zookeeperState: view.zookeeper.state,
   };
 }

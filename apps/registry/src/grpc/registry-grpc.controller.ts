@@ -42,8 +42,8 @@ export class RegistryGrpcController {
   ) {}
 
   @Rpc('GetCluster')
-  getCluster(_request: GetClusterRequest): ClusterMessage {
-    return clusterMessage(this.cluster.snapshot());
+  async getCluster(_request: GetClusterRequest): Promise<ClusterMessage> {
+    return clusterMessage(await this.cluster.view());
   }
 
   @Rpc('QueryAudit')

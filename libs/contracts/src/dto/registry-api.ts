@@ -38,6 +38,11 @@ export interface LeaderView {
   endpoint: string;
   since: string;
   fencingToken: string;
+  /**
+   * The leader's epoch, the fencing token's first part (its candidate node's
+   * creation zxid, a decimal int64): higher for every later leader.
+   */
+  epoch: string;
   /** False when `/leader` names a candidate that has left the election (a dead leader not replaced yet). */
   inElection: boolean;
 }
@@ -75,4 +80,40 @@ export interface ClusterView {
   drainer: string | null;
   /** True while the registry's ZooKeeper view may be out of date (connection trouble). */
   stale: boolean;
+  /** Outbox nodes waiting to be drained into PostgreSQL; null while ZooKeeper cannot say. */
+  outboxDepth: number | null;
+  /** This registry's ZooKeeper session: `connected`, `connecting`, `suspended`… */
+  zookeeper: { state: string };
+}
+
+/** GET /v1/access: what the caller's token may do (the console goes read-only for a reader). */
+export interface AccessView {
+  /** False when the cluster runs without API tokens: everyone may do everything. */
+  tokensRequired: boolean;
+  /** The caller's role (`admin` when tokens are not required). */
+  role: 'reader' | 'submitter' | 'admin';
+  /** The name of the caller's token; null without tokens. */
+  tokenName: string | null;
+}
+
+/** Outcomes counted by GET /v1/task-rates (audit event types). */
+export const TASK_RATE_TYPES = [
+  'task.created',
+  'task.succeeded',
+  'task.failed',
+  'task.retry_scheduled',
+  'task.reassigned',
+  'task.cancelled',
+  'task.timed_out',
+] as const;
+
+export const DEFAULT_TASK_RATE_MINUTES = 15;
+export const MAX_TASK_RATE_MINUTES = 60;
+
+/** GET /v1/task-rates: events per second by type, from the audit history. */
+export interface TaskRatesView {
+  /** Start of the window (inclusive). */
+  since: string;
+  /** Seconds with at least one event, ascending: epoch seconds and counts by event type. */
+  seconds: Array<{ at: number; counts: Partial<Record<(typeof TASK_RATE_TYPES)[number], number>> }>;
 }

@@ -12,6 +12,7 @@ export interface LeaderMessage {
   endpoint: string;
   since: string;
   fencingToken: string;
+  epoch: string;
   inElection: boolean;
 }
 
@@ -44,6 +45,8 @@ export interface ClusterMessage {
   registries: RegistryMessage[];
   drainer?: string;
   stale: boolean;
+  outboxDepth?: number;
+  zookeeperState: string;
 }
 
 export interface QueryAuditRequest {

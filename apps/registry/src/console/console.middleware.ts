@@ -1,0 +1,24 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { ClusterViewService } from '../cluster/cluster-view.service';
+import { consoleAssets, consoleDirectory } from './console-assets';
+import { schedulerProxy } from './scheduler-proxy';
+
+/**
+ * The web console at the registry's root: its files, and `/api/scheduler/*`
+ * forwarded to a live scheduler, so a browser needs this one origin.
+ * Everything else goes on to the registry's own routes.
+ */
+@Injectable()
+export class ConsoleMiddleware implements NestMiddleware {
+  private readonly proxy: ReturnType<typeof schedulerProxy>;
+  private readonly assets = consoleAssets(consoleDirectory());
+
+  constructor(cluster: ClusterViewService) {
+    this.proxy = schedulerProxy(() => cluster.snapshot().schedulers.map((s) => s.endpoint));
+  }
+
+  use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
+    this.proxy(request, response, () => this.assets(request, response, next));
+  }
+}

@@ -1,0 +1,114 @@
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+
+/** Requests under this prefix go to a scheduler: `/api/scheduler/v1/jobs` → `/v1/jobs`. */
+export const SCHEDULER_PROXY_PREFIX = '/api/scheduler';
+
+/** Request headers passed on: the token goes through, the scheduler checks it itself. */
+const FORWARDED_REQUEST = ['authorization', 'content-type', 'accept', 'if-none-match'];
+/** Response headers passed back. */
+const FORWARDED_RESPONSE = ['content-type', 'retry-after', 'www-authenticate', 'cache-control'];
+/** Connection refused or reset before an answer: nothing reached that scheduler. */
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+type Next = (error?: unknown) => void;
+
+/**
+ * Forwards `/api/scheduler/*` to a live scheduler replica (any serves the
+ * API; the list comes from the registry's watched view of
+ * `/members/schedulers`), so the console needs one URL and no CORS. Replicas
+ * are taken in turn; one that refuses the connection is skipped for the next
+ * (nothing was sent to it, so even a write is safe to send elsewhere). Without
+ * any, the answer is 503 in the API's error shape. Plain HTTP: behind TLS
+ * (TLS_CERT_FILE) the console calls the schedulers through a proxy of the
+ * operator's instead.
+ */
+export function schedulerProxy(
+  endpoints: () => readonly string[],
+  timeoutMs = 30_000,
+): (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: Next) => void {
+  let turn = 0;
+  return (request, response, next) => {
+    const url = request.url ?? '/';
+    if (url !== SCHEDULER_PROXY_PREFIX && !url.startsWith(`${SCHEDULER_PROXY_PREFIX}/`)) {
+      return next();
+    }
+    const path = url.slice(SCHEDULER_PROXY_PREFIX.length) || '/';
+    const candidates = rotate(endpoints(), turn++);
+    const body = bodyOf(request);
+    const attempt = (index: number): void => {
+      const endpoint = candidates[index];
+      if (endpoint === undefined) {
+        unavailable(response, 'no scheduler can be reached: is one running?');
+        return;
+      }
+      const headers: Record<string, string> = {};
+      for (const name of FORWARDED_REQUEST) {
+        const value = request.headers[name];
+        if (typeof value === 'string') headers[name] = value;
+      }
+      if (body !== undefined) headers['content-length'] = String(body.length);
+      const [host, port] = splitEndpoint(endpoint);
+      const upstream = httpRequest(
+        { host, port, path, method: request.method, headers, timeout: timeoutMs },
+        (answer) => {
+          response.statusCode = answer.statusCode ?? 502;
+          for (const name of FORWARDED_RESPONSE) {
+            const value = answer.headers[name];
+            if (value !== undefined) response.setHeader(name, value);
+          }
+          answer.pipe(response);
+        },
+      );
+      upstream.on('timeout', () => upstream.destroy(new Error('the scheduler did not answer')));
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        if (response.headersSent) return response.destroy();
+        if (error.code !== undefined && NOT_REACHED.has(error.code)) return attempt(index + 1);
+        unavailable(response, `the scheduler at ${endpoint} failed: ${error.message}`, 502);
+      });
+      // The browser went away (a request's own 'close' comes once its body is read: not that).
+      response.on('close', () => {
+        if (!response.writableFinished) upstream.destroy();
+      });
+      if (body !== undefined) upstream.end(body);
+      else if (request.readableEnded) upstream.end();
+      else request.pipe(upstream);
+    };
+    attempt(0);
+  };
+}
+
+/**
+ * The request body as bytes: JSON that the registry's body parser already
+ * read is serialised again (the same value); an unread body is streamed.
+ */
+function bodyOf(request: IncomingMessage & { body?: unknown }): Buffer | undefined {
+  if (request.body === undefined || !request.readableEnded) return undefined;
+  return Buffer.from(JSON.stringify(request.body));
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  if (items.length === 0) return [];
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+/** `host:port` or `[v6]:port`. */
+function splitEndpoint(endpoint: string): [string, number] {
+  const colon = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return [host, Number(endpoint.slice(colon + 1))];
+}
+
+function unavailable(response: ServerResponse, message: string, status = 503): void {
+  response.statusCode = status;
+  response.setHeader('Content-Type', 'application/json; charset=utf-8');
+  response.end(
+    JSON.stringify({
+      statusCode: status,
+      error: STATUS_CODES[status],
+      message,
+      errors: [{ field: 'scheduler', reason: message }],
+    }),
+  );
+}
