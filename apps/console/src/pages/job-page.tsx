@@ -1,0 +1,202 @@
+import { useState } from 'preact/hooks';
+import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
+import type { AuditEventView, AuditPageView } from '@app/contracts/dto/registry-api';
+import { SCHEDULER } from '../api';
+import { JobActions } from '../components/actions';
+import { Chart } from '../components/chart';
+import { ErrorNote, Section, StateBadge, Time, useLoad, useNow } from '../components/common';
+import { canAdmin, useConsole } from '../context';
+import { scheduleWords } from '../logic/schedule-words';
+import { elapsed } from '../logic/time-format';
+import { JobForm } from './job-form';
+
+const CHANGE_TYPES = ['job.created', 'job.updated', 'job.paused', 'job.resumed', 'job.deleted'];
+const RUNS = 200;
+
+/** One job: its definition, its runs with a duration chart, and who changed it when. */
+export function JobPage({ id }: { id: string }) {
+  const { api, access } = useConsole();
+  const now = useNow();
+  const [editing, setEditing] = useState(false);
+  const job = useLoad(
+    () => api.get<JobView>(`${SCHEDULER}/v1/jobs/${encodeURIComponent(id)}`),
+    [id],
+  );
+  const runs = useLoad(async () => {
+    const page = await api.get<Page<TaskView>>(`${SCHEDULER}/v1/tasks`, { jobId: id, limit: RUNS });
+    return [...page.items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }, [id]);
+  const changes = useLoad(async () => {
+    // One query per change type (the audit index is per type): a job's task events are not read.
+    const pages = await Promise.all(
+      CHANGE_TYPES.map((type) =>
+        api.get<AuditPageView>('/v1/audit', { jobId: id, type, limit: 100 }),
+      ),
+    );
+    return pages.flatMap((p) => p.items).sort((a, b) => Number(BigInt(b.seq) - BigInt(a.seq)));
+  }, [id]);
+
+  if (job.error) return <ErrorNote error={job.error} />;
+  if (!job.data) return <p>Loading…</p>;
+  const j = job.data;
+  const finished = (runs.data ?? []).filter((t) => t.startedAt && t.finishedAt).reverse();
+  return (
+    <div class="page">
+      <p>
+        <a href="#/jobs">← Jobs</a>
+      </p>
+      <h1>
+        {j.name} {j.paused && <span class="badge paused">paused</span>}
+      </h1>
+      <div class="row-actions">
+        <JobActions
+          job={j}
+          onChanged={(changed) => {
+            if (changed === null) location.hash = '#/jobs';
+            else {
+              job.reload();
+              runs.reload();
+              changes.reload();
+            }
+          }}
+        />
+        {canAdmin(access) && !editing && (
+          <button type="button" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        )}
+      </div>
+      {editing && (
+        <JobForm
+          job={j}
+          onDone={(saved) => {
+            setEditing(false);
+            if (saved) {
+              job.reload();
+              changes.reload();
+            }
+          }}
+        />
+      )}
+      <Section title="Definition">
+        <dl class="facts">
+          <dt>schedule</dt>
+          <dd>
+            {j.schedule ? (
+              <>
+                {scheduleWords(j.schedule)} <code>{j.schedule}</code>
+              </>
+            ) : (
+              <>
+                once at <Time at={j.runAt} />
+              </>
+            )}
+          </dd>
+          <dt>time zone</dt>
+          <dd>{j.timezone}</dd>
+          <dt>next fire</dt>
+          <dd>
+            <Time at={j.nextFireAt} />
+          </dd>
+          <dt>last fire</dt>
+          <dd>
+            <Time at={j.lastFireAt} />
+          </dd>
+          <dt>handler</dt>
+          <dd>{j.type}</dd>
+          <dt>payload</dt>
+          <dd>
+            <code>{JSON.stringify(j.payload)}</code>
+          </dd>
+          <dt>policies</dt>
+          <dd>
+            {j.retry.maxAttempts} attempt(s), backoff {j.retry.backoffMs} ms; concurrency{' '}
+            {j.concurrency}; misfire {j.misfire}; timeout {j.timeoutMs ?? 'none'}; parallelism{' '}
+            {j.parallelism}
+          </dd>
+          <dt>id</dt>
+          <dd>
+            <code>{j.id}</code>
+          </dd>
+        </dl>
+      </Section>
+      <Section title="Run durations">
+        {finished.length === 0 ? (
+          <p class="muted">No finished run yet.</p>
+        ) : (
+          <Chart
+            title="Duration of each run"
+            summary={`${finished.length} finished runs`}
+            points
+            yLabel="ms"
+            x={finished.map((t) => Date.parse(t.startedAt as string) / 1000)}
+            series={[
+              {
+                label: 'duration (ms)',
+                color: '#3b6fd8',
+                values: finished.map(
+                  (t) => Date.parse(t.finishedAt as string) - Date.parse(t.startedAt as string),
+                ),
+              },
+            ]}
+          />
+        )}
+      </Section>
+      <Section
+        title="Runs"
+        actions={
+          <button type="button" onClick={() => runs.reload()}>
+            Refresh
+          </button>
+        }
+      >
+        <ErrorNote error={runs.error} />
+        <table data-testid="runs">
+          <thead>
+            <tr>
+              <th scope="col">task</th>
+              <th scope="col">state</th>
+              <th scope="col">attempt</th>
+              <th scope="col">worker</th>
+              <th scope="col">started</th>
+              <th scope="col">duration</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(runs.data ?? []).map((t) => (
+              <tr key={t.id}>
+                <th scope="row">
+                  <a href={`#/tasks/${encodeURIComponent(t.id)}`}>
+                    {t.fireTime ? 'fire' : 'manual'}
+                  </a>{' '}
+                  <Time at={t.fireTime ?? t.createdAt} />
+                </th>
+                <td>
+                  <StateBadge state={t.state} />
+                </td>
+                <td>{t.attempt}</td>
+                <td>{t.workers.length > 1 ? t.workers.join(', ') : (t.workerId ?? '—')}</td>
+                <td>
+                  <Time at={t.startedAt} />
+                </td>
+                <td>{elapsed(t.startedAt, t.finishedAt, now)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Section>
+      <Section title="Changes (audit history)">
+        <ErrorNote error={changes.error} />
+        <ol class="feed">
+          {(changes.data ?? []).map((e: AuditEventView) => (
+            <li key={e.id}>
+              <Time at={e.time} /> <strong>{e.type.replace('job.', '')}</strong> by{' '}
+              <code>{e.actor}</code>
+              {e.detail && <pre class="detail">{JSON.stringify(e.detail, null, 1)}</pre>}
+            </li>
+          ))}
+        </ol>
+      </Section>
+    </div>
+  );
+}
