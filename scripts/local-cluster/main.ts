@@ -7,7 +7,8 @@
  *   2. PostgreSQL: DATABASE_URL when set; else an embedded server of its own
  *      (see database.ts), data in `<data dir>/postgres`; its URL goes to
  *      every service as DATABASE_URL.
- *   3. The services from their TypeScript sources, all at once: the
+ *   3. The web console's files (dist/console), built when missing; then
+ *      the services from their TypeScript sources, all at once: the
  *      schedulers, the registry, the workers, each with its MEMBER_ID and
  *      ports (base + 10 × index); waits for each `/health/ready`.
  *   4. The demo job (unless --no-demo), then a summary of where things are.
@@ -19,6 +20,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ensureConsoleBuilt } from './console-build';
 import { ConsoleOutput } from './console-output';
 import { startDatabase } from './database';
 import { ensureDemoJob, prepareDemoLogs, type DemoJob } from './demo-job';
@@ -87,6 +89,7 @@ async function run(argv: readonly string[], output: ConsoleOutput): Promise<numb
 
   try {
     await checkServicePorts(specs);
+    ensureConsoleBuilt(ROOT, output);
     const logDir = join(settings.dataDir, 'logs');
     mkdirSync(logDir, { recursive: true });
     // Put on every command line: `pgrep -f <data dir>` lists this run's processes.

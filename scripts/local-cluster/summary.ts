@@ -47,6 +47,7 @@ export function printSummary(output: ConsoleOutput, input: SummaryInput): void {
         `${count(workers.length, 'worker')}, 1 registry (ready after ${(input.readyAfterMs / 1000).toFixed(1)} s)`,
     ),
     '',
+    ...(registry === undefined ? [] : [`${pad('web console')}${registry.url('/')}`]),
     `${pad('API')}${base}/v1/jobs  ${base}/v1/tasks`,
   ];
   if (schedulers.length > 1) {

@@ -136,7 +136,7 @@ test('create a job: preview of fire times in its zone, field errors, then it fir
   await form.getByRole('button', { name: 'Create job' }).click();
   // The job page: the job fires, the run succeeds and shows in the runs table.
   await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/, { timeout: UI_WAIT });
-  await waitForText(page.getByTestId('runs'), /succeeded/, () =>
+  await waitForText(page.getByTestId('runs'), /succeeded[\s\S]*succeeded/, () =>
     page.getByRole('button', { name: 'Refresh' }).click(),
   );
   await shot('job');
@@ -147,6 +147,8 @@ test('trigger and pause from the job list', async () => {
   await page.getByRole('searchbox').fill('console-every');
   const row = page.locator('[data-job="console-every-3s"]');
   await row.waitFor({ timeout: UI_WAIT });
+  // The last fire's outcome, from its task.
+  await expectText(row, /succeeded/);
   await row.getByRole('button', { name: /Trigger/ }).click();
   await expectText(page.locator('.toast'), /triggered console-every-3s: task \S+@manual-/);
   await row.getByRole('button', { name: /Pause/ }).click();

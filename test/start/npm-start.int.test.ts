@@ -172,6 +172,11 @@ test('npm start in a fresh copy: zks sees the cluster and runs a task; Ctrl-C st
   expect(api).toBe(`http://localhost:${schedulerHttp}`);
   expect(output).toContain(`${api}/docs`);
   expect(output).toContain(`ZooKeeper    127.0.0.1:${zkPort}`);
+  // The web console: built by npm start (a clone has no dist/), served at the registry's root.
+  expect(output).toMatch(new RegExp(`web console\\s+http://localhost:${registryHttp}/\\n`));
+  const consolePage = await fetch(`http://localhost:${registryHttp}/`);
+  expect(consolePage.status).toBe(200);
+  expect(await consolePage.text()).toContain('<script src="console.js">');
   pids = [...output.matchAll(/^ {4}\S+\s+pid (\d+)/gm)].map((match) => Number(match[1]));
   expect(pids).toHaveLength(6); // zookeeper, scheduler-1, scheduler-2, registry-1, worker-1, worker-2
   expect(pids.every(isAlive)).toBe(true);

@@ -1,6 +1,16 @@
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
+/**
+ * The x range: the data's, but at least two minutes wide (one run, or a burst
+ * at one instant, would otherwise be drawn across uPlot's default of years).
+ */
+export function xRange(x: readonly number[]): [number, number] {
+  if (x.length === 0) return [Date.now() / 1000 - 60, Date.now() / 1000 + 60];
+  const [min, max] = [Math.min(...x), Math.max(...x)];
+  return max - min < 120 ? [min - 60, max + 60] : [min, max];
+}
+
 export interface Series {
   label: string;
   color: string;
@@ -46,13 +56,7 @@ export function Chart({
       height,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: {
-        x: {
-          time: true,
-          // One point (or all at one instant): a minute either side, not uPlot's years.
-          range: (_u, min, max) => (max - min < 1 ? [min - 60, max + 60] : [min, max]),
-        },
-      },
+      scales: { x: { time: true, range: () => xRange(x) } },
       axes: [{}, { label: yLabel, size: 60 }],
       series: [
         {},
@@ -84,7 +88,9 @@ export function Chart({
   }, [shape, height, points]);
 
   useEffect(() => {
-    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData);
+    plot.current?.setData([x, ...series.map((s) => s.values)] as uPlot.AlignedData, false);
+    const [min, max] = xRange(x);
+    plot.current?.setScale('x', { min, max });
   }, [x, series]);
 
   return (

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { JobView, Page } from '@app/contracts/dto/scheduler-api';
+import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
 import { SCHEDULER } from '../api';
 import { JobActions } from '../components/actions';
-import { ErrorNote, Pager, Time, useLoad } from '../components/common';
+import { ErrorNote, Pager, StateBadge, Time, useLoad } from '../components/common';
 import { canAdmin, useConsole } from '../context';
 import { CursorPager } from '../logic/cursor-pager';
 import { scheduleWords } from '../logic/schedule-words';
@@ -73,6 +73,7 @@ export function JobsPage() {
             <th scope="col">zone</th>
             <th scope="col">next fire</th>
             <th scope="col">last fire</th>
+            <th scope="col">last outcome</th>
             <th scope="col">state</th>
             <th scope="col">actions</th>
           </tr>
@@ -95,6 +96,9 @@ export function JobsPage() {
                 <Time at={job.lastFireAt} />
               </td>
               <td>
+                <LastOutcome job={job} />
+              </td>
+              <td>
                 {job.paused ? (
                   <span class="badge paused">paused</span>
                 ) : (
@@ -114,4 +118,24 @@ export function JobsPage() {
       <Pager pager={pager} onChange={setPager} />
     </div>
   );
+}
+
+/**
+ * The state of the task of the job's last fire: its id is `<jobId>@<fire
+ * instant in ms>` (fireTaskId in libs/contracts), so one read per row of the
+ * page shown (the scheduler falls back to the history once it left ZooKeeper).
+ * A fire that made no task (skipped by the concurrency policy) shows a dash.
+ */
+function LastOutcome({ job }: { job: JobView }) {
+  const { api } = useConsole();
+  const { data } = useLoad(
+    () =>
+      job.lastFireAt === null
+        ? Promise.resolve(null)
+        : api.get<TaskView>(
+            `${SCHEDULER}/v1/tasks/${encodeURIComponent(`${job.id}@${Date.parse(job.lastFireAt)}`)}`,
+          ),
+    [job.id, job.lastFireAt],
+  );
+  return data ? <StateBadge state={data.state} /> : <span class="muted">—</span>;
 }
