@@ -44,6 +44,9 @@ export async function runSmoke(context: SmokeContext): Promise<void> {
   if (context.secure) {
     await report.step('API tokens required', () => tokensRequired(user));
   }
+  await report.step('the web console at the registry root, the scheduler API through it', () =>
+    consoleServed(user),
+  );
   await report.step("tasks on each zone's worker, and on any", () => runTasks(user, report));
   const jobId = await report.step('a cron job firing every second (misfire: fire_all)', () =>
     startCronJob(context),
@@ -114,6 +117,20 @@ async function tokensRequired(user: ZksUser): Promise<void> {
         `zks ${command.join(' ')} without a token: exit ${anonymous.code}, ${anonymous.stderr.trim()}`,
       );
     }
+  }
+}
+
+/** The console's files, and a scheduler reached through the registry's forwarder (HTTPS when secure). */
+async function consoleServed(user: ZksUser): Promise<void> {
+  const page = await user.registryGet('/');
+  if (page.status !== 200 || !page.body.includes('console.js')) {
+    throw new Error(`GET / on the registry: ${page.status} ${page.body.slice(0, 300)}`);
+  }
+  const jobs = await user.registryGet('/api/scheduler/v1/jobs?limit=1');
+  if (jobs.status !== 200) {
+    throw new Error(
+      `GET /api/scheduler/v1/jobs on the registry: ${jobs.status} ${jobs.body.slice(0, 300)}`,
+    );
   }
 }
 

@@ -3,6 +3,9 @@
  * at ports published on 127.0.0.1, with a token and the cluster's CA when the
  * cluster is locked down. Each call is one `zks` process, as typed in a shell.
  */
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { jsonOf, runZks, type ZksRun } from '../../apps/cli/test/support/run-zks';
 
 export interface ClusterAccess {
@@ -50,5 +53,25 @@ export class ZksUser {
   /** `zks --json <args>`: its answer; any exit code but 0 throws with what zks said. */
   async json<T>(args: readonly string[]): Promise<T> {
     return jsonOf<T>(await this.must(['--json', ...args]));
+  }
+
+  /** GET a path of the registry as the web console does (its origin), with the token. */
+  registryGet(path: string): Promise<{ status: number; body: string }> {
+    const url = new URL(path, this.access.registry);
+    const send = url.protocol === 'https:' ? httpsGet : httpGet;
+    const options = {
+      headers: this.access.token ? { authorization: `Bearer ${this.access.token}` } : {},
+      ...(this.access.caFile ? { ca: readFileSync(this.access.caFile) } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      const request = send(url, options, (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject);
+      request.setTimeout(10_000, () => request.destroy(new Error(`GET ${url} timed out`)));
+    });
   }
 }

@@ -2,12 +2,15 @@
  * What the registry does for the web console, on a real ZooKeeper and
  * PostgreSQL: the built files at its root (API paths untouched), the proxy
  * `/api/scheduler/*` to a live scheduler member (token and body passed
- * through, a refusing replica skipped, 503 without any), `GET /v1/access`
+ * through, a refusing replica skipped, 503 without any; HTTPS to the
+ * schedulers when the cluster runs TLS), `GET /v1/access`
  * without tokens, `GET /v1/task-rates` counted from the history, and the
  * cluster view's outbox depth, session state and leader epoch.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GroupMembership, type ZkClient } from '@app/zk';
@@ -63,9 +66,12 @@ interface Seen {
 }
 
 /** A stand-in scheduler API that records what reached it and answers 201 with JSON. */
-async function standInScheduler(): Promise<{ server: Server; port: number; seen: Seen[] }> {
+async function standInScheduler(tls?: {
+  cert: Buffer;
+  key: Buffer;
+}): Promise<{ server: Server; port: number; seen: Seen[] }> {
   const seen: Seen[] = [];
-  const http = createServer((request: IncomingMessage, response) => {
+  const handler = (request: IncomingMessage, response: ServerResponse): void => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
@@ -79,7 +85,8 @@ async function standInScheduler(): Promise<{ server: Server; port: number; seen:
       response.setHeader('Content-Type', 'application/json');
       response.end(JSON.stringify({ ok: true }));
     });
-  });
+  };
+  const http: Server = tls ? createHttpsServer(tls, handler) : createServer(handler);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   closers.push(() => new Promise((resolve) => http.close(resolve)));
   return { server: http, port: (http.address() as { port: number }).port, seen };
@@ -147,6 +154,60 @@ describe('the scheduler proxy', () => {
       });
     }
   });
+});
+
+test('with TLS on, the proxy calls the schedulers over HTTPS, trusting the cluster certificate', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'zks-console-tls-'));
+  const [certFile, keyFile] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
+  const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  const secured = await startRegistryApp(server, {
+    databaseUrl: database.url,
+    env: { CONSOLE_DIR: consoleDir, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile },
+  });
+  closers.push(() => secured.close());
+  const upstream = await standInScheduler(tls);
+  const securedZk = await zkSession(server, secured.root);
+  closers.push(() => securedZk.close());
+  const member = new GroupMembership<MemberInfo>(securedZk, {
+    path: ZkLayout.members('schedulers'),
+    id: 'sched-tls',
+    data: { endpoint: `localhost:${upstream.port}`, pid: 1, startedAt: Date.now() },
+  });
+  await member.start();
+  closers.push(() => member.close());
+  // The test app listens in plain HTTP; the forwarder's side is what is checked.
+  const answer = await timing.waitFor(
+    async () => {
+      const response = await fetch(secured.url('/api/scheduler/v1/jobs'));
+      return response.status === 503 ? undefined : response;
+    },
+    { message: 'the TLS scheduler member seen' },
+  );
+  expect(answer.status).toBe(201);
+  expect(upstream.seen.map((s) => s.url)).toEqual(['/v1/jobs']);
 });
 
 test('GET /v1/access without tokens: everyone is admin', async () => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { loadTlsSettings } from '@app/common';
 import { ClusterViewService } from '../cluster/cluster-view.service';
 import { consoleAssets, consoleDirectory } from './console-assets';
 import { schedulerProxy } from './scheduler-proxy';
@@ -15,7 +16,11 @@ export class ConsoleMiddleware implements NestMiddleware {
   private readonly assets = consoleAssets(consoleDirectory());
 
   constructor(cluster: ClusterViewService) {
-    this.proxy = schedulerProxy(() => cluster.snapshot().schedulers.map((s) => s.endpoint));
+    // The settings were checked at start (bootstrapService); the schedulers share them.
+    const tls = loadTlsSettings(process.env);
+    this.proxy = schedulerProxy(() => cluster.snapshot().schedulers.map((s) => s.endpoint), {
+      tls: tls && { cert: tls.cert },
+    });
   }
 
   use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {

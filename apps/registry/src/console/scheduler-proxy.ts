@@ -1,5 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
 
 /** Requests under this prefix go to a scheduler: `/api/scheduler/v1/jobs` → `/v1/jobs`. */
 export const SCHEDULER_PROXY_PREFIX = '/api/scheduler';
@@ -19,15 +21,19 @@ type Next = (error?: unknown) => void;
  * `/members/schedulers`), so the console needs one URL and no CORS. Replicas
  * are taken in turn; one that refuses the connection is skipped for the next
  * (nothing was sent to it, so even a write is safe to send elsewhere). Without
- * any, the answer is 503 in the API's error shape. Plain HTTP: behind TLS
- * (TLS_CERT_FILE) the console calls the schedulers through a proxy of the
- * operator's instead.
+ * any, the answer is 503 in the API's error shape. With TLS on (`tls`: the
+ * registry's own certificate, which a cluster's services share, as in
+ * docker-compose.secure.yml) the schedulers are called over HTTPS, trusting
+ * that certificate and the usual roots, host names checked.
  */
 export function schedulerProxy(
   endpoints: () => readonly string[],
-  timeoutMs = 30_000,
+  options: { tls?: { cert: Buffer }; timeoutMs?: number } = {},
 ): (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: Next) => void {
   let turn = 0;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const send = options.tls === undefined ? httpRequest : httpsRequest;
+  const ca = options.tls === undefined ? undefined : [...rootCertificates, options.tls.cert];
   return (request, response, next) => {
     const url = request.url ?? '/';
     if (url !== SCHEDULER_PROXY_PREFIX && !url.startsWith(`${SCHEDULER_PROXY_PREFIX}/`)) {
@@ -49,8 +55,8 @@ export function schedulerProxy(
       }
       if (body !== undefined) headers['content-length'] = String(body.length);
       const [host, port] = splitEndpoint(endpoint);
-      const upstream = httpRequest(
-        { host, port, path, method: request.method, headers, timeout: timeoutMs },
+      const upstream = send(
+        { host, port, path, method: request.method, headers, timeout: timeoutMs, ca },
         (answer) => {
           response.statusCode = answer.statusCode ?? 502;
           for (const name of FORWARDED_RESPONSE) {
