@@ -7,8 +7,7 @@
  * without tokens, `GET /v1/task-rates` counted from the history, and the
  * cluster view's outbox depth, session state and leader epoch.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -18,6 +17,7 @@ import { TestingServer, freePort, timing } from '@app/zk/testing';
 import { createTestDatabase, type TestDatabase } from '@app/audit/testing';
 import { ZkLayout, type MemberInfo } from '@app/contracts';
 import type { ClusterView, TaskRatesView } from '@app/contracts/dto/registry-api';
+import { selfSignedCertificate } from '../../../test/support/self-signed-certificate';
 import { syntheticEvent } from './support/outbox-fixtures';
 import { startRegistryApp, zkSession, type RegistryApp } from './support/registry-app';
 
@@ -157,32 +157,8 @@ describe('the scheduler proxy', () => {
 });
 
 test('with TLS on, the proxy calls the schedulers over HTTPS, trusting the cluster certificate', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'zks-console-tls-'));
-  const [certFile, keyFile] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  const { certFile, keyFile, cert, key } = selfSignedCertificate();
+  const tls = { cert, key };
   const secured = await startRegistryApp(server, {
     databaseUrl: database.url,
     env: { CONSOLE_DIR: consoleDir, TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile },

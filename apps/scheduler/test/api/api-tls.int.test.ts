@@ -3,12 +3,8 @@
  * from prepareApplication, with a throwaway self-signed certificate; a
  * plaintext client gets nothing.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Module, type INestApplication } from '@nestjs/common';
 import { credentials, status } from '@grpc/grpc-js';
 import {
@@ -19,35 +15,10 @@ import {
   type ServiceDescriptor,
 } from '@app/common';
 import { TestingServer, timing } from '@app/zk/testing';
+import { selfSignedCertificate } from '../../../../test/support/self-signed-certificate';
 import { SchedulerClient, startApiApp, type ApiApp } from './support/api-app';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'zks-tls-'));
-const certFile = path.join(dir, 'cert.pem');
-const keyFile = path.join(dir, 'key.pem');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
-const ca = readFileSync(certFile);
+const { certFile, keyFile, cert: ca } = selfSignedCertificate();
 const TLS_ENV = { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile };
 
 const SERVICE: ServiceDescriptor = { name: 'scheduler', defaultHttpPort: 0 };
