@@ -283,6 +283,40 @@ function httpCase(rng: Rng): HttpCase {
     }),
     () => ({ target: registry, method: 'GET', path: `/v1/cluster?${badQuery(rng, ['x'])}` }),
     () => ({
+      target: scheduler,
+      method: 'POST',
+      path: '/v1/jobs/preview',
+      contentType,
+      body: jsonBody(rng, () =>
+        mutate(rng, { schedule: '0 9 * * 1-5', timezone: 'Europe/Paris', count: 10 }, [
+          'schedule',
+          'timezone',
+          'runAt',
+          'count',
+          'after',
+        ]),
+      ),
+    }),
+    () => ({
+      target: registry,
+      method: 'GET',
+      path: `/v1/task-rates?${badQuery(rng, ['minutes'])}`,
+    }),
+    () => ({ target: registry, method: 'GET', path: `/v1/access?${badQuery(rng, ['x'])}` }),
+    // The console's forwarder: the scheduler's answers, through the registry.
+    () => ({
+      target: registry,
+      method: rng.pick(['GET', 'POST', 'PATCH', 'DELETE']),
+      path: rng.pick([
+        `/api/scheduler/v1/jobs/${badId(rng)}`,
+        `/api/scheduler/v1/tasks?${badQuery(rng, ['jobId', 'state', 'cursor', 'limit'])}`,
+        '/api/scheduler/v1/jobs/preview',
+        `/api/scheduler/${badId(rng)}`,
+      ]),
+      contentType,
+      body: jsonBody(rng, () => mutate(rng, validJob(rng), JOB_FIELDS)),
+    }),
+    () => ({
       target: rng.pick([scheduler, registry]),
       method: rng.pick(['GET', 'POST', 'PUT', 'DELETE']),
       path: rng.pick([

@@ -21,7 +21,7 @@ type Next = (error?: unknown) => void;
  * Serves the console's files at the registry's root for GET and HEAD, and
  * lets every API path through. The files are built ones (hashed names are not
  * needed: index.html is never cached, the bundles are revalidated). When the
- * console was not built, `/` says how to build it instead of a bare 404.
+ * console was not built, `/` answers 404 with how to build it, not a bare 404.
  */
 export function consoleAssets(
   directory: string,
@@ -40,7 +40,8 @@ export function consoleAssets(
       return next();
     }
     if (path === '/' && !existsSync(join(directory, 'index.html'))) {
-      response.statusCode = 503;
+      // 404, not 5xx: the registry is fine, the files are just not there.
+      response.statusCode = 404;
       response.setHeader('Content-Type', 'text/plain; charset=utf-8');
       response.end(`The console is not built (no ${directory}/index.html): run npm run build.\n`);
       return;

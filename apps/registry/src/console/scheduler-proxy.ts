@@ -29,7 +29,7 @@ type Next = (error?: unknown) => void;
 export function schedulerProxy(
   endpoints: () => readonly string[],
   options: { tls?: { cert: Buffer }; timeoutMs?: number } = {},
-): (request: IncomingMessage & { body?: unknown }, response: ServerResponse, next: Next) => void {
+): (request: IncomingMessage & { rawBody?: Buffer }, response: ServerResponse, next: Next) => void {
   let turn = 0;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const send = options.tls === undefined ? httpRequest : httpsRequest;
@@ -56,7 +56,9 @@ export function schedulerProxy(
       if (body !== undefined) headers['content-length'] = String(body.length);
       const [host, port] = splitEndpoint(endpoint);
       const upstream = send(
-        { host, port, path, method: request.method, headers, timeout: timeoutMs, ca },
+        // A connection per call: a kept-alive one can be closed by the scheduler just as a
+        // request goes out on it (its keep-alive timeout), failing a call that never reached it.
+        { host, port, path, method: request.method, headers, timeout: timeoutMs, ca, agent: false },
         (answer) => {
           response.statusCode = answer.statusCode ?? 502;
           for (const name of FORWARDED_RESPONSE) {
@@ -85,12 +87,12 @@ export function schedulerProxy(
 }
 
 /**
- * The request body as bytes: JSON that the registry's body parser already
- * read is serialised again (the same value); an unread body is streamed.
+ * The request body as bytes: the registry's body parser has already read a
+ * JSON one, and kept its bytes (`rawBody`, REGISTRY_API_BOOTSTRAP), which go
+ * on unchanged; an unread body is streamed.
  */
-function bodyOf(request: IncomingMessage & { body?: unknown }): Buffer | undefined {
-  if (request.body === undefined || !request.readableEnded) return undefined;
-  return Buffer.from(JSON.stringify(request.body));
+function bodyOf(request: IncomingMessage & { rawBody?: Buffer }): Buffer | undefined {
+  return request.readableEnded && request.rawBody !== undefined ? request.rawBody : undefined;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

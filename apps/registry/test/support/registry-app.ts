@@ -62,7 +62,10 @@ export async function startRegistryApp(
   let app: INestApplication | undefined;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [RegistryModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication({
+      logger: false,
+      rawBody: REGISTRY_API_BOOTSTRAP.rawBody,
+    });
     app.enableShutdownHooks();
     const bootstrap = options.grpc
       ? REGISTRY_API_BOOTSTRAP

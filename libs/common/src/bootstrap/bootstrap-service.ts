@@ -26,6 +26,12 @@ export interface BootstrapOptions {
   openApi?: OpenApiOptions;
   /** Largest JSON request body in bytes (a bigger one is answered 413); Express's default is 100 KiB. */
   jsonBodyLimitBytes?: number;
+  /**
+   * Keep each parsed body's bytes as `request.rawBody` (Nest's `rawBody`
+   * option; to be passed to NestFactory.create, so only bootstrapService and
+   * test harnesses apply it): for what forwards a request as it came.
+   */
+  rawBody?: boolean;
 }
 
 /**
@@ -114,6 +120,7 @@ export async function bootstrapService(
     app = await NestFactory.create(module, {
       bufferLogs: true,
       abortOnError: false,
+      rawBody: options.rawBody === true,
       ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
     });
     const logger = app.get(Logger);
