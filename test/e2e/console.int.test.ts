@@ -207,17 +207,20 @@ test('a worker killed with kill -9 leaves the cluster page and its task shows th
   await shot('task-reassigned');
 });
 
-test('history: filtered audit search with cursor pages', async () => {
+test('history: the audit search filtered by type', async () => {
   await page.goto(registry.url('/#/history'));
   await page.getByLabel('type').selectOption('task.succeeded');
   await page.getByRole('button', { name: 'Search' }).click();
-  await expectText(page.getByTestId('history').first(), /task\.succeeded/);
-  const types = await page
-    .getByTestId('history')
-    .first()
-    .locator('tbody td:nth-child(3)')
-    .allInnerTexts();
-  expect(new Set(types)).toEqual(new Set(['task.succeeded']));
+  // The unfiltered page shows first; then only the type asked for.
+  const typeCells = page.getByTestId('history').first().locator('tbody td:nth-child(3)');
+  await timing.waitFor(
+    async () => {
+      const types = new Set(await typeCells.allInnerTexts());
+      return types.size === 1 && types.has('task.succeeded');
+    },
+    { timeoutMs: UI_WAIT, message: 'only task.succeeded rows' },
+  );
+  await expectText(page.locator('.pager'), /page 1/);
   await shot('history');
 });
 
@@ -271,3 +274,16 @@ async function waitForText(
     },
   );
 }
+
+// Last: it stops the cluster's schedulers, then its registry.
+test('a banner says when no scheduler runs, then when the registry cannot be reached', async () => {
+  await page.goto(registry.url('/#/cluster'));
+  await page.getByTestId('leader').waitFor();
+  const banner = page.getByRole('alert').filter({ hasText: /scheduler|registry/ });
+  expect(await banner.count()).toBe(0);
+  await Promise.all(schedulers.map((s) => s.signal('SIGKILL')));
+  // Their member nodes go with their sessions (2 s); the page polls the cluster view.
+  await expectText(banner, /No scheduler is running/);
+  await registry.signal('SIGKILL');
+  await expectText(banner, /The registry cannot be reached/);
+});
