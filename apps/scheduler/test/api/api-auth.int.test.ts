@@ -97,6 +97,7 @@ describe('HTTP', () => {
       ['post', '/v1/jobs', job('no-token')],
       ['get', '/v1/jobs'],
       ['get', '/v1/tasks'],
+      ['post', '/v1/jobs/preview', { schedule: '* * * * *' }],
     ];
     for (const [method, url, body] of doors) {
       for (const authorization of [undefined, bearer('wrong-token-0123456789'), 'Basic abc']) {
@@ -142,6 +143,15 @@ describe('HTTP', () => {
       .get('/v1/jobs')
       .set('Authorization', bearer(TOKENS.reader));
     expect(list.status).toBe(200);
+    // A preview writes nothing: a reader may ask for one (HTTP and gRPC).
+    const preview = await request(api.http)
+      .post('/v1/jobs/preview')
+      .set('Authorization', bearer(TOKENS.reader))
+      .send({ schedule: '0 9 * * *', count: 2 });
+    expect(preview.status).toBe(200);
+    await expect(
+      grpc.call('PreviewJob', { schedule: '0 9 * * *' }, grpcAuth(TOKENS.reader)),
+    ).resolves.toMatchObject({ timezone: 'UTC' });
 
     const submitted = await request(api.http)
       .post('/v1/tasks')
