@@ -221,6 +221,13 @@ test('history: the audit search filtered by type', async () => {
     { timeoutMs: UI_WAIT, message: 'only task.succeeded rows' },
   );
   await expectText(page.locator('.pager'), /page 1/);
+  // The live tail, same filter: a task that succeeds now shows up without a reload.
+  await page.getByLabel('live tail').check();
+  const live = page.getByRole('region', { name: 'Live tail' });
+  await expectText(live.getByTestId('stream-state'), /following/);
+  const submitted = await schedulerApi<{ id: string }>('POST', '/v1/tasks', { type: 'noop' });
+  // The tail has the page's filter (type task.succeeded): the task's row is its success.
+  await expectText(live, new RegExp(`task\\.succeeded[^\\n]*${submitted.id}`));
   await shot('history');
 });
 

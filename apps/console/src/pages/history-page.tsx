@@ -17,6 +17,9 @@ export function HistoryPage() {
   const [pager, setPager] = useState(CursorPager.first());
   const [tail, setTail] = useState(false);
   const [live, setLive] = useState<AuditEventView[]>([]);
+  const [streamState, setStreamState] = useState<'connecting' | 'open' | 'reconnecting'>(
+    'connecting',
+  );
   const page = useLoad(
     () => api.get<AuditPageView>('/v1/audit', { ...filters, cursor: pager.cursor, limit: 100 }),
     [JSON.stringify(filters), pager.cursor],
@@ -35,9 +38,11 @@ export function HistoryPage() {
       string,
       string
     >;
+    setStreamState('connecting');
     return followEvents(api, {
       filter: defined,
       onEvent: (event) => setLive((list) => [event, ...list].slice(0, 500)),
+      onState: setStreamState,
     });
   }, [api, tail, JSON.stringify(filters)]);
 
@@ -115,7 +120,12 @@ export function HistoryPage() {
       <ErrorNote error={page.error} />
       {tail && (
         <section class="card" aria-label="Live tail">
-          <h2>Live ({live.length})</h2>
+          <h2>
+            Live ({live.length}){' '}
+            <span class="muted small" data-testid="stream-state">
+              {streamState === 'open' ? 'following' : `${streamState}…`}
+            </span>
+          </h2>
           <EventTable events={live} />
         </section>
       )}

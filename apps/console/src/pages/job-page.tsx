@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
 import type { AuditEventView, AuditPageView } from '@app/contracts/dto/registry-api';
 import { SCHEDULER } from '../api';
@@ -34,6 +34,12 @@ export function JobPage({ id }: { id: string }) {
       ),
     );
     return pages.flatMap((p) => p.items).sort((a, b) => Number(BigInt(b.seq) - BigInt(a.seq)));
+  }, [id]);
+
+  // Runs come and finish on their own schedule: refetch them now and then.
+  useEffect(() => {
+    const poll = setInterval(() => runs.reload(), 5_000);
+    return () => clearInterval(poll);
   }, [id]);
 
   if (job.error) return <ErrorNote error={job.error} />;

@@ -8,6 +8,7 @@ import { followEvents } from '../live-events';
 import { elapsed } from '../logic/time-format';
 
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+const POLL_MS = 3_000;
 
 /** One task: its record, attempts and gang, and the timeline of its audit events, live. */
 export function TaskPage({ id }: { id: string }) {
@@ -31,17 +32,30 @@ export function TaskPage({ id }: { id: string }) {
           [...list, ...fresh].sort((a, b) => Number(BigInt(a.seq) - BigInt(b.seq))),
         );
     };
-    void api.get<AuditPageView>('/v1/audit', { taskId: id, limit: 1000 }).then(
-      (page) => add(page.items),
-      () => undefined,
-    );
-    const stop = followEvents(api, {
+    const loadTimeline = (): void =>
+      void api.get<AuditPageView>('/v1/audit', { taskId: id, limit: 1000 }).then(
+        (page) => add(page.items),
+        () => undefined,
+      );
+    loadTimeline();
+    // The stream brings each change at once, but it starts with the next event stored: one
+    // stored between the first reads and the stream's start would be missed. A slow poll closes
+    // that gap (and any break of the stream).
+    const poll = setInterval(() => {
+      loadTimeline();
+      task.reload();
+    }, POLL_MS);
+    const stopStream = followEvents(api, {
       filter: { taskId: id },
       onEvent: (event) => {
         add([event]);
         task.reload();
       },
     });
+    const stop = (): void => {
+      clearInterval(poll);
+      stopStream();
+    };
     return stop;
   }, [api, id]);
 

@@ -47,9 +47,12 @@ export function TasksPage({ state = 'running' }: { state?: string }) {
         }, 500);
       },
     });
+    // And a slow poll: the stream starts with the next event stored, after the list was read.
+    const poll = setInterval(() => list.reload(), 5_000);
     return () => {
       stop();
       clearTimeout(pending);
+      clearInterval(poll);
     };
   }, [api, state]);
 
