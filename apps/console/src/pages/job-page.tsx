@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
 import type { AuditEventView, AuditPageView } from '@app/contracts/dto/registry-api';
-import { SCHEDULER } from '../api';
+import { SCHEDULER, type Api } from '../api';
 import { JobActions } from '../components/actions';
 import { Chart } from '../components/chart';
 import { ErrorNote, Section, StateBadge, Time, useLoad, useNow } from '../components/common';
@@ -12,6 +12,31 @@ import { JobForm } from './job-form';
 
 const CHANGE_TYPES = ['job.created', 'job.updated', 'job.paused', 'job.resumed', 'job.deleted'];
 const RUNS = 200;
+/** Pages of the task list read at most for a job page (1,000 tasks each). */
+const RUN_PAGES = 3;
+
+/**
+ * The job's latest runs. The task list has no "newest first": it gives the
+ * tasks still in ZooKeeper (the recent ones, by id: a fire's id ends in its
+ * instant) before the history's. Up to RUN_PAGES pages are read and the
+ * latest RUNS kept, so a job with thousands of live tasks still shows its
+ * newest runs.
+ */
+async function latestRuns(api: Api, jobId: string): Promise<TaskView[]> {
+  const all: TaskView[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < RUN_PAGES; page++) {
+    const answer = await api.get<Page<TaskView>>(`${SCHEDULER}/v1/tasks`, {
+      jobId,
+      limit: 1_000,
+      cursor,
+    });
+    all.push(...answer.items);
+    if (answer.nextCursor === null) break;
+    cursor = answer.nextCursor;
+  }
+  return all.sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, RUNS);
+}
 
 /** One job: its definition, its runs with a duration chart, and who changed it when. */
 export function JobPage({ id }: { id: string }) {
@@ -22,10 +47,7 @@ export function JobPage({ id }: { id: string }) {
     () => api.get<JobView>(`${SCHEDULER}/v1/jobs/${encodeURIComponent(id)}`),
     [id],
   );
-  const runs = useLoad(async () => {
-    const page = await api.get<Page<TaskView>>(`${SCHEDULER}/v1/tasks`, { jobId: id, limit: RUNS });
-    return [...page.items].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
-  }, [id]);
+  const runs = useLoad(() => latestRuns(api, id), [id]);
   const changes = useLoad(async () => {
     // One query per change type (the audit index is per type): a job's task events are not read.
     const pages = await Promise.all(
@@ -38,7 +60,7 @@ export function JobPage({ id }: { id: string }) {
 
   // Runs come and finish on their own schedule: refetch them now and then.
   useEffect(() => {
-    const poll = setInterval(() => runs.reload(), 5_000);
+    const poll = setInterval(() => runs.reload(), 10_000);
     return () => clearInterval(poll);
   }, [id]);
 
