@@ -161,6 +161,27 @@ test('trigger and pause from the job list', async () => {
   expect(jobs.items).toEqual([expect.objectContaining({ name: 'console-every-3s', paused: true })]);
 });
 
+test('edit the job: its page shows who changed what, from the audit history', async () => {
+  await page.goto(registry.url('/#/jobs'));
+  await page.getByRole('searchbox').fill('console-every');
+  await page.getByRole('link', { name: 'console-every-3s' }).click();
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const form = page.getByRole('form', { name: 'Edit job console-every-3s' });
+  await form.getByLabel(/^Schedule/).fill('*/5 * * * * *');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expectText(page.getByRole('region', { name: 'Definition' }), /every 5 seconds/);
+  const changes = page.getByTestId('changes');
+  // Drained into the history within a moment; the page follows the job's events.
+  await expectText(
+    changes,
+    /updated by token ops[\s\S]*schedule: "\*\/3 \* \* \* \* \*" → "\*\/5 \* \* \* \* \*"/,
+  );
+  await expectText(changes, /paused by token ops[\s\S]*paused: false → true/);
+  await expectText(changes, /created by token ops/);
+  await changes.scrollIntoViewIfNeeded();
+  await shot('job-changes');
+});
+
 test('cancel a running task from its page', async () => {
   await page.goto(registry.url('/#/tasks'));
   await page.getByRole('button', { name: 'Submit a task' }).click();

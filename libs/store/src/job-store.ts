@@ -17,6 +17,7 @@ import {
 import type { AuditWriter } from './audit-writer';
 import { decodeJson, encodeJson } from './json-codec';
 import type { WriteBatcher } from './write-batcher';
+import { jobChanges } from './job-changes';
 
 export interface VersionedJob {
   record: JobRecord;
@@ -123,7 +124,12 @@ export class JobStore {
       try {
         await this.writes.submit({
           ops,
-          events: [this.audit.event(updateEventType(current.record, next), { jobId: id })],
+          events: [
+            this.audit.event(updateEventType(current.record, next), {
+              jobId: id,
+              detail: { changed: jobChanges(current.record, next) },
+            }),
+          ],
           jobChanges: [{ job: next, version: current.version + 1 }],
         });
         return { record: next, version: current.version + 1, state: current.state };

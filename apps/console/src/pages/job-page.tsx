@@ -3,6 +3,7 @@ import type { JobView, Page, TaskView } from '@app/contracts/dto/scheduler-api';
 import type { AuditEventView, AuditPageView } from '@app/contracts/dto/registry-api';
 import { SCHEDULER, type Api } from '../api';
 import { JobActions } from '../components/actions';
+import { followEvents } from '../live-events';
 import { Chart } from '../components/chart';
 import { ErrorNote, Section, StateBadge, Time, useLoad, useNow } from '../components/common';
 import { canAdmin, useConsole } from '../context';
@@ -58,11 +59,26 @@ export function JobPage({ id }: { id: string }) {
     return pages.flatMap((p) => p.items).sort((a, b) => Number(BigInt(b.seq) - BigInt(a.seq)));
   }, [id]);
 
-  // Runs come and finish on their own schedule: refetch them now and then.
+  // Live: a change of the job reloads it and its history at once; runs are refetched now and
+  // then (and the changes too: the stream starts with the next event stored, after the reads).
   useEffect(() => {
-    const poll = setInterval(() => runs.reload(), 10_000);
-    return () => clearInterval(poll);
-  }, [id]);
+    const stop = followEvents(api, {
+      filter: { jobId: id },
+      onEvent: (event) => {
+        if (!event.type.startsWith('job.')) return;
+        job.reload();
+        changes.reload();
+      },
+    });
+    const poll = setInterval(() => {
+      runs.reload();
+      changes.reload();
+    }, 10_000);
+    return () => {
+      stop();
+      clearInterval(poll);
+    };
+  }, [api, id]);
 
   if (job.error) return <ErrorNote error={job.error} />;
   if (!job.data) return <p>Loading…</p>;
@@ -215,16 +231,41 @@ export function JobPage({ id }: { id: string }) {
       </Section>
       <Section title="Changes (audit history)">
         <ErrorNote error={changes.error} />
-        <ol class="feed">
+        <ol class="feed" data-testid="changes">
           {(changes.data ?? []).map((e: AuditEventView) => (
             <li key={e.id}>
               <Time at={e.time} /> <strong>{e.type.replace('job.', '')}</strong> by{' '}
-              <code>{e.actor}</code>
-              {e.detail && <pre class="detail">{JSON.stringify(e.detail, null, 1)}</pre>}
+              {typeof e.detail?.token === 'string' ? (
+                <>
+                  token <strong>{e.detail.token}</strong>{' '}
+                  <span class="muted small">({e.actor})</span>
+                </>
+              ) : (
+                <code>{e.actor}</code>
+              )}
+              <ChangedFields changed={e.detail?.changed} />
             </li>
           ))}
         </ol>
       </Section>
     </div>
+  );
+}
+
+/** `detail.changed` of a job.updated/paused/resumed event: one line per field, from → to. */
+function ChangedFields({ changed }: { changed: unknown }) {
+  if (changed === null || typeof changed !== 'object') return null;
+  const entries = Object.entries(changed as Record<string, { from?: unknown; to?: unknown }>);
+  if (entries.length === 0) return null;
+  const show = (value: unknown): string =>
+    value === undefined ? '(unset)' : JSON.stringify(value);
+  return (
+    <ul class="changes">
+      {entries.map(([field, { from, to }]) => (
+        <li key={field}>
+          <code>{field}</code>: {show(from)} → {show(to)}
+        </li>
+      ))}
+    </ul>
   );
 }
