@@ -47,6 +47,14 @@ export function App() {
   const [registryDown, setRegistryDown] = useState(false);
   const [status, setStatus] = useState('');
 
+  // A new page: its name in the title, and focus on the content, so a screen reader starts there.
+  useEffect(() => {
+    const label = NAV.find(
+      ([page]) => page === route.page || `${page.replace(/s$/, '')}` === route.page,
+    );
+    document.title = `${label?.[2] ?? 'Console'} · zk-scheduler`;
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [route.page, route.id]);
   useEffect(() => {
     const follow = (): void => setRoute(routeOf(location.hash));
     addEventListener('hashchange', follow);
