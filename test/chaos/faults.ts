@@ -97,7 +97,7 @@ export class FaultInjector {
         return { kind, at, target: slot.id, failoverMs: await failover };
       }
       case 'worker kill -9': {
-        const slot = this.pickLive('worker');
+        const slot = await this.pickLive('worker');
         await this.down(slot, 'SIGKILL');
         return { kind, at, target: slot.id };
       }
@@ -113,7 +113,7 @@ export class FaultInjector {
         return { kind, at, target: slot.id, failoverMs: await failover };
       }
       case 'worker SIGSTOP': {
-        const slot = this.pickLive('worker');
+        const slot = await this.pickLive('worker');
         await this.pause(slot);
         return { kind, at, target: slot.id };
       }
@@ -169,8 +169,8 @@ export class FaultInjector {
       case 'worker SIGTERM':
       case 'registry SIGTERM': {
         const app = kind.split(' ')[0] as AppName;
-        const slot = this.pickLive(app);
         const info = await this.cluster.leaderInfo();
+        const slot = await this.pickLive(app);
         const leading = app === 'scheduler' && info?.id === slot.id;
         const failover = leading ? this.failover(info.fencingToken) : undefined;
         const exit = await this.down(slot, 'SIGTERM');
@@ -195,10 +195,21 @@ export class FaultInjector {
     }
   }
 
-  /** A running slot of the kind, not being restarted (the restarts run in the background). */
-  private pickLive(app: AppName): Slot {
-    const live = this.cluster.of(app).filter((slot) => slot.process?.isRunning && !slot.held);
-    return this.rng.pick(live.length > 0 ? live : this.cluster.of(app));
+  /**
+   * A running slot of the kind, not held down by a fault (the restarts run in
+   * the background): waits for one. Never a slot that is down: signalling it
+   * would signal nothing (seed 888066772 took an old `kill -9` exit of a
+   * registry for the outcome of a SIGTERM).
+   */
+  private async pickLive(app: AppName): Promise<Slot> {
+    const live = (): Slot[] =>
+      this.cluster.of(app).filter((slot) => slot.process?.isRunning && !slot.held);
+    await timing.waitFor(() => live().length > 0, {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      message: `no live ${app} to inject a fault into`,
+    });
+    return this.rng.pick(live());
   }
 
   /** Signals a slot's process, then brings the slot back after a short while (in the background). */

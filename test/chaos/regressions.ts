@@ -46,4 +46,14 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'waited behind; fixed by arming the jobs in the background once the view is current ' +
       '(job-scheduler.ts)',
   },
+  {
+    seed: 888066772,
+    minutes: 20,
+    found:
+      "'registry exited with code null (signal SIGKILL) on SIGTERM' three times, for no SIGTERM: " +
+      'with every registry down, the fault fell back to a slot that was not live, and signalling ' +
+      'a process that was gone returned its old `kill -9` exit; fixed in the harness: a fault ' +
+      'waits for a live target and AppProcess.signal throws for a process already gone ' +
+      '(faults.ts, app-process.ts)',
+  },
 ];
