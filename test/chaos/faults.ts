@@ -11,6 +11,8 @@ import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
 import type { Rng } from '../support/rng';
+import { readExecutionLogs } from './execution-log';
+import type { CutDirection } from './zk-links';
 
 export const FAULT_KINDS = [
   'leader kill -9',
@@ -24,8 +26,26 @@ export const FAULT_KINDS = [
   'scheduler SIGTERM',
   'worker SIGTERM',
   'registry SIGTERM',
+  'worker cut off (both ways)',
+  'worker cut off (to zookeeper)',
+  'worker cut off (from zookeeper)',
+  'leader cut off (both ways)',
+  'leader cut off (to zookeeper)',
+  'drainer cut off (both ways)',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The faults of a partition run (`--only-cuts`). */
+export const CUT_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((kind) =>
+  kind.includes(' cut off '),
+);
+
+/** `<target> cut off (<direction>)`: a live process cut off ZooKeeper past the session timeout, then healed. */
+function cutOf(kind: FaultKind): { target: string; direction: CutDirection } {
+  const match = /^(\w+) cut off \((.+)\)$/.exec(kind);
+  if (!match) throw new Error(`not a cut-off fault: ${kind}`);
+  return { target: match[1], direction: match[2] as CutDirection };
+}
 
 export interface FaultRecord {
   kind: FaultKind;
@@ -48,17 +68,18 @@ export class FaultInjector {
     private readonly cluster: ChaosCluster,
     private readonly rng: Rng,
     private readonly log: (line: string) => void,
+    private readonly kinds: readonly FaultKind[] = FAULT_KINDS,
   ) {}
 
   /** Injects faults until `until` (and at least one of each kind). */
   async run(until: number): Promise<void> {
-    let round: FaultKind[] = this.rng.shuffle(FAULT_KINDS);
+    let round: FaultKind[] = this.rng.shuffle(this.kinds);
     let firstRound = true;
     while (firstRound || Date.now() < until) {
       if (round.length === 0) {
         firstRound = false;
         if (Date.now() >= until) break;
-        round = [this.rng.pick(FAULT_KINDS)];
+        round = [this.rng.pick(this.kinds)];
       }
       const kind = round.shift()!;
       // One outage at a time; after the first round, none that would outlast the window.
@@ -90,6 +111,13 @@ export class FaultInjector {
   private async inject(kind: FaultKind): Promise<FaultRecord> {
     const at = Date.now();
     switch (kind) {
+      case 'worker cut off (both ways)':
+      case 'worker cut off (to zookeeper)':
+      case 'worker cut off (from zookeeper)':
+      case 'leader cut off (both ways)':
+      case 'leader cut off (to zookeeper)':
+      case 'drainer cut off (both ways)':
+        return this.cutOff(kind);
       case 'leader kill -9': {
         const { slot, token } = await this.leader();
         const failover = this.failover(token);
@@ -185,6 +213,51 @@ export class FaultInjector {
     }
   }
 
+  /**
+   * Cuts a live process off ZooKeeper for longer than the session timeout,
+   * then heals the link; the process stays up throughout and must come back by
+   * itself (a worker aborts its handlers when its session is lost, before the
+   * leader can see it gone; a leader or drainer stops its term).
+   */
+  private async cutOff(kind: FaultKind): Promise<FaultRecord> {
+    const at = Date.now();
+    const { target, direction } = cutOf(kind);
+    let slot: Slot;
+    let failover: Promise<number> | undefined;
+    if (target === 'leader') {
+      const leader = await this.leader();
+      slot = leader.slot;
+      failover = this.failover(leader.token);
+    } else if (target === 'drainer') {
+      slot = await this.cluster.drainerSlot();
+    } else {
+      slot = await this.busyWorker();
+    }
+    // Not held: the process stays up, and an exit while cut off is a crash.
+    this.cluster.links.cut(slot.id, direction);
+    try {
+      await sleep(SESSION_TIMEOUT_MS + this.rng.int(1_500, 3_500));
+    } finally {
+      this.cluster.links.heal(slot.id);
+    }
+    return { kind, at, target: slot.id, failoverMs: failover && (await failover) };
+  }
+
+  /** A live worker with handlers running now (by its execution log), else any live worker. */
+  private async busyWorker(): Promise<Slot> {
+    const open = new Map<string, number>();
+    for (const line of readExecutionLogs(this.cluster.execLogDir)) {
+      const key = `${line.pid}|${line.taskId}|${line.attempt}|${line.gang ?? 0}`;
+      if (line.event === 'start') open.set(key, line.pid);
+      else open.delete(key);
+    }
+    const busyPids = new Set(open.values());
+    const busy = this.cluster
+      .of('worker')
+      .filter((slot) => slot.process?.isRunning && !slot.held && busyPids.has(slot.process.pid));
+    return busy.length > 0 ? this.rng.pick(busy) : this.pickLive('worker');
+  }
+
   /** Outbox nodes now; undefined while ZooKeeper cannot say (quorum lost). */
   private async outboxDepth(): Promise<number | undefined> {
     try {
@@ -224,9 +297,11 @@ export class FaultInjector {
   /** SIGSTOP past the session timeout, then SIGCONT: the process comes back as a zombie and must be fenced. */
   private async pause(slot: Slot): Promise<void> {
     const process = slot.process!;
+    const from = Date.now();
     await process.signal('SIGSTOP');
     await sleep(SESSION_TIMEOUT_MS + this.rng.int(1_500, 3_500));
     await process.signal('SIGCONT');
+    this.cluster.timeline.pauses.push({ pid: process.pid, from, to: Date.now() });
   }
 
   /** The leader now, read once: its slot and its fencing token. */

@@ -5,6 +5,9 @@
  *   npm run test:chaos                      # short form (~3 min, CI)
  *   npm run test:chaos -- --minutes 20      # long form
  *   npm run test:chaos -- --seed 1234       # replay a run's choices
+ *   npm run test:chaos -- --only-cuts       # partitions only (CI's second run)
+ *
+ * How to run and read long runs: docs/chaos.md.
  *
  * Exits 1 when a check fails (or the run itself breaks), 0 otherwise.
  */
@@ -14,7 +17,7 @@ import { readAudit } from '../../apps/registry/test/support/audit-validator';
 import { ChaosCluster } from './chaos-cluster';
 import { runChecks } from './checks';
 import { readExecutionLogs } from './execution-log';
-import { FaultInjector } from './faults';
+import { CUT_FAULT_KINDS, FAULT_KINDS, FaultInjector } from './faults';
 import { parseChaosOptions, type ChaosOptions } from './options';
 import { REGRESSION_SEEDS } from './regressions';
 import { Rng } from '../support/rng';
@@ -61,7 +64,8 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     workload.start();
     log(`workload running: ${workload.jobs.length} cron jobs every second, one-off and gang tasks`);
 
-    const faults = new FaultInjector(cluster, faultRng, log);
+    const kinds = options.onlyCuts ? CUT_FAULT_KINDS : FAULT_KINDS;
+    const faults = new FaultInjector(cluster, faultRng, log, kinds);
     await faults.run(Date.now() + options.minutes * 60_000);
     log(`faults over (${faults.injected.length}); waiting for every process and server to be back`);
     await faults.finish();
@@ -114,6 +118,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
       stuck: stuck.filter((t) => t !== undefined),
       crashes,
       faultProblems: faults.problems,
+      processes: cluster.timeline,
     });
     const summary = summarize(
       {
@@ -122,6 +127,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
         durationS: Math.round((Date.now() - started) / 1000),
       },
       faults.injected,
+      kinds,
       {
         ...counts,
         submitted: workload.stats.submitted,
