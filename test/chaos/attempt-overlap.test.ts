@@ -87,3 +87,10 @@ it('a frozen process stops at its first chance: within the grace after SIGCONT, 
   ];
   expect(checkAttemptOverlap(late, paused).problems).toHaveLength(1);
 });
+
+it('the same part of one attempt run twice at once is reported', () => {
+  const logs = [line('start', 1, 0, 11), line('start', 1, 50, 12), line('succeeded', 1, 100, 11)];
+  const { problems } = checkAttemptOverlap(logs, { exits: new Map([[12, T0 + 200]]), pauses: [] });
+  expect(problems).toHaveLength(1);
+  expect(problems[0]).toMatch(/attempt 1 on worker-11 .* attempt 1 on worker-12/);
+});

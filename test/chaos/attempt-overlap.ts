@@ -1,7 +1,8 @@
 /**
  * Check 7: no two attempts of a task ever run at the same time. From the
  * workers' execution logs: every handler run of attempt n (each gang member's)
- * must have stopped before any handler run of attempt n+1 started.
+ * must have stopped before any handler run of attempt n+1 started, and one
+ * attempt's part (the task, or one gang member) never runs twice at once.
  *
  * A run's end is its end line (succeeded, failed, aborted). A process killed
  * with `kill -9` writes none: its runs end when the run saw the process exit.
@@ -25,6 +26,8 @@ export const RESUME_GRACE_MS = 1_000;
 interface HandlerRun {
   taskId: string;
   attempt: number;
+  /** The gang member's index (0 for a task that is not a gang). */
+  member: number;
   worker: string;
   pid: number;
   start: number;
@@ -47,7 +50,8 @@ export function checkAttemptOverlap(
   for (const [taskId, list] of byTask) {
     for (const earlier of list) {
       for (const later of list) {
-        if (later.attempt <= earlier.attempt || later.start >= earlier.end) continue;
+        if (!clash(earlier, later) || later.start < earlier.start) continue;
+        if (later.start >= earlier.end) continue;
         problems.push(
           `${taskId}: attempt ${earlier.attempt} on ${earlier.worker} (pid ${earlier.pid}) ran until ` +
             `${iso(earlier.end)}, attempt ${later.attempt} on ${later.worker} (pid ${later.pid}) ` +
@@ -57,6 +61,13 @@ export function checkAttemptOverlap(
     }
   }
   return { problems, runs: runs.length };
+}
+
+/** Runs that must not overlap: a later attempt, or the same part of the same attempt run again. */
+function clash(earlier: HandlerRun, later: HandlerRun): boolean {
+  if (earlier === later) return false;
+  if (later.attempt > earlier.attempt) return true;
+  return later.attempt === earlier.attempt && later.member === earlier.member;
 }
 
 /** Pairs each start line with the next end line of the same run (task, attempt, member, pid). */
@@ -73,6 +84,7 @@ function handlerRuns(
     runs.push({
       taskId: started.taskId,
       attempt: started.attempt,
+      member: started.gang ?? 0,
       worker: started.worker,
       pid: started.pid,
       start: started.at,

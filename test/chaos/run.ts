@@ -45,7 +45,7 @@ async function main(): Promise<number> {
 async function runOnce(options: ChaosOptions): Promise<number> {
   log(
     `seed ${options.seed}, fault window ${options.minutes} min ` +
-      `(replay: npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes})`,
+      `(replay: ${replayCommand(options)})`,
   );
   const rng = new Rng(options.seed);
   const workloadRng = rng.fork();
@@ -138,10 +138,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
       checks,
     );
     printSummary(summary, checks);
-    if (!summary.ok)
-      log(
-        `FAILED; replay with: npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes}`,
-      );
+    if (!summary.ok) log(`FAILED; replay with: ${replayCommand(options)}`);
     keep = options.keep || !summary.ok;
     if (keep) log(`process output and execution logs kept in ${cluster.outputDir}`);
     return summary.ok ? 0 : 1;
@@ -153,6 +150,11 @@ async function runOnce(options: ChaosOptions): Promise<number> {
   } finally {
     await cluster.close(keep);
   }
+}
+
+function replayCommand(options: ChaosOptions): string {
+  const cuts = options.onlyCuts ? ' --only-cuts' : '';
+  return `npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes}${cuts}`;
 }
 
 main().then(
