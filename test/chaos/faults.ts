@@ -6,7 +6,7 @@
  * faults restore the servers themselves. Failover time: from the fault on the
  * leader to a different fencing token in `/leader`.
  */
-import { timing } from '@app/zk/testing';
+import { WaitTimeoutError, timing } from '@app/zk/testing';
 import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
@@ -32,12 +32,13 @@ export const FAULT_KINDS = [
   'leader cut off (both ways)',
   'leader cut off (to zookeeper)',
   'drainer cut off (both ways)',
+  'leader SIGTERM while cut off',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The faults of a partition run (`--only-cuts`). */
 export const CUT_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((kind) =>
-  kind.includes(' cut off '),
+  kind.includes('cut off'),
 );
 
 /** `<target> cut off (<direction>)`: a live process cut off ZooKeeper past the session timeout, then healed. */
@@ -201,16 +202,40 @@ export class FaultInjector {
         const slot = await this.pickLive(app);
         const leading = app === 'scheduler' && info?.id === slot.id;
         const failover = leading ? this.failover(info.fencingToken) : undefined;
-        const exit = await this.down(slot, 'SIGTERM');
-        const record: FaultRecord = { kind, at, target: slot.id, failoverMs: await failover };
-        // Nest re-raises the signal once its shutdown hooks ran; the worker exits 0 itself.
-        if (exit !== undefined && exit.code !== 0 && exit.signal !== 'SIGTERM') {
-          record.problem = `${slot.id} exited with code ${exit.code} (signal ${exit.signal}) on SIGTERM`;
-          this.problems.push(record.problem);
+        const problem = await this.terminate(slot);
+        return this.withProblem({ kind, at, target: slot.id, failoverMs: await failover }, problem);
+      }
+      case 'leader SIGTERM while cut off': {
+        // Shutdown must be bounded whatever ZooKeeper does (chaos seed 294775684).
+        const { slot, token } = await this.leader();
+        const failover = this.failover(token);
+        this.cluster.links.cut(slot.id, 'both ways');
+        let problem: string | undefined;
+        try {
+          await sleep(this.rng.int(200, 2_500));
+          problem = await this.terminate(slot);
+        } finally {
+          this.cluster.links.heal(slot.id);
         }
-        return record;
+        return this.withProblem({ kind, at, target: slot.id, failoverMs: await failover }, problem);
       }
     }
+  }
+
+  /** SIGTERM: a clean exit within 45 s, or the problem (a process that hangs is killed). */
+  private async terminate(slot: Slot): Promise<string | undefined> {
+    const exit = await this.down(slot, 'SIGTERM');
+    if (typeof exit === 'string') return exit;
+    // Nest re-raises the signal once its shutdown hooks ran; the worker exits 0 itself.
+    if (exit.code !== 0 && exit.signal !== 'SIGTERM')
+      return `${slot.id} exited with code ${exit.code} (signal ${exit.signal}) on SIGTERM`;
+    return undefined;
+  }
+
+  private withProblem(record: FaultRecord, problem: string | undefined): FaultRecord {
+    if (problem === undefined) return record;
+    this.problems.push(problem);
+    return { ...record, problem };
   }
 
   /**
@@ -286,9 +311,18 @@ export class FaultInjector {
   }
 
   /** Signals a slot's process, then brings the slot back after a short while (in the background). */
-  private async down(slot: Slot, signal: 'SIGKILL' | 'SIGTERM'): Promise<AppExit | undefined> {
+  private async down(slot: Slot, signal: 'SIGKILL' | 'SIGTERM'): Promise<AppExit | string> {
     slot.held = true;
-    const exit = await slot.process?.signal(signal);
+    const process = slot.process!;
+    let exit: AppExit | string;
+    try {
+      exit = (await process.signal(signal))!;
+    } catch (error) {
+      if (!(error instanceof WaitTimeoutError)) throw error;
+      // Its output (kept in the slot's log) says where the shutdown hung.
+      exit = `${slot.id} (pid ${process.pid}) did not exit within 45 s of ${signal}: killed`;
+      await process.signal('SIGKILL');
+    }
     const downMs = this.rng.int(500, 3_000);
     this.background.push(sleep(downMs).then(() => this.cluster.relaunch(slot)));
     return exit;
