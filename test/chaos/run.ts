@@ -57,7 +57,18 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     await cluster.leaderSlot(60_000);
     await cluster.drainerSlot(60_000);
     const zk = await cluster.local.zk();
-    const baseline = await znodeCounts(zk);
+    // The baseline is a drained outbox: an event of the start-up still waiting in it
+    // would make the end (drained) differ from the start.
+    let baseline = await znodeCounts(zk);
+    await timing
+      .waitFor(
+        async () => {
+          baseline = await znodeCounts(zk);
+          return baseline['/audit/outbox'] === 1;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      )
+      .catch(() => log('the outbox not drained before the workload: baseline taken anyway'));
 
     const workload = new Workload(cluster, workloadRng, String(options.seed));
     await workload.createJobs();
