@@ -3,8 +3,11 @@
  * kind once in a shuffled order (so the short form covers them all); later
  * rounds pick at random. A process fault holds its slot down and brings it
  * back with the same member id in the background; ZooKeeper and PostgreSQL
- * faults restore the servers themselves. Failover time: from the fault on the
- * leader to a different fencing token in `/leader`.
+ * faults restore the servers themselves; a cut-off fault holds a live
+ * process's links to ZooKeeper (zk-links.ts) and heals them, the process
+ * staying up. Every fault needs a live target. Failover time: from the fault
+ * on the leader to a different fencing token in `/leader`. Kinds and checks:
+ * docs/chaos.md.
  */
 import { WaitTimeoutError, timing } from '@app/zk/testing';
 import { ZkLayout } from '@app/contracts';
