@@ -14,7 +14,7 @@ import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
 import type { Rng } from '../support/rng';
-import { readExecutionLogs } from './execution-log';
+import { pidsRunningHandlers, readExecutionLogs } from './execution-log';
 import type { CutDirection } from './zk-links';
 
 export const FAULT_KINDS = [
@@ -273,13 +273,7 @@ export class FaultInjector {
 
   /** A live worker with handlers running now (by its execution log), else any live worker. */
   private async busyWorker(): Promise<Slot> {
-    const open = new Map<string, number>();
-    for (const line of readExecutionLogs(this.cluster.execLogDir)) {
-      const key = `${line.pid}|${line.taskId}|${line.attempt}|${line.gang ?? 0}`;
-      if (line.event === 'start') open.set(key, line.pid);
-      else open.delete(key);
-    }
-    const busyPids = new Set(open.values());
+    const busyPids = pidsRunningHandlers(readExecutionLogs(this.cluster.execLogDir));
     const busy = this.cluster
       .of('worker')
       .filter((slot) => slot.process?.isRunning && !slot.held && busyPids.has(slot.process.pid));
