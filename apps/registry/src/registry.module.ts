@@ -7,6 +7,8 @@ import {
   LoggingModule,
   MetricsModule,
   ZooKeeperModule,
+  WEBHOOK_SETTINGS,
+  loadWebhookSettings,
   memberRegistration,
   type ServiceDescriptor,
 } from '@app/common';
@@ -53,6 +55,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
   controllers: [AuditController, ClusterController, EventsController, RegistryGrpcController],
   providers: [
     { provide: REGISTRY_SETTINGS, useFactory: () => loadRegistrySettings(process.env) },
+    { provide: WEBHOOK_SETTINGS, useFactory: () => loadWebhookSettings(process.env) },
     ...memberRegistration({ kind: 'registries', readinessCheck: 'registry', automatic: true }),
     AuditDrainService,
     ClusterViewService,

@@ -1,0 +1,185 @@
+import { EventEmitter } from 'node:events';
+import { Backoff, Wakeup, type StructuredLogger } from '@app/zk';
+import { OutboundHttpClient, OutboundPolicy, type WebhookSettings } from '@app/common';
+import { SecretBox, webhookSignature, type DueDelivery, type WebhookStore } from '@app/audit';
+import { errorText } from '../audit-drain/error-text';
+import type { WebhookMetrics } from './webhook-metrics';
+
+/** Most audit seqs matched per transaction. */
+const MATCH_WINDOW = 5_000;
+/** How often the pending gauge is recounted. */
+const COUNT_EVERY_MS = 5_000;
+
+export interface WebhookDelivererEvents {
+  /** An attempt ended: the delivery is `delivered`, still `pending` (retrying) or `failed`. */
+  attempted: [delivery: DueDelivery, state: 'delivered' | 'pending' | 'failed'];
+}
+
+/**
+ * Delivers webhooks while this registry drains (one per DrainTerm): matches
+ * newly stored audit events to subscriptions (WebhookStore.match), then POSTs
+ * each subscription's oldest open delivery, signed, through the outbound
+ * policy and client (the `http` handler's checks), and records the outcome.
+ *
+ * - Order: one attempt in flight per subscription, always its oldest open
+ *   delivery; the next waits until it is delivered or failed.
+ * - Isolation: attempts run beside the loop, at most `maxInFlight` at once,
+ *   each bounded by `timeoutMs`; a slow endpoint holds only its own queue.
+ *   Nothing here runs in the drain's or the scheduler's path.
+ * - Nothing lost: every state is a row in PostgreSQL. A registry killed
+ *   mid-attempt leaves the delivery open, and the next drainer sends it again
+ *   (same `X-Zks-Delivery`). PostgreSQL down: the loop waits (Backoff).
+ * - Failure: a non-2xx, a timeout, a refused destination: retried after
+ *   `Backoff.delayAfter(attempts)`, until `retryForMs` after it was queued,
+ *   then marked failed.
+ */
+export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
+  private readonly client: OutboundHttpClient;
+  private readonly box: SecretBox;
+  private readonly wakeup = new Wakeup();
+  private readonly abort = new AbortController();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly backoff: Backoff;
+  private loop: Promise<void> | undefined;
+  private countedAt = 0;
+
+  constructor(
+    private readonly store: WebhookStore,
+    private readonly settings: WebhookSettings & { secretKey: Buffer },
+    private readonly metrics: WebhookMetrics,
+    private readonly logger: StructuredLogger,
+  ) {
+    super();
+    this.box = new SecretBox(settings.secretKey);
+    this.client = new OutboundHttpClient({
+      policy: new OutboundPolicy({ allowedHosts: settings.allowedHosts }),
+      timeoutMs: settings.timeoutMs,
+      maxResponseBytes: settings.maxResponseBytes,
+      keepBodyBytes: 0,
+      // A redirect is an answer that is not a 2xx: retried, never followed.
+      maxRedirects: 0,
+    });
+    this.backoff = new Backoff({ minMs: 100, maxMs: 5_000, jitter: 0.2 });
+  }
+
+  start(): void {
+    if (this.loop !== undefined) throw new Error('WebhookDeliverer already started');
+    this.loop = this.run();
+  }
+
+  /** New events were stored: match and deliver now rather than at the next poll. */
+  readonly notify = (): void => this.wakeup.signal();
+
+  /** Stops the loop and aborts attempts in flight (their deliveries stay open for the next drainer). */
+  async close(): Promise<void> {
+    this.abort.abort(new Error('webhook deliverer closed'));
+    await this.loop;
+    await Promise.all(this.inFlight.values());
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      let wait = this.settings.pollMs;
+      try {
+        for (let caughtUp = false; !caughtUp && !signal.aborted;) {
+          ({ caughtUp } = await this.store.match(MATCH_WINDOW));
+        }
+        await this.dispatch();
+        await this.count();
+        this.backoff.reset();
+      } catch (error: unknown) {
+        if (signal.aborted) break;
+        wait = this.backoff.next();
+        this.logger.warn('webhook step failed; deliveries wait', {
+          error: errorText(error),
+          retryInMs: wait,
+        });
+      }
+      await this.wakeup.wait(wait, signal).catch(() => undefined);
+    }
+  }
+
+  private async dispatch(): Promise<void> {
+    const free = this.settings.maxInFlight - this.inFlight.size;
+    if (free <= 0) return;
+    for (const delivery of await this.store.due([...this.inFlight.keys()], free)) {
+      const attempt = this.attempt(delivery).finally(() => {
+        this.inFlight.delete(delivery.subscriptionId);
+        // Its subscription's next delivery may be due now.
+        this.wakeup.signal();
+      });
+      this.inFlight.set(delivery.subscriptionId, attempt);
+    }
+  }
+
+  private async attempt(delivery: DueDelivery): Promise<void> {
+    const signal = this.abort.signal;
+    let status: number | undefined;
+    let error: string;
+    try {
+      const secret = this.box.open(delivery.secretSealed, delivery.subscriptionId);
+      const response = await this.client.request({
+        method: 'POST',
+        url: delivery.url,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'zk-scheduler-webhooks/1',
+          'x-zks-event': delivery.eventType,
+          'x-zks-delivery': delivery.eventId,
+          'x-zks-signature': webhookSignature(secret, delivery.body, Math.floor(Date.now() / 1000)),
+        },
+        body: delivery.body,
+        signal,
+      });
+      status = response.status;
+      if (status >= 200 && status < 300) {
+        await this.finish(delivery, { delivered: true, status });
+        this.metrics.lag.observe(Math.max(0, Date.now() - delivery.occurredAt) / 1000);
+        return;
+      }
+      error = `HTTP ${status}`;
+    } catch (failure: unknown) {
+      // Closing: the delivery stays open for the next drainer.
+      if (signal.aborted) return;
+      error = errorText(failure);
+    }
+    await this.finish(delivery, {
+      delivered: false,
+      status,
+      error,
+      retryInMs: Backoff.delayAfter(
+        { minMs: this.settings.backoffMinMs, maxMs: this.settings.backoffMaxMs, jitter: 0.2 },
+        delivery.attempts,
+      ),
+      retryForMs: this.settings.retryForMs,
+    }).catch((failure: unknown) => {
+      this.logger.warn('webhook attempt not recorded; it will be made again', {
+        error: errorText(failure),
+      });
+    });
+  }
+
+  private async finish(
+    delivery: DueDelivery,
+    outcome: Parameters<WebhookStore['recordAttempt']>[1],
+  ): Promise<void> {
+    const state = await this.store.recordAttempt(delivery, outcome);
+    if (state === undefined) return;
+    this.metrics.deliveries.inc({ outcome: state === 'pending' ? 'retried' : state });
+    if (state === 'failed') {
+      this.logger.warn('webhook delivery failed for good', {
+        subscription: delivery.subscriptionId,
+        event: delivery.eventId,
+        attempts: delivery.attempts + 1,
+      });
+    }
+    this.emit('attempted', delivery, state);
+  }
+
+  private async count(): Promise<void> {
+    if (Date.now() - this.countedAt < COUNT_EVERY_MS) return;
+    this.metrics.pending.set(await this.store.pendingCount());
+    this.countedAt = Date.now();
+  }
+}

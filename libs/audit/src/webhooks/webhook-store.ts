@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, QueryRunner } from 'typeorm';
+import { PgCalls } from '../pg-calls';
+import {
+  MAPPED_AUDIT_TYPES,
+  PING_EVENT,
+  subscriptionWants,
+  webhookTypeOf,
+  type WebhookEventSelector,
+  type WebhookFilter,
+} from './webhook-events';
+import type { DeliveryPage, DeliveryView, WebhookView } from './webhook-views';
+
+export interface NewWebhook {
+  url: string;
+  events: readonly WebhookEventSelector[];
+  filter: WebhookFilter;
+  /** Sealed with the new id (SecretBox.seal(secret, id)). */
+  sealSecret: (id: string) => string;
+}
+
+export interface WebhookPatch {
+  url?: string;
+  events?: readonly WebhookEventSelector[];
+  filter?: WebhookFilter;
+  sealSecret?: (id: string) => string;
+}
+
+/** The head of a subscription's queue: the oldest delivery not delivered nor failed. */
+export interface DueDelivery {
+  seq: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  body: string;
+  attempts: number;
+  occurredAt: number;
+  url: string;
+  secretSealed: string;
+}
+
+/** How an attempt ended. `retryInMs`: the backoff before the next one, if the delivery is still within its window. */
+export type AttemptOutcome =
+  | { delivered: true; status: number }
+  | { delivered: false; status?: number; error: string; retryInMs: number; retryForMs: number };
+
+interface SubscriptionRow {
+  id: string;
+  url: string;
+  events: string[];
+  job_id: string | null;
+  task_type: string | null;
+  matched_seq: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface DeliveryRow {
+  seq: string;
+  event_id: string;
+  event_type: string;
+  state: DeliveryView['state'];
+  attempts: number;
+  occurred_at: Date;
+  created_at: Date;
+  next_attempt_at: Date;
+  last_attempt_at: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  finished_at: Date | null;
+}
+
+interface MatchedEventRow {
+  seq: string;
+  event_id: string;
+  time: Date;
+  type: string;
+  job_id: string | null;
+  task_id: string | null;
+  worker_id: string | null;
+  attempt: number | null;
+  detail: Record<string, unknown> | null;
+  task_type: string | null;
+}
+
+const SUBSCRIPTION_COLUMNS = `id, url, events, job_id, task_type, matched_seq::text AS matched_seq, created_at, updated_at`;
+const DELIVERY_COLUMNS = `seq::text AS seq, event_id, event_type, state, attempts, occurred_at, created_at,
+  next_attempt_at, last_attempt_at, last_status, last_error, finished_at`;
+
+const INSERT_DELIVERIES = `
+  INSERT INTO webhook_deliveries
+    (subscription_id, event_id, event_type, occurred_at, body, state, created_at, next_attempt_at)
+  SELECT d.subscription_id, d.event_id, d.event_type, d.occurred_at, d.body, 'pending', now(), now()
+    FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[]) WITH ORDINALITY
+         AS d(subscription_id, event_id, event_type, occurred_at, body, ord)
+   ORDER BY d.ord
+  ON CONFLICT (subscription_id, event_id) DO NOTHING`;
+
+/**
+ * Webhook subscriptions and deliveries in PostgreSQL (the tables of
+ * 1796601600000-create-webhook-tables). The API writes subscriptions; only
+ * the draining registry matches events and records attempts.
+ *
+ * Exactly once: `match` reads a window of `audit_events` above the lowest
+ * `matched_seq`, inserts each subscription's deliveries and advances its
+ * `matched_seq` in one transaction, with the subscriptions locked; appends
+ * to `audit_events` are serialised (TypeOrmAuditStore), so no event commits
+ * later below a window already read. A delivery row is unique per
+ * (subscription, event): a repeated match inserts nothing.
+ */
+export class WebhookStore {
+  private readonly calls: PgCalls;
+
+  constructor(dataSource: DataSource, options: { assertReady?: () => void } = {}) {
+    this.calls = new PgCalls(dataSource, options.assertReady);
+  }
+
+  // ---- subscriptions (the API) -------------------------------------------------------
+
+  /** Creates a subscription; it is matched against events stored from now on. */
+  async create(webhook: NewWebhook): Promise<WebhookView> {
+    const id = randomUUID();
+    const rows = await this.calls.query<SubscriptionRow>(
+      `INSERT INTO webhook_subscriptions
+         (id, url, events, job_id, task_type, secret_sealed, matched_seq, created_at, updated_at)
+       VALUES ($1, $2, $3::text[], $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) FROM audit_events), now(), now())
+       RETURNING ${SUBSCRIPTION_COLUMNS}`,
+      [
+        id,
+        webhook.url,
+        [...webhook.events],
+        webhook.filter.jobId ?? null,
+        webhook.filter.taskType ?? null,
+        webhook.sealSecret(id),
+      ],
+    );
+    return toView(rows[0]);
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.calls.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM webhook_subscriptions`,
+    );
+    return rows[0].n;
+  }
+
+  /** A page of subscriptions by id, after `after`. */
+  async list(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ items: WebhookView[]; nextCursor?: string }> {
+    const rows = await this.calls.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions
+        WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`,
+      [after ?? null, limit + 1],
+    );
+    const items = rows.slice(0, limit).map(toView);
+    return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
+  }
+
+  async get(id: string): Promise<WebhookView | undefined> {
+    const rows = await this.calls.query<SubscriptionRow>(
+      `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1`,
+      [id],
+    );
+    return rows[0] === undefined ? undefined : toView(rows[0]);
+  }
+
+  /** Applies a patch; undefined when there is no such subscription. */
+  async update(id: string, patch: WebhookPatch): Promise<WebhookView | undefined> {
+    const rows = await this.calls.query<SubscriptionRow>(
+      `UPDATE webhook_subscriptions SET
+         url = COALESCE($2, url),
+         events = COALESCE($3::text[], events),
+         job_id = CASE WHEN $4 THEN $5 ELSE job_id END,
+         task_type = CASE WHEN $4 THEN $6 ELSE task_type END,
+         secret_sealed = COALESCE($7, secret_sealed),
+         updated_at = now()
+       WHERE id = $1
+       RETURNING ${SUBSCRIPTION_COLUMNS}`,
+      [
+        id,
+        patch.url ?? null,
+        patch.events === undefined ? null : [...patch.events],
+        patch.filter !== undefined,
+        patch.filter?.jobId ?? null,
+        patch.filter?.taskType ?? null,
+        patch.sealSecret?.(id) ?? null,
+      ],
+    );
+    return rows[0] === undefined ? undefined : toView(rows[0]);
+  }
+
+  /** Deletes a subscription and its deliveries; false when there was none. */
+  async delete(id: string): Promise<boolean> {
+    return this.calls.transaction(async (runner) => {
+      const deleted = (await runner.query(
+        `DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id`,
+        [id],
+      )) as unknown[];
+      await runner.query(`DELETE FROM webhook_deliveries WHERE subscription_id = $1`, [id]);
+      return deleted.length > 0;
+    });
+  }
+
+  /** A subscription's deliveries, newest first, before `before` (a delivery seq). */
+  async deliveries(id: string, before: string | undefined, limit: number): Promise<DeliveryPage> {
+    const rows = await this.calls.query<DeliveryRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
+        WHERE subscription_id = $1 AND ($2::bigint IS NULL OR seq < $2::bigint)
+        ORDER BY seq DESC LIMIT $3`,
+      [id, before ?? null, limit + 1],
+    );
+    const items = rows.slice(0, limit).map(toDeliveryView);
+    return rows.length > limit ? { items, nextCursor: rows[limit - 1].seq } : { items };
+  }
+
+  /** Queues a `ping` delivery to the subscription (POST /v1/webhooks/:id/test); its event id. */
+  async enqueuePing(id: string): Promise<string | undefined> {
+    const eventId = randomUUID();
+    const now = new Date();
+    const body = JSON.stringify({
+      id: eventId,
+      type: PING_EVENT,
+      occurredAt: now.toISOString(),
+      data: { webhookId: id },
+    });
+    const rows = await this.calls.query<{ event_id: string }>(
+      `INSERT INTO webhook_deliveries
+         (subscription_id, event_id, event_type, occurred_at, body, state, created_at, next_attempt_at)
+       SELECT id, $2, $3, $4, $5, 'pending', now(), now() FROM webhook_subscriptions WHERE id = $1
+       RETURNING event_id`,
+      [id, eventId, PING_EVENT, now, body],
+    );
+    return rows[0]?.event_id;
+  }
+
+  // ---- matching and delivery (the draining registry) ----------------------------------
+
+  /**
+   * Matches the next window of stored audit events (at most `window` seqs)
+   * against every subscription; returns how many deliveries were queued and
+   * whether the window reached the newest event.
+   */
+  async match(window: number): Promise<{ queued: number; caughtUp: boolean }> {
+    return this.calls.transaction(async (runner) => {
+      const subscriptions = (await runner.query(
+        `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions ORDER BY id FOR UPDATE`,
+      )) as SubscriptionRow[];
+      if (subscriptions.length === 0) return { queued: 0, caughtUp: true };
+      const [{ last }] = (await runner.query(
+        `SELECT COALESCE(MAX(seq), 0)::text AS last FROM audit_events`,
+      )) as Array<{ last: string }>;
+      const from = subscriptions.reduce(
+        (low, s) => (BigInt(s.matched_seq) < low ? BigInt(s.matched_seq) : low),
+        BigInt(last),
+      );
+      const through = minBig(from + BigInt(window), BigInt(last));
+      if (through <= from) return { queued: 0, caughtUp: true };
+      const events = (await runner.query(
+        `SELECT e.seq::text AS seq, e.event_id, e."time", e."type", e.job_id, e.task_id, e.worker_id,
+                e.attempt, e.detail, h."type" AS task_type
+           FROM audit_events e LEFT JOIN task_history h ON h.task_id = e.task_id
+          WHERE e.seq > $1::bigint AND e.seq <= $2::bigint AND e."type" = ANY($3::text[])
+          ORDER BY e.seq`,
+        [from.toString(), through.toString(), MAPPED_AUDIT_TYPES],
+      )) as MatchedEventRow[];
+      const queued = await insertMatches(runner, subscriptions, events);
+      await runner.query(
+        `UPDATE webhook_subscriptions SET matched_seq = $1::bigint
+          WHERE id = ANY($2::uuid[]) AND matched_seq < $1::bigint`,
+        [through.toString(), subscriptions.map((s) => s.id)],
+      );
+      return { queued, caughtUp: through === BigInt(last) };
+    });
+  }
+
+  /**
+   * The oldest open delivery of each subscription whose next attempt is due,
+   * at most `limit`, skipping `busy` subscriptions (an attempt in flight):
+   * per subscription one delivery at a time, in order.
+   */
+  async due(busy: readonly string[], limit: number): Promise<DueDelivery[]> {
+    const rows = await this.calls.query<{
+      seq: string;
+      subscription_id: string;
+      event_id: string;
+      event_type: string;
+      body: string;
+      attempts: number;
+      occurred_at: Date;
+      url: string;
+      secret_sealed: string;
+    }>(
+      `SELECT h.seq::text AS seq, h.subscription_id, h.event_id, h.event_type, h.body, h.attempts,
+              h.occurred_at, s.url, s.secret_sealed
+         FROM (SELECT DISTINCT ON (subscription_id) *
+                 FROM webhook_deliveries WHERE state = 'pending'
+                ORDER BY subscription_id, seq) h
+         JOIN webhook_subscriptions s ON s.id = h.subscription_id
+        WHERE h.next_attempt_at <= now() AND NOT (h.subscription_id = ANY($1::uuid[]))
+        ORDER BY h.next_attempt_at LIMIT $2`,
+      [[...busy], limit],
+    );
+    return rows.map((row) => ({
+      seq: row.seq,
+      subscriptionId: row.subscription_id,
+      eventId: row.event_id,
+      eventType: row.event_type,
+      body: row.body,
+      attempts: row.attempts,
+      occurredAt: row.occurred_at.getTime(),
+      url: row.url,
+      secretSealed: row.secret_sealed,
+    }));
+  }
+
+  /**
+   * Records an attempt on a delivery that still has `attempts` attempts (a
+   * registry that lost the drain meanwhile changes nothing). Returns the
+   * delivery's state after it, or undefined when it had moved on.
+   */
+  async recordAttempt(
+    delivery: Pick<DueDelivery, 'seq' | 'attempts'>,
+    outcome: AttemptOutcome,
+  ): Promise<DeliveryView['state'] | undefined> {
+    const rows = outcome.delivered
+      ? await this.calls.query<{ state: DeliveryView['state'] }>(
+          `UPDATE webhook_deliveries
+              SET state = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
+                  last_status = $3, last_error = NULL, finished_at = now()
+            WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
+           RETURNING state`,
+          [delivery.seq, delivery.attempts, outcome.status],
+        )
+      : await this.calls.query<{ state: DeliveryView['state'] }>(
+          `UPDATE webhook_deliveries
+              SET attempts = attempts + 1, last_attempt_at = now(), last_status = $3,
+                  last_error = $4,
+                  state = CASE WHEN now() - created_at >= $5 * interval '1 millisecond'
+                               THEN 'failed' ELSE 'pending' END,
+                  finished_at = CASE WHEN now() - created_at >= $5 * interval '1 millisecond'
+                                     THEN now() END,
+                  next_attempt_at = now() + $6 * interval '1 millisecond'
+            WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
+           RETURNING state`,
+          [
+            delivery.seq,
+            delivery.attempts,
+            outcome.status ?? null,
+            outcome.error.slice(0, 1_000),
+            outcome.retryForMs,
+            outcome.retryInMs,
+          ],
+        );
+    return rows[0]?.state;
+  }
+
+  /** Open deliveries (the pending gauge). */
+  async pendingCount(): Promise<number> {
+    const rows = await this.calls.query<{ n: number }>(
+      `SELECT COUNT(*)::int AS n FROM webhook_deliveries WHERE state = 'pending'`,
+    );
+    return rows[0].n;
+  }
+}
+
+async function insertMatches(
+  runner: QueryRunner,
+  subscriptions: readonly SubscriptionRow[],
+  events: readonly MatchedEventRow[],
+): Promise<number> {
+  const columns: [string[], string[], string[], Date[], string[]] = [[], [], [], [], []];
+  for (const subscription of subscriptions) {
+    const wanted = { events: subscription.events, filter: filterOf(subscription) };
+    for (const event of events) {
+      if (BigInt(event.seq) <= BigInt(subscription.matched_seq)) continue;
+      const type = webhookTypeOf(event);
+      if (type === undefined) continue;
+      if (!subscriptionWants(wanted, type, { jobId: event.job_id, taskType: event.task_type })) {
+        continue;
+      }
+      columns[0].push(subscription.id);
+      columns[1].push(event.event_id);
+      columns[2].push(type);
+      columns[3].push(event.time);
+      columns[4].push(deliveryBody(type, event));
+    }
+  }
+  if (columns[0].length > 0) await runner.query(INSERT_DELIVERIES, columns);
+  return columns[0].length;
+}
+
+/** The JSON body of a delivery: `{id, type, occurredAt, data}`, `id` the audit event id. */
+function deliveryBody(type: string, event: MatchedEventRow): string {
+  const data: Record<string, unknown> = {};
+  if (event.job_id !== null) data.jobId = event.job_id;
+  if (event.task_id !== null) data.taskId = event.task_id;
+  if (event.task_type !== null) data.taskType = event.task_type;
+  if (event.worker_id !== null) data.workerId = event.worker_id;
+  if (event.attempt !== null) data.attempt = event.attempt;
+  if (event.detail !== null) data.detail = event.detail;
+  return JSON.stringify({ id: event.event_id, type, occurredAt: event.time.toISOString(), data });
+}
+
+function filterOf(row: SubscriptionRow): WebhookFilter {
+  const filter: WebhookFilter = {};
+  if (row.job_id !== null) filter.jobId = row.job_id;
+  if (row.task_type !== null) filter.taskType = row.task_type;
+  return filter;
+}
+
+function toView(row: SubscriptionRow): WebhookView {
+  const filter = filterOf(row);
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events as WebhookEventSelector[],
+    ...(Object.keys(filter).length > 0 ? { filter } : {}),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function toDeliveryView(row: DeliveryRow): DeliveryView {
+  const view: DeliveryView = {
+    eventId: row.event_id,
+    type: row.event_type,
+    state: row.state,
+    attempts: row.attempts,
+    occurredAt: row.occurred_at.toISOString(),
+    queuedAt: row.created_at.toISOString(),
+  };
+  if (row.last_attempt_at !== null) view.lastAttemptAt = row.last_attempt_at.toISOString();
+  if (row.last_status !== null) view.lastStatus = row.last_status;
+  if (row.last_error !== null) view.lastError = row.last_error;
+  if (row.state === 'pending') view.nextAttemptAt = row.next_attempt_at.toISOString();
+  if (row.finished_at !== null) view.finishedAt = row.finished_at.toISOString();
+  return view;
+}
+
+function minBig(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
