@@ -96,6 +96,9 @@ const INSERT_DELIVERIES = `
    ORDER BY d.ord
   ON CONFLICT (subscription_id, event_id) DO NOTHING`;
 
+// UPDATE and DELETE … RETURNING are wrapped in a CTE below: TypeORM answers
+// those commands with `[rows, count]`, a SELECT with the rows.
+
 /**
  * Webhook subscriptions and deliveries in PostgreSQL (the tables of
  * 1796601600000-create-webhook-tables). The API writes subscriptions; only
@@ -169,7 +172,7 @@ export class WebhookStore {
   /** Applies a patch; undefined when there is no such subscription. */
   async update(id: string, patch: WebhookPatch): Promise<WebhookView | undefined> {
     const rows = await this.calls.query<SubscriptionRow>(
-      `UPDATE webhook_subscriptions SET
+      `WITH changed AS (UPDATE webhook_subscriptions SET
          url = COALESCE($2, url),
          events = COALESCE($3::text[], events),
          job_id = CASE WHEN $4 THEN $5 ELSE job_id END,
@@ -177,7 +180,7 @@ export class WebhookStore {
          secret_sealed = COALESCE($7, secret_sealed),
          updated_at = now()
        WHERE id = $1
-       RETURNING ${SUBSCRIPTION_COLUMNS}`,
+       RETURNING ${SUBSCRIPTION_COLUMNS}) SELECT * FROM changed`,
       [
         id,
         patch.url ?? null,
@@ -195,7 +198,7 @@ export class WebhookStore {
   async delete(id: string): Promise<boolean> {
     return this.calls.transaction(async (runner) => {
       const deleted = (await runner.query(
-        `DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id`,
+        `WITH gone AS (DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING id) SELECT * FROM gone`,
         [id],
       )) as unknown[];
       await runner.query(`DELETE FROM webhook_deliveries WHERE subscription_id = $1`, [id]);
@@ -326,15 +329,15 @@ export class WebhookStore {
   ): Promise<DeliveryView['state'] | undefined> {
     const rows = outcome.delivered
       ? await this.calls.query<{ state: DeliveryView['state'] }>(
-          `UPDATE webhook_deliveries
+          `WITH changed AS (UPDATE webhook_deliveries
               SET state = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
                   last_status = $3, last_error = NULL, finished_at = now()
             WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
-           RETURNING state`,
+           RETURNING state) SELECT state FROM changed`,
           [delivery.seq, delivery.attempts, outcome.status],
         )
       : await this.calls.query<{ state: DeliveryView['state'] }>(
-          `UPDATE webhook_deliveries
+          `WITH changed AS (UPDATE webhook_deliveries
               SET attempts = attempts + 1, last_attempt_at = now(), last_status = $3,
                   last_error = $4,
                   state = CASE WHEN now() - created_at >= $5 * interval '1 millisecond'
@@ -343,7 +346,7 @@ export class WebhookStore {
                                      THEN now() END,
                   next_attempt_at = now() + $6 * interval '1 millisecond'
             WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
-           RETURNING state`,
+           RETURNING state) SELECT state FROM changed`,
           [
             delivery.seq,
             delivery.attempts,
