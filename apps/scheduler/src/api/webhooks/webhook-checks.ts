@@ -1,6 +1,7 @@
 import { WEBHOOK_EVENT_TYPES } from '@app/audit';
 import type { OutboundPolicy } from '@app/common';
-import type { Check } from '@app/common/api';
+import { ApiError, type Check } from '@app/common/api';
+import { Injectable, type PipeTransform } from '@nestjs/common';
 
 export const WEBHOOK_LIMITS = {
   urlLength: 2_048,
@@ -51,3 +52,18 @@ export const checkWebhookSecret: Check = (value) =>
   /^[\x21-\x7e]+$/.test(value)
     ? undefined
     : `must be ${WEBHOOK_LIMITS.secretMin} to ${WEBHOOK_LIMITS.secretMax} printable ASCII characters without spaces`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const checkWebhookId: Check = (value) =>
+  typeof value === 'string' && UUID.test(value) ? undefined : 'must be a webhook id (a UUID)';
+
+/** A 400 naming `id` unless it is a webhook id: no malformed id reaches PostgreSQL. */
+@Injectable()
+export class WebhookIdPipe implements PipeTransform<unknown, string> {
+  transform(value: unknown): string {
+    const problem = checkWebhookId(value, {});
+    if (problem) throw ApiError.field('id', problem);
+    return value as string;
+  }
+}

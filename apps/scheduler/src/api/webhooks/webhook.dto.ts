@@ -3,7 +3,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { WEBHOOK_EVENT_TYPES, type WebhookEventSelector } from '@app/audit';
 import { Convert, Nested, Optional, Required, Rule, integerIn } from '@app/common/api';
 import { checkJobId, checkObject, checkTaskType } from '../validation/checks';
-import { WEBHOOK_LIMITS, checkWebhookEvents, checkWebhookSecret } from './webhook-checks';
+import {
+  WEBHOOK_LIMITS,
+  checkWebhookEvents,
+  checkWebhookId,
+  checkWebhookSecret,
+} from './webhook-checks';
 
 // The URL's policy check needs the configuration: WebhooksService runs it.
 const checkUrlShape = (value: unknown): string | undefined =>
@@ -109,7 +114,10 @@ const toInteger = (value: unknown): unknown =>
 export class WebhookPageQueryDto {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page.' })
   @Optional()
-  @Rule('cursor', (value) => checkJobId(value, {}) && 'must be a nextCursor from a previous page')
+  @Rule(
+    'cursor',
+    (value) => checkWebhookId(value, {}) && 'must be a nextCursor from a previous page',
+  )
   cursor?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1000, default: 100 })

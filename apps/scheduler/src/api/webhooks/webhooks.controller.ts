@@ -19,9 +19,9 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { RequireRole } from '@app/common';
 import type { CreatedWebhookView, DeliveryPage, WebhookView } from '@app/audit';
 import { ApiErrors } from '../openapi/api-errors.decorator';
-import { JobIdPipe } from '../validation/id-pipes';
 import {
   CreateWebhookDto,
   DeliveryPageQueryDto,
@@ -36,12 +36,17 @@ import {
   WebhookViewDto,
 } from './webhook-views.dto';
 import { WebhooksService } from './webhooks.service';
+import { WebhookIdPipe } from './webhook-checks';
 
 const { BAD_REQUEST, NOT_FOUND, CONFLICT, SERVICE_UNAVAILABLE } = HttpStatus;
 const WEBHOOK_ID = ApiParam({ name: 'id', format: 'uuid', description: 'Webhook id.' });
 
-/** `/v1/webhooks`: subscriptions to signed failure notifications (docs/webhooks.md). */
+/**
+ * `/v1/webhooks`: subscriptions to signed failure notifications (docs/webhooks.md).
+ * Admin only, reads included: a subscription's URL may carry a token of the receiver.
+ */
 @ApiTags('webhooks')
+@RequireRole('admin')
 @Controller('v1/webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
@@ -73,7 +78,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Get a webhook' })
   @ApiOkResponse({ type: WebhookViewDto })
   @ApiErrors(BAD_REQUEST, NOT_FOUND, SERVICE_UNAVAILABLE)
-  get(@Param('id', JobIdPipe) id: string): Promise<WebhookView> {
+  get(@Param('id', WebhookIdPipe) id: string): Promise<WebhookView> {
     return this.webhooks.get(id);
   }
 
@@ -85,7 +90,10 @@ export class WebhooksController {
   })
   @ApiOkResponse({ type: WebhookViewDto })
   @ApiErrors(BAD_REQUEST, NOT_FOUND, SERVICE_UNAVAILABLE)
-  update(@Param('id', JobIdPipe) id: string, @Body() body: UpdateWebhookDto): Promise<WebhookView> {
+  update(
+    @Param('id', WebhookIdPipe) id: string,
+    @Body() body: UpdateWebhookDto,
+  ): Promise<WebhookView> {
     return this.webhooks.update(id, body);
   }
 
@@ -95,7 +103,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Delete a webhook and its deliveries' })
   @ApiNoContentResponse()
   @ApiErrors(BAD_REQUEST, NOT_FOUND, SERVICE_UNAVAILABLE)
-  delete(@Param('id', JobIdPipe) id: string): Promise<void> {
+  delete(@Param('id', WebhookIdPipe) id: string): Promise<void> {
     return this.webhooks.delete(id);
   }
 
@@ -108,7 +116,7 @@ export class WebhooksController {
   @ApiOkResponse({ type: DeliveryPageDto })
   @ApiErrors(BAD_REQUEST, NOT_FOUND, SERVICE_UNAVAILABLE)
   deliveries(
-    @Param('id', JobIdPipe) id: string,
+    @Param('id', WebhookIdPipe) id: string,
     @Query() query: DeliveryPageQueryDto,
   ): Promise<DeliveryPage> {
     return this.webhooks.deliveries(id, query.cursor, query.limit);
@@ -120,7 +128,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'Queue a `ping` event to the webhook (delivered like any other)' })
   @ApiAcceptedResponse({ type: PingQueuedDto })
   @ApiErrors(BAD_REQUEST, NOT_FOUND, SERVICE_UNAVAILABLE)
-  ping(@Param('id', JobIdPipe) id: string): Promise<{ eventId: string }> {
+  ping(@Param('id', WebhookIdPipe) id: string): Promise<{ eventId: string }> {
     return this.webhooks.ping(id);
   }
 }
