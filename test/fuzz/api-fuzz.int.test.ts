@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -61,7 +62,11 @@ let registryGrpcPort: number;
 
 beforeAll(async () => {
   server = await TestingServer.start();
-  cluster = new LocalCluster({ connectString: server.connectString });
+  // A key, so that valid webhook requests reach PostgreSQL (without one they are a 503).
+  cluster = new LocalCluster({
+    connectString: server.connectString,
+    env: { WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64') },
+  });
   schedulerGrpcPort = await freePort();
   registryGrpcPort = await freePort();
   [scheduler, registry] = await Promise.all([
@@ -170,6 +175,8 @@ const TASK_FIELDS = [
   'selector',
   'parallelism',
 ];
+const WEBHOOK_FIELDS = ['url', 'events', 'secret', 'filter'];
+const VALID_WEBHOOK = { url: 'https://hooks.example.com/zks', events: ['task.failed'] };
 const AUDIT_QUERY = ['jobId', 'taskId', 'workerId', 'type', 'since', 'until', 'cursor', 'limit'];
 
 function validJob(rng: Rng): Record<string, unknown> {
@@ -275,6 +282,33 @@ function httpCase(rng: Rng): HttpCase {
     }),
     () => ({ target: scheduler, method: 'GET', path: `/v1/tasks/${badId(rng)}` }),
     () => ({ target: scheduler, method: 'POST', path: `/v1/tasks/${badId(rng)}/cancel` }),
+    () => ({
+      target: scheduler,
+      method: rng.pick(['POST', 'PATCH']),
+      path: rng.chance(0.5) ? '/v1/webhooks' : `/v1/webhooks/${badId(rng)}`,
+      contentType,
+      body: jsonBody(rng, () =>
+        rng.chance(0.2)
+          ? { ...VALID_WEBHOOK, filter: randomValue(rng) }
+          : mutate(rng, { ...VALID_WEBHOOK }, WEBHOOK_FIELDS),
+      ),
+    }),
+    () => ({
+      target: scheduler,
+      method: 'GET',
+      path: `/v1/webhooks?${badQuery(rng, ['cursor', 'limit'])}`,
+    }),
+    () => ({
+      target: scheduler,
+      method: rng.pick(['GET', 'DELETE']),
+      path: `/v1/webhooks/${badId(rng)}`,
+    }),
+    () => ({
+      target: scheduler,
+      method: 'GET',
+      path: `/v1/webhooks/${badId(rng)}/deliveries?${badQuery(rng, ['cursor', 'limit'])}`,
+    }),
+    () => ({ target: scheduler, method: 'POST', path: `/v1/webhooks/${badId(rng)}/test` }),
     () => ({ target: registry, method: 'GET', path: `/v1/audit?${badQuery(rng, AUDIT_QUERY)}` }),
     () => ({
       target: registry,

@@ -94,6 +94,7 @@ test('a given secret is kept; update is a merge patch; a new secret is answered 
         attempts: 0,
       }),
     ],
+    nextCursor: null,
   });
 
   await request(api.http).delete(`/v1/webhooks/${id}`).expect(204);

@@ -9,7 +9,7 @@ import {
   type WebhookEventSelector,
   type WebhookFilter,
 } from './webhook-events';
-import type { DeliveryPage, DeliveryView, WebhookView } from './webhook-views';
+import type { DeliveryPage, DeliveryView, WebhookPage, WebhookView } from './webhook-views';
 
 export interface NewWebhook {
   url: string;
@@ -148,17 +148,14 @@ export class WebhookStore {
   }
 
   /** A page of subscriptions by id, after `after`. */
-  async list(
-    after: string | undefined,
-    limit: number,
-  ): Promise<{ items: WebhookView[]; nextCursor?: string }> {
+  async list(after: string | undefined, limit: number): Promise<WebhookPage> {
     const rows = await this.calls.query<SubscriptionRow>(
       `SELECT ${SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions
         WHERE ($1::uuid IS NULL OR id > $1::uuid) ORDER BY id LIMIT $2`,
       [after ?? null, limit + 1],
     );
     const items = rows.slice(0, limit).map(toView);
-    return rows.length > limit ? { items, nextCursor: items[items.length - 1].id } : { items };
+    return { items, nextCursor: rows.length > limit ? items[items.length - 1].id : null };
   }
 
   async get(id: string): Promise<WebhookView | undefined> {
@@ -215,7 +212,7 @@ export class WebhookStore {
       [id, before ?? null, limit + 1],
     );
     const items = rows.slice(0, limit).map(toDeliveryView);
-    return rows.length > limit ? { items, nextCursor: rows[limit - 1].seq } : { items };
+    return { items, nextCursor: rows.length > limit ? rows[limit - 1].seq : null };
   }
 
   /** Queues a `ping` delivery to the subscription (POST /v1/webhooks/:id/test); its event id. */

@@ -37,6 +37,12 @@ export interface DeliveryView {
 
 export interface DeliveryPage {
   items: DeliveryView[];
-  /** Older deliveries follow: pass it as `cursor`. */
-  nextCursor?: string;
+  /** Older deliveries follow: pass it as `cursor`; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface WebhookPage {
+  items: WebhookView[];
+  /** Pass it as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
 }

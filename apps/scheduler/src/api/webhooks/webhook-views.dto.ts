@@ -26,7 +26,7 @@ export class CreatedWebhookDto extends WebhookViewDto implements CreatedWebhookV
 
 export class WebhookPageDto {
   @ApiProperty({ type: [WebhookViewDto] }) items!: WebhookViewDto[];
-  @ApiPropertyOptional() nextCursor?: string;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 export class DeliveryViewDto implements DeliveryView {
@@ -47,7 +47,7 @@ export class DeliveryViewDto implements DeliveryView {
 
 export class DeliveryPageDto implements DeliveryPage {
   @ApiProperty({ type: [DeliveryViewDto] }) items!: DeliveryViewDto[];
-  @ApiPropertyOptional() nextCursor?: string;
+  @ApiProperty({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 export class PingQueuedDto {

@@ -20,7 +20,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { RequireRole } from '@app/common';
-import type { CreatedWebhookView, DeliveryPage, WebhookView } from '@app/audit';
+import type { CreatedWebhookView, DeliveryPage, WebhookPage, WebhookView } from '@app/audit';
 import { ApiErrors } from '../openapi/api-errors.decorator';
 import {
   CreateWebhookDto,
@@ -67,9 +67,7 @@ export class WebhooksController {
   @ApiOperation({ summary: 'List webhooks by id, a page at a time (never their secrets)' })
   @ApiOkResponse({ type: WebhookPageDto })
   @ApiErrors(BAD_REQUEST, SERVICE_UNAVAILABLE)
-  list(
-    @Query() query: WebhookPageQueryDto,
-  ): Promise<{ items: WebhookView[]; nextCursor?: string }> {
+  list(@Query() query: WebhookPageQueryDto): Promise<WebhookPage> {
     return this.webhooks.list(query.cursor, query.limit);
   }
 
