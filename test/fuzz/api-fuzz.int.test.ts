@@ -415,6 +415,17 @@ function grpcJob(rng: Rng, id?: string): Record<string, unknown> {
   };
 }
 
+function grpcWebhook(rng: Rng): Record<string, unknown> {
+  return {
+    url: rng.chance(0.5) ? VALID_WEBHOOK.url : grpcString(rng),
+    events: rng.chance(0.5)
+      ? [...VALID_WEBHOOK.events]
+      : Array.from({ length: rng.below(10) }, () => grpcString(rng, true)),
+    ...(rng.chance(0.5) ? { secret: grpcString(rng) } : {}),
+    ...(rng.chance(0.5) ? { filter: { jobId: grpcString(rng), taskType: grpcString(rng) } } : {}),
+  };
+}
+
 const BAD_GRPC_CODES = new Set([
   grpc.status.INTERNAL,
   grpc.status.UNKNOWN,
@@ -488,6 +499,21 @@ async function fuzz(seed: number): Promise<string[]> {
       }),
     ],
     [schedulerClient, 'CancelTask', () => ({ id: grpcString(rng) })],
+    [schedulerClient, 'CreateWebhook', () => grpcWebhook(rng)],
+    [schedulerClient, 'GetWebhook', () => ({ id: grpcString(rng) })],
+    [schedulerClient, 'ListWebhooks', () => ({ cursor: grpcString(rng), limit: grpcInt(rng) })],
+    [
+      schedulerClient,
+      'UpdateWebhook',
+      () => ({ ...grpcWebhook(rng), id: grpcString(rng), clearFilter: rng.chance(0.3) }),
+    ],
+    [schedulerClient, 'DeleteWebhook', () => ({ id: grpcString(rng) })],
+    [
+      schedulerClient,
+      'ListWebhookDeliveries',
+      () => ({ id: grpcString(rng), cursor: grpcString(rng), limit: grpcInt(rng) }),
+    ],
+    [schedulerClient, 'TestWebhook', () => ({ id: grpcString(rng) })],
     [registryClient, 'GetCluster', () => ({})],
     [
       registryClient,
@@ -535,12 +561,12 @@ async function fuzz(seed: number): Promise<string[]> {
     [
       new raw(`127.0.0.1:${schedulerGrpcPort}`, grpc.credentials.createInsecure()),
       'scheduler.v1.SchedulerService',
-      methods.slice(0, 11),
+      methods.filter(([target]) => target === schedulerClient),
     ],
     [
       new raw(`127.0.0.1:${registryGrpcPort}`, grpc.credentials.createInsecure()),
       'registry.v1.RegistryService',
-      methods.slice(11),
+      methods.filter(([target]) => target === registryClient),
     ],
   ] as const;
   const rawOutcomes = new Map<string, number>();

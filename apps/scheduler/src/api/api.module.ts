@@ -15,6 +15,7 @@ import { TaskHistoryReader } from './tasks/task-history';
 import { TasksService } from './tasks/tasks.service';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
+import { WebhooksGrpcController } from './webhooks/webhooks-grpc.controller';
 import { ApiValidationPipe } from '@app/common/api';
 
 /**
@@ -34,7 +35,13 @@ import { ApiValidationPipe } from '@app/common/api';
     CatalogModule,
     AuditModule.forRoot({ requiredForReadiness: false }),
   ],
-  controllers: [JobsController, TasksController, WebhooksController, SchedulerGrpcController],
+  controllers: [
+    JobsController,
+    TasksController,
+    WebhooksController,
+    SchedulerGrpcController,
+    WebhooksGrpcController,
+  ],
   providers: [
     JobsService,
     JobLimit,

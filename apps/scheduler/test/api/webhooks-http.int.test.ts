@@ -9,7 +9,8 @@ import request from 'supertest';
 import { AuditDatabase, SecretBox } from '@app/audit';
 import type { ApiErrorBody } from '@app/contracts/dto/scheduler-api';
 import { TestingServer, timing } from '@app/zk/testing';
-import { startApiApp, type ApiApp } from './support/api-app';
+import { status } from '@grpc/grpc-js';
+import { SchedulerClient, startApiApp, type ApiApp } from './support/api-app';
 
 const KEY = randomBytes(32);
 let server: TestingServer;
@@ -19,6 +20,7 @@ beforeAll(async () => {
   server = await TestingServer.start();
   api = await startApiApp(server, {
     env: { WEBHOOK_SECRET_KEY: KEY.toString('hex'), WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' },
+    grpc: true,
   });
 }, timing.ms(60_000));
 
@@ -139,6 +141,48 @@ test('ids and query parameters are checked', async () => {
     .get(`/v1/webhooks/${randomUUID()}/deliveries?cursor=abc`)
     .expect(400);
   expect(fields(cursor.body)[0][0]).toBe('cursor');
+});
+
+test('the same over gRPC: create, get, list, update, test, deliveries, delete; errors name the field', async () => {
+  const grpc = new SchedulerClient(api.grpcPort);
+  try {
+    type Hook = { id: string; secret?: string; events: string[]; filter?: object };
+    const hook = await grpc.call<Hook>('CreateWebhook', {
+      url: URL_OK,
+      events: ['task.failed'],
+      filter: { taskType: 'http' },
+    });
+    expect(hook.secret).toMatch(/^whsec_/);
+    const got = await grpc.call<Hook>('GetWebhook', { id: hook.id });
+    expect(got.secret).toBeUndefined();
+    expect(got.filter).toEqual({ taskType: 'http' });
+    const listed = await grpc.call<{ items: Hook[] }>('ListWebhooks', { limit: 1000 });
+    expect(listed.items.map((w) => w.id)).toContain(hook.id);
+    expect(listed.items.every((w) => w.secret === undefined)).toBe(true);
+    const updated = await grpc.call<Hook>('UpdateWebhook', {
+      id: hook.id,
+      events: ['*'],
+      clearFilter: true,
+    });
+    expect(updated.events).toEqual(['*']);
+    expect(updated.filter).toBeUndefined();
+    const { eventId } = await grpc.call<{ eventId: string }>('TestWebhook', { id: hook.id });
+    const deliveries = await grpc.call<{ items: Array<{ eventId: string; state: string }> }>(
+      'ListWebhookDeliveries',
+      { id: hook.id },
+    );
+    expect(deliveries.items).toEqual([expect.objectContaining({ eventId, state: 'pending' })]);
+    await grpc.call('DeleteWebhook', { id: hook.id });
+    expect((await grpc.failure('GetWebhook', { id: hook.id })).code).toBe(status.NOT_FOUND);
+
+    const bad = await grpc.failure('CreateWebhook', { url: 'ftp://x', events: [] });
+    expect(bad.code).toBe(status.INVALID_ARGUMENT);
+    expect(bad.errors.map((e) => e.field).sort()).toEqual(['events', 'url']);
+    const badId = await grpc.failure('GetWebhook', { id: 'nope' });
+    expect(badId.errors).toEqual([{ field: 'id', reason: 'must be a webhook id (a UUID)' }]);
+  } finally {
+    grpc.close();
+  }
 });
 
 test('without WEBHOOK_SECRET_KEY the API answers 503 and names the variable', async () => {

@@ -12,28 +12,31 @@ export const WEBHOOK_LIMITS = {
 
 const SELECTORS: readonly string[] = [...WEBHOOK_EVENT_TYPES, '*'];
 
+/** A webhook URL's form: absolute http(s), at most WEBHOOK_LIMITS.urlLength, no credentials, no fragment. */
+export const checkWebhookUrl: Check = (value) => {
+  if (typeof value !== 'string' || value.length === 0) return 'must be an http(s) URL';
+  if (value.length > WEBHOOK_LIMITS.urlLength) {
+    return `must be at most ${WEBHOOK_LIMITS.urlLength} characters`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute http(s) URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must use http or https';
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials';
+  if (url.hash !== '') return 'must not have a #fragment';
+  return undefined;
+};
+
 /**
- * A webhook URL: absolute http(s), no credentials, and a host the outbound
- * policy lets through before any lookup (the allowlist; IP literals in special
- * ranges). Names are resolved and checked again at each delivery.
+ * Why the outbound policy refuses a (well-formed) webhook URL before any
+ * lookup: not in the allowlist, an IP literal in a special range. Names are
+ * resolved and checked again at each delivery.
  */
-export function checkWebhookUrl(policy: OutboundPolicy): Check {
-  return (value) => {
-    if (typeof value !== 'string' || value.length === 0) return 'must be an http(s) URL';
-    if (value.length > WEBHOOK_LIMITS.urlLength) {
-      return `must be at most ${WEBHOOK_LIMITS.urlLength} characters`;
-    }
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return 'must be an absolute http(s) URL';
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must use http or https';
-    if (url.username !== '' || url.password !== '') return 'must not carry credentials';
-    if (url.hash !== '') return 'must not have a #fragment';
-    return policy.refusalOfHost(url.hostname);
-  };
+export function urlRefusal(policy: OutboundPolicy, url: string): string | undefined {
+  return policy.refusalOfHost(new URL(url).hostname);
 }
 
 export const checkWebhookEvents: Check = (value) => {

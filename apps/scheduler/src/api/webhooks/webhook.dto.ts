@@ -8,11 +8,8 @@ import {
   checkWebhookEvents,
   checkWebhookId,
   checkWebhookSecret,
+  checkWebhookUrl,
 } from './webhook-checks';
-
-// The URL's policy check needs the configuration: WebhooksService runs it.
-const checkUrlShape = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 ? undefined : 'must be an http(s) URL';
 
 export class WebhookFilterDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only events about this job (its tasks).' })
@@ -34,11 +31,11 @@ function UrlField(required: boolean): PropertyDecorator {
     example: 'https://hooks.example.com/zks',
     maxLength: WEBHOOK_LIMITS.urlLength,
     description:
-      'Where events are POSTed. Checked like the http handler targets: WEBHOOK_ALLOWED_HOSTS, or public addresses only.',
+      'Where events are POSTed. Checked like the http handler targets: WEBHOOK_ALLOWED_HOSTS, or public addresses only (here for IP literals, at each delivery for names).',
   };
   return required
-    ? applyDecorators(ApiProperty(doc), Required('url', checkUrlShape))
-    : applyDecorators(ApiPropertyOptional(doc), Optional(), Rule('url', checkUrlShape));
+    ? applyDecorators(ApiProperty(doc), Required('url', checkWebhookUrl))
+    : applyDecorators(ApiPropertyOptional(doc), Optional(), Rule('url', checkWebhookUrl));
 }
 
 function EventsField(required: boolean): PropertyDecorator {

@@ -14,7 +14,7 @@ import {
 import { OutboundPolicy, WEBHOOK_SETTINGS, type WebhookSettings } from '@app/common';
 import { ApiError } from '@app/common/api';
 import type { CreateWebhookDto, UpdateWebhookDto, WebhookFilterDto } from './webhook.dto';
-import { checkWebhookUrl } from './webhook-checks';
+import { urlRefusal } from './webhook-checks';
 
 /** Most subscriptions a cluster holds (each one is matched against every event). */
 export const MAX_WEBHOOKS = 1_000;
@@ -30,14 +30,14 @@ const DEFAULT_PAGE = 100;
 export class WebhooksService {
   private readonly store: WebhookStore;
   private readonly box: SecretBox | undefined;
-  private readonly checkUrl: ReturnType<typeof checkWebhookUrl>;
+  private readonly policy: OutboundPolicy;
 
   constructor(database: AuditDatabase, @Inject(WEBHOOK_SETTINGS) settings: WebhookSettings) {
     this.store = new WebhookStore(database.dataSource, {
       assertReady: () => database.assertReady(),
     });
     this.box = settings.secretKey === undefined ? undefined : new SecretBox(settings.secretKey);
-    this.checkUrl = checkWebhookUrl(new OutboundPolicy({ allowedHosts: settings.allowedHosts }));
+    this.policy = new OutboundPolicy({ allowedHosts: settings.allowedHosts });
   }
 
   async create(body: CreateWebhookDto): Promise<CreatedWebhookView> {
@@ -114,7 +114,7 @@ export class WebhooksService {
   }
 
   private assertUrl(url: string): void {
-    const problem = this.checkUrl(url, {});
+    const problem = urlRefusal(this.policy, url);
     if (problem !== undefined) throw ApiError.field('url', problem);
   }
 
