@@ -13,6 +13,7 @@ import { AUDIT_STORE, AuditDatabase, WebhookStore, type AuditStore } from '@app/
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../config/registry-settings';
 import { DrainMetrics } from './drain-metrics';
 import { DrainTerm } from './drain-term';
+import { AuditWriter } from '@app/store';
 import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import { WebhookMetrics } from '../webhooks/webhook-metrics';
 
@@ -36,6 +37,7 @@ export class AuditDrainService implements OnApplicationBootstrap, BeforeApplicat
     registry: Registry,
     database: AuditDatabase,
     @Inject(WEBHOOK_SETTINGS) webhookSettings: WebhookSettings,
+    audit: AuditWriter,
   ) {
     const metrics = new DrainMetrics(registry);
     const logger = structuredLogger('AuditDrain');
@@ -62,6 +64,7 @@ export class AuditDrainService implements OnApplicationBootstrap, BeforeApplicat
           },
           onDeposed: () => this.terms.endCurrent(),
           webhooks,
+          backlogEvent: (detail) => audit.event('audit.backlog', { detail }),
         }),
     });
   }

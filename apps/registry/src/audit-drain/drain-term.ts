@@ -18,6 +18,8 @@ export interface DrainTermDependencies {
   onStored: (events: readonly AuditEvent[]) => void;
   /** ZooKeeper refused a fenced write: the term must end. */
   onDeposed: () => void;
+  /** Makes the `audit.backlog` event (see OutboxDrainer). */
+  backlogEvent?: (detail: { depth: number; threshold: number }) => AuditEvent;
   /** The webhook deliverer of this term; undefined when webhooks are off. */
   webhooks?: () => WebhookDeliverer;
 }
@@ -63,6 +65,7 @@ export class DrainTerm {
         if (events.length > 0) deps.onStored(events);
       },
       onDeposed: deps.onDeposed,
+      backlogEvent: deps.backlogEvent,
     });
   }
 
