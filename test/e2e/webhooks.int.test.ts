@@ -75,7 +75,11 @@ async function submit(tasks: object[]): Promise<string[]> {
 
 test('a task that fails for good: exactly one task.failed, signed', async () => {
   const hook = await subscribe('/failed');
-  const [failing, succeeding] = await submit([FAILING, { type: 'noop' }]);
+  // Two attempts: the first failure is followed by a retry, only the second is final.
+  const [failing, succeeding] = await submit([
+    { ...FAILING, retry: { maxAttempts: 2, backoffMs: 100 } },
+    { type: 'noop' },
+  ]);
   await timing.waitFor(() => receiver.on('/failed').length >= 1, {
     timeoutMs: 30_000,
     message: 'the failure notified',

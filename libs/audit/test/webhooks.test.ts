@@ -2,10 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import {
   SecretBox,
   generateWebhookSecret,
-  subscriptionWants,
   verifyWebhookSignature,
   webhookSignature,
-  webhookTypeOf,
+  wantedType,
+  webhookTypesOf,
 } from '../src/webhooks';
 
 describe('webhook signature', () => {
@@ -54,39 +54,49 @@ describe('SecretBox', () => {
   });
 });
 
-describe('webhookTypeOf', () => {
+describe('webhookTypesOf', () => {
   test.each([
-    ['task.failed', undefined, 'task.failed'],
-    ['task.timed_out', undefined, 'task.timed_out'],
-    ['task.reassigned', undefined, 'task.reassigned'],
-    ['worker.left', undefined, 'worker.left'],
-    ['audit.backlog', undefined, 'audit.backlog'],
-    ['leader.elected', undefined, 'leader.changed'],
-    ['task.skipped', { reason: 'misfire' }, 'job.misfired'],
-    ['task.skipped', { reason: 'concurrency' }, undefined],
-    ['task.retry_scheduled', undefined, undefined],
-    ['task.succeeded', undefined, undefined],
-    ['leader.revoked', undefined, undefined],
-  ])('%s %j → %s', (type, detail, expected) => {
-    expect(webhookTypeOf({ type, detail })).toBe(expected);
+    ['task.failed', { state: 'failed' }, ['task.failed']],
+    ['task.failed', { state: 'retrying' }, []],
+    ['task.failed', { state: 'running' }, []],
+    ['task.timed_out', { state: 'retrying' }, ['task.timed_out']],
+    ['task.timed_out', { state: 'failed' }, ['task.failed', 'task.timed_out']],
+    ['task.reassigned', undefined, ['task.reassigned']],
+    ['worker.left', undefined, ['worker.left']],
+    ['audit.backlog', undefined, ['audit.backlog']],
+    ['leader.elected', undefined, ['leader.changed']],
+    ['task.skipped', { reason: 'misfire' }, ['job.misfired']],
+    ['task.skipped', { reason: 'concurrency' }, []],
+    ['task.retry_scheduled', undefined, []],
+    ['task.succeeded', undefined, []],
+    ['leader.revoked', undefined, []],
+  ])('%s %j → %j', (type, detail, expected) => {
+    expect(webhookTypesOf({ type, detail })).toEqual(expected);
   });
 });
 
-describe('subscriptionWants', () => {
+describe('wantedType', () => {
   const about = { jobId: 'j1', taskType: 'http' };
-  test('by type, `*`, and every filter field', () => {
-    expect(subscriptionWants({ events: ['task.failed'], filter: {} }, 'task.failed', about)).toBe(
-      true,
+  test('the first of the event’s types the subscription asks for; `*`; every filter field', () => {
+    const finalTimeout = ['task.failed', 'task.timed_out'] as const;
+    expect(wantedType({ events: ['task.failed'], filter: {} }, ['task.failed'], about)).toBe(
+      'task.failed',
     );
-    expect(subscriptionWants({ events: ['task.failed'], filter: {} }, 'worker.left', about)).toBe(
-      false,
+    expect(wantedType({ events: ['task.failed'], filter: {} }, ['worker.left'], about)).toBe(
+      undefined,
     );
-    expect(subscriptionWants({ events: ['*'], filter: {} }, 'worker.left', {})).toBe(true);
+    expect(wantedType({ events: ['task.timed_out'], filter: {} }, finalTimeout, about)).toBe(
+      'task.timed_out',
+    );
+    expect(
+      wantedType({ events: ['task.timed_out', 'task.failed'], filter: {} }, finalTimeout, about),
+    ).toBe('task.failed');
+    expect(wantedType({ events: ['*'], filter: {} }, ['worker.left'], {})).toBe('worker.left');
     const filtered = { events: ['*'], filter: { jobId: 'j1', taskType: 'http' } };
-    expect(subscriptionWants(filtered, 'task.failed', about)).toBe(true);
-    expect(subscriptionWants(filtered, 'task.failed', { jobId: 'j1', taskType: 'noop' })).toBe(
-      false,
+    expect(wantedType(filtered, ['task.failed'], about)).toBe('task.failed');
+    expect(wantedType(filtered, ['task.failed'], { jobId: 'j1', taskType: 'noop' })).toBe(
+      undefined,
     );
-    expect(subscriptionWants(filtered, 'worker.left', {})).toBe(false);
+    expect(wantedType(filtered, ['worker.left'], {})).toBe(undefined);
   });
 });

@@ -85,21 +85,29 @@ test('a final failure: exactly one task.failed, signed, with the headers and bod
   const hook = await subscribe('/failed', ['task.failed'], { taskType: 'http' });
   const taskId = `t-${randomUUID()}`;
   const other = `t-${randomUUID()}`;
-  const on = { taskId, jobId: undefined, workerId: 'w-1', attempt: 1 };
-  const failed = event('task.failed', { ...on, detail: { error: { code: 'E', message: 'boom' } } });
+  const on = { taskId, workerId: 'w-1' };
+  const detail = { code: 'E', message: 'boom', failures: 2, state: 'failed' };
+  const failed = event('task.failed', { ...on, attempt: 2, detail });
   await registry.store.append([
     event('task.created', { taskId, detail: { type: 'http', runAt: clock } }),
-    event('task.assigned', on),
-    event('task.retry_scheduled', on),
+    event('task.assigned', { ...on, attempt: 1 }),
+    // The first attempt failed and a retry followed: not a final failure.
+    event('task.failed', { ...on, attempt: 1, detail: { ...detail, state: 'retrying' } }),
+    event('task.retry_scheduled', { ...on, attempt: 1 }),
+    event('task.assigned', { ...on, attempt: 2 }),
     failed,
     // Another type of task: the filter leaves it out.
     event('task.created', { taskId: other, detail: { type: 'noop', runAt: clock } }),
-    event('task.failed', { taskId: other, attempt: 1 }),
+    event('task.failed', { taskId: other, attempt: 1, detail: { state: 'failed' } }),
   ]);
   // A later failure of the same type is delivered after it (order): once it
   // is there, nothing more for the first can still be on its way.
   const sentinelTask = `t-${randomUUID()}`;
-  const sentinel = event('task.failed', { taskId: sentinelTask, attempt: 1 });
+  const sentinel = event('task.failed', {
+    taskId: sentinelTask,
+    attempt: 1,
+    detail: { state: 'failed' },
+  });
   await registry.store.append([
     event('task.created', { taskId: sentinelTask, detail: { type: 'http', runAt: clock } }),
     sentinel,
@@ -120,8 +128,8 @@ test('a final failure: exactly one task.failed, signed, with the headers and bod
       taskId,
       taskType: 'http',
       workerId: 'w-1',
-      attempt: 1,
-      detail: { error: { code: 'E', message: 'boom' } },
+      attempt: 2,
+      detail,
     },
   });
   expect(verifyWebhookSignature(first.signature, first.body, hook.secret)).toBe(true);
@@ -133,18 +141,20 @@ test('a final failure: exactly one task.failed, signed, with the headers and bod
   ]);
 });
 
-test('each mapped type, in order of occurrence; `*` takes them all, a job filter only its job', async () => {
+test('each mapped type (a final timeout as task.failed), in order of occurrence; `*` takes them all, a job filter only its job', async () => {
   const all = await subscribe('/all', ['*']);
   const jobId = randomUUID();
   const ofJob = await subscribe('/job', ['*'], { jobId });
   const events = [
-    event('task.timed_out', { taskId: 'a', jobId, attempt: 1 }),
+    event('task.timed_out', { taskId: 'a', jobId, attempt: 1, detail: { state: 'retrying' } }),
     event('task.reassigned', { taskId: 'b', attempt: 2 }),
     event('task.skipped', { jobId, detail: { reason: 'misfire', count: 3 } }),
     event('task.skipped', { jobId, detail: { reason: 'concurrency' } }),
     event('worker.left', { workerId: 'w-9' }),
     event('leader.elected', { detail: { id: 's-1' } }),
     event('task.succeeded', { taskId: 'c', attempt: 1 }),
+    // A final attempt that timed out: a final failure.
+    event('task.timed_out', { taskId: 'd', attempt: 3, detail: { state: 'failed' } }),
   ];
   await registry.store.append(events);
   const expected = [
@@ -153,9 +163,10 @@ test('each mapped type, in order of occurrence; `*` takes them all, a job filter
     [events[2].id, 'job.misfired'],
     [events[4].id, 'worker.left'],
     [events[5].id, 'leader.changed'],
+    [events[7].id, 'task.failed'],
   ];
   await timing.waitFor(() => receiver.on('/all').length >= expected.length, {
-    message: 'all five delivered',
+    message: 'all six delivered',
   });
   expect(receiver.on('/all').map((r) => [r.delivery, r.event])).toEqual(expected);
   expect(receiver.allSigned('/all', all.secret)).toBe(true);
@@ -229,7 +240,9 @@ test('a receiver down for 30 s: every event delivered afterwards, in order, once
   });
   // The window must outlast the outage: this subscription's is the configured
   // 3 s, so it is given a day by moving its deliveries' queue time forward as they come.
-  const events = Array.from({ length: 5 }, (_, i) => event('task.failed', { taskId: `d-${i}` }));
+  const events = Array.from({ length: 5 }, (_, i) =>
+    event('task.failed', { taskId: `d-${i}`, detail: { state: 'failed' } }),
+  );
   await registry.store.append(events);
   const downSince = Date.now();
   while (Date.now() - downSince < 30_000) {

@@ -26,27 +26,37 @@ export interface MappedAuditEvent {
 }
 
 /**
- * The webhook type of an audit event, or undefined when no webhook carries it.
- * `task.failed` is only ever written for a final failure (a failed attempt
- * that will be retried is `task.retry_scheduled`); `job.misfired` is a
- * `task.skipped` the misfire policy wrote (concurrency skips are not misfires);
- * `leader.changed` is a leader's election (its revocation is followed by the
- * next election).
+ * The webhook types an audit event stands for, most specific first; empty
+ * when no webhook carries it. A subscription gets the event once, as the
+ * first of these types it asks for.
+ *
+ * - `task.failed`: the task reached its final `failed` state. The audit
+ *   `task.failed` is written for every failed attempt (`detail.state` is
+ *   `retrying` when a retry follows, `running` for a gang member's part); only
+ *   `state: "failed"` is final. A final attempt that timed out is an audit
+ *   `task.timed_out` with `state: "failed"`: it is `task.failed` too.
+ * - `task.timed_out`: any attempt that outlived its timeout.
+ * - `job.misfired`: a `task.skipped` the misfire policy wrote (concurrency
+ *   skips are not misfires).
+ * - `leader.changed`: a leader's election (a revocation is followed by one).
  */
-export function webhookTypeOf(event: MappedAuditEvent): WebhookEventType | undefined {
+export function webhookTypesOf(event: MappedAuditEvent): readonly WebhookEventType[] {
+  const final = event.detail?.state === 'failed';
   switch (event.type) {
     case 'task.failed':
+      return final ? ['task.failed'] : [];
     case 'task.timed_out':
+      return final ? ['task.failed', 'task.timed_out'] : ['task.timed_out'];
     case 'task.reassigned':
     case 'worker.left':
     case 'audit.backlog':
-      return event.type;
+      return [event.type];
     case 'task.skipped':
-      return event.detail?.reason === 'misfire' ? 'job.misfired' : undefined;
+      return event.detail?.reason === 'misfire' ? ['job.misfired'] : [];
     case 'leader.elected':
-      return 'leader.changed';
+      return ['leader.changed'];
     default:
-      return undefined;
+      return [];
   }
 }
 
@@ -66,15 +76,18 @@ export interface WebhookFilter {
   taskType?: string;
 }
 
-/** Whether a subscription (its event list and filter) wants an event of `type` about this job and task type. */
-export function subscriptionWants(
+/**
+ * The type a subscription (its event list and filter) gets an event as, among
+ * the event's `types` (webhookTypesOf), or undefined when it does not want it.
+ */
+export function wantedType(
   subscription: { events: readonly string[]; filter: WebhookFilter },
-  type: WebhookEventType,
+  types: readonly WebhookEventType[],
   about: { jobId?: string | null; taskType?: string | null },
-): boolean {
-  if (!subscription.events.includes('*') && !subscription.events.includes(type)) return false;
+): WebhookEventType | undefined {
   const { jobId, taskType } = subscription.filter;
-  if (jobId !== undefined && about.jobId !== jobId) return false;
-  if (taskType !== undefined && about.taskType !== taskType) return false;
-  return true;
+  if (jobId !== undefined && about.jobId !== jobId) return undefined;
+  if (taskType !== undefined && about.taskType !== taskType) return undefined;
+  const all = subscription.events.includes('*');
+  return types.find((type) => all || subscription.events.includes(type));
 }

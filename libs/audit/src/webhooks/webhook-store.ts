@@ -4,8 +4,8 @@ import { PgCalls } from '../pg-calls';
 import {
   MAPPED_AUDIT_TYPES,
   PING_EVENT,
-  subscriptionWants,
-  webhookTypeOf,
+  wantedType,
+  webhookTypesOf,
   type WebhookEventSelector,
   type WebhookFilter,
 } from './webhook-events';
@@ -375,11 +375,10 @@ async function insertMatches(
     const wanted = { events: subscription.events, filter: filterOf(subscription) };
     for (const event of events) {
       if (BigInt(event.seq) <= BigInt(subscription.matched_seq)) continue;
-      const type = webhookTypeOf(event);
+      const types = webhookTypesOf(event);
+      if (types.length === 0) continue;
+      const type = wantedType(wanted, types, { jobId: event.job_id, taskType: event.task_type });
       if (type === undefined) continue;
-      if (!subscriptionWants(wanted, type, { jobId: event.job_id, taskType: event.task_type })) {
-        continue;
-      }
       columns[0].push(subscription.id);
       columns[1].push(event.event_id);
       columns[2].push(type);
