@@ -7,6 +7,8 @@ import type { WebhookMetrics } from './webhook-metrics';
 
 /** Most audit seqs matched per transaction. */
 const MATCH_WINDOW = 5_000;
+/** Most deliveries a subscription's lane sends (one after the other) before the next look. */
+const LANE_LENGTH = 100;
 /** How often the pending gauge is recounted. */
 const COUNT_EVERY_MS = 5_000;
 
@@ -21,8 +23,9 @@ export interface WebhookDelivererEvents {
  * each subscription's oldest open delivery, signed, through the outbound
  * policy and client (the `http` handler's checks), and records the outcome.
  *
- * - Order: one attempt in flight per subscription, always its oldest open
- *   delivery; the next waits until it is delivered or failed.
+ * - Order: one lane per subscription: its oldest open deliveries, sent one
+ *   after the other; a delivery that is not delivered ends the lane, and the
+ *   next waits until it is delivered or failed.
  * - Isolation: attempts run beside the loop, at most `maxInFlight` at once,
  *   each bounded by `timeoutMs`; a slow endpoint holds only its own queue.
  *   Nothing here runs in the drain's or the scheduler's path.
@@ -103,17 +106,26 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
   private async dispatch(): Promise<void> {
     const free = this.settings.maxInFlight - this.inFlight.size;
     if (free <= 0) return;
-    for (const delivery of await this.store.due([...this.inFlight.keys()], free)) {
-      const attempt = this.attempt(delivery).finally(() => {
-        this.inFlight.delete(delivery.subscriptionId);
+    for (const lane of await this.store.due([...this.inFlight.keys()], free, LANE_LENGTH)) {
+      const subscription = lane[0].subscriptionId;
+      const sending = this.sendLane(lane).finally(() => {
+        this.inFlight.delete(subscription);
         // Its subscription's next delivery may be due now.
         this.wakeup.signal();
       });
-      this.inFlight.set(delivery.subscriptionId, attempt);
+      this.inFlight.set(subscription, sending);
     }
   }
 
-  private async attempt(delivery: DueDelivery): Promise<void> {
+  /** A subscription's deliveries in order, one at a time, up to the first that is not delivered. */
+  private async sendLane(lane: readonly DueDelivery[]): Promise<void> {
+    for (const delivery of lane) {
+      if (this.abort.signal.aborted || !(await this.attempt(delivery))) return;
+    }
+  }
+
+  /** One attempt; true when the delivery is delivered (and recorded). */
+  private async attempt(delivery: DueDelivery): Promise<boolean> {
     const signal = this.abort.signal;
     let status: number | undefined;
     let error: string;
@@ -134,14 +146,13 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
       });
       status = response.status;
       if (status >= 200 && status < 300) {
-        await this.finish(delivery, { delivered: true, status });
         this.metrics.lag.observe(Math.max(0, Date.now() - delivery.occurredAt) / 1000);
-        return;
+        return (await this.finish(delivery, { delivered: true, status })) === 'delivered';
       }
       error = `HTTP ${status}`;
     } catch (failure: unknown) {
       // Closing: the delivery stays open for the next drainer.
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       error = errorText(failure);
     }
     await this.finish(delivery, {
@@ -158,14 +169,15 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
         error: errorText(failure),
       });
     });
+    return false;
   }
 
   private async finish(
     delivery: DueDelivery,
     outcome: Parameters<WebhookStore['recordAttempt']>[1],
-  ): Promise<void> {
+  ): Promise<'delivered' | 'pending' | 'failed' | undefined> {
     const state = await this.store.recordAttempt(delivery, outcome);
-    if (state === undefined) return;
+    if (state === undefined) return undefined;
     this.metrics.deliveries.inc({ outcome: state === 'pending' ? 'retried' : state });
     if (state === 'failed') {
       this.logger.warn('webhook delivery failed for good', {
@@ -175,6 +187,7 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
       });
     }
     this.emit('attempted', delivery, state);
+    return state;
   }
 
   private async count(): Promise<void> {

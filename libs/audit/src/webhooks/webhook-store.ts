@@ -276,11 +276,17 @@ export class WebhookStore {
   }
 
   /**
-   * The oldest open delivery of each subscription whose next attempt is due,
-   * at most `limit`, skipping `busy` subscriptions (an attempt in flight):
-   * per subscription one delivery at a time, in order.
+   * The open deliveries of the subscriptions whose oldest open delivery is
+   * due, oldest first, at most `perSubscription` each (sent one after the
+   * other, in order), for at most `limit` subscriptions, skipping `busy` ones
+   * (a lane in flight). One index range read per subscription (LATERAL):
+   * the cost follows the subscriptions, not the backlog.
    */
-  async due(busy: readonly string[], limit: number): Promise<DueDelivery[]> {
+  async due(
+    busy: readonly string[],
+    limit: number,
+    perSubscription: number,
+  ): Promise<DueDelivery[][]> {
     const rows = await this.calls.query<{
       seq: string;
       subscription_id: string;
@@ -291,28 +297,59 @@ export class WebhookStore {
       occurred_at: Date;
       url: string;
       secret_sealed: string;
+      is_due: boolean;
+      next_attempt_at: Date;
     }>(
-      `SELECT h.seq::text AS seq, h.subscription_id, h.event_id, h.event_type, h.body, h.attempts,
-              h.occurred_at, s.url, s.secret_sealed
-         FROM (SELECT DISTINCT ON (subscription_id) *
-                 FROM webhook_deliveries WHERE state = 'pending'
-                ORDER BY subscription_id, seq) h
-         JOIN webhook_subscriptions s ON s.id = h.subscription_id
-        WHERE h.next_attempt_at <= now() AND NOT (h.subscription_id = ANY($1::uuid[]))
-        ORDER BY h.next_attempt_at LIMIT $2`,
-      [[...busy], limit],
+      `SELECT d.seq::text AS seq, s.id AS subscription_id, d.event_id, d.event_type, d.body,
+              d.attempts, d.occurred_at, s.url, s.secret_sealed,
+              d.next_attempt_at <= now() AS is_due, d.next_attempt_at
+         FROM webhook_subscriptions s
+        CROSS JOIN LATERAL (
+              SELECT seq, event_id, event_type, body, attempts, occurred_at, next_attempt_at
+                FROM webhook_deliveries
+               WHERE subscription_id = s.id AND state = 'pending'
+               ORDER BY seq LIMIT $2) d
+        WHERE NOT (s.id = ANY($1::uuid[]))
+        ORDER BY s.id, d.seq`,
+      [[...busy], perSubscription],
     );
-    return rows.map((row) => ({
-      seq: row.seq,
-      subscriptionId: row.subscription_id,
-      eventId: row.event_id,
-      eventType: row.event_type,
-      body: row.body,
-      attempts: row.attempts,
-      occurredAt: row.occurred_at.getTime(),
-      url: row.url,
-      secretSealed: row.secret_sealed,
-    }));
+    const lanes = new Map<
+      string,
+      { due: boolean; at: number; closed: boolean; deliveries: DueDelivery[] }
+    >();
+    for (const row of rows) {
+      let lane = lanes.get(row.subscription_id);
+      if (lane === undefined) {
+        // The head decides: a head waiting for its retry holds the lane (order).
+        lane = {
+          due: row.is_due,
+          at: row.next_attempt_at.getTime(),
+          closed: false,
+          deliveries: [],
+        };
+        lanes.set(row.subscription_id, lane);
+      }
+      // Behind the head, deliveries never tried and due, up to the first other one
+      // (a retry further back waits until the lane reaches it: order).
+      if (lane.deliveries.length > 0 && (!row.is_due || row.attempts > 0)) lane.closed = true;
+      if (lane.closed) continue;
+      lane.deliveries.push({
+        seq: row.seq,
+        subscriptionId: row.subscription_id,
+        eventId: row.event_id,
+        eventType: row.event_type,
+        body: row.body,
+        attempts: row.attempts,
+        occurredAt: row.occurred_at.getTime(),
+        url: row.url,
+        secretSealed: row.secret_sealed,
+      });
+    }
+    return [...lanes.values()]
+      .filter((lane) => lane.due)
+      .sort((a, b) => a.at - b.at)
+      .slice(0, limit)
+      .map((lane) => lane.deliveries);
   }
 
   /**
