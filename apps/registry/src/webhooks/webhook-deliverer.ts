@@ -9,6 +9,8 @@ import type { WebhookMetrics } from './webhook-metrics';
 const MATCH_WINDOW = 5_000;
 /** Most deliveries a subscription's lane sends (one after the other) before the next look. */
 const LANE_LENGTH = 100;
+/** Successes recorded per statement, at most (see sendLane). */
+const RECORD_EVERY = 20;
 /** How often the pending gauge is recounted. */
 const COUNT_EVERY_MS = 5_000;
 
@@ -117,18 +119,48 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
     }
   }
 
-  /** A subscription's deliveries in order, one at a time, up to the first that is not delivered. */
+  /**
+   * A subscription's deliveries in order, one at a time, up to the first that
+   * is not delivered. Successes are recorded a few at a time (one statement
+   * and one commit for up to RECORD_EVERY), always before the lane ends or a
+   * failure is recorded: a crash in between only makes the next drainer send
+   * those again, with the same ids.
+   */
   private async sendLane(lane: readonly DueDelivery[]): Promise<void> {
-    for (const delivery of lane) {
-      if (this.abort.signal.aborted || !(await this.attempt(delivery))) return;
+    const done: Array<{ delivery: DueDelivery; status: number }> = [];
+    try {
+      for (const delivery of lane) {
+        if (this.abort.signal.aborted) return;
+        const outcome = await this.attempt(delivery);
+        if (outcome === 'aborted') return;
+        if (outcome.delivered) {
+          done.push({ delivery, status: outcome.status });
+          if (done.length >= RECORD_EVERY) await this.recordDelivered(done.splice(0));
+          continue;
+        }
+        await this.recordDelivered(done.splice(0));
+        await this.recordFailure(delivery, outcome);
+        return;
+      }
+    } finally {
+      await this.recordDelivered(done.splice(0)).catch((failure: unknown) => {
+        this.logger.warn('webhook deliveries not recorded; they will be sent again', {
+          error: errorText(failure),
+          count: done.length,
+        });
+      });
     }
   }
 
-  /** One attempt; true when the delivery is delivered (and recorded). */
-  private async attempt(delivery: DueDelivery): Promise<boolean> {
+  /** One attempt: its outcome, or 'aborted' when the deliverer is closing (nothing to record). */
+  private async attempt(
+    delivery: DueDelivery,
+  ): Promise<
+    | { delivered: true; status: number }
+    | { delivered: false; status?: number; error: string }
+    | 'aborted'
+  > {
     const signal = this.abort.signal;
-    let status: number | undefined;
-    let error: string;
     try {
       const secret = this.box.open(delivery.secretSealed, delivery.subscriptionId);
       const response = await this.client.request({
@@ -144,40 +176,58 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
         body: delivery.body,
         signal,
       });
-      status = response.status;
+      const { status } = response;
       if (status >= 200 && status < 300) {
         this.metrics.lag.observe(Math.max(0, Date.now() - delivery.occurredAt) / 1000);
-        return (await this.finish(delivery, { delivered: true, status })) === 'delivered';
+        return { delivered: true, status };
       }
-      error = `HTTP ${status}`;
+      return { delivered: false, status, error: `HTTP ${status}` };
     } catch (failure: unknown) {
       // Closing: the delivery stays open for the next drainer.
-      if (signal.aborted) return false;
-      error = errorText(failure);
+      if (signal.aborted) return 'aborted';
+      return { delivered: false, error: errorText(failure) };
     }
-    await this.finish(delivery, {
-      delivered: false,
-      status,
-      error,
-      retryInMs: Backoff.delayAfter(
-        { minMs: this.settings.backoffMinMs, maxMs: this.settings.backoffMaxMs, jitter: 0.2 },
-        delivery.attempts,
-      ),
-      retryForMs: this.settings.retryForMs,
-    }).catch((failure: unknown) => {
-      this.logger.warn('webhook attempt not recorded; it will be made again', {
-        error: errorText(failure),
-      });
-    });
-    return false;
   }
 
-  private async finish(
+  private async recordDelivered(
+    done: ReadonlyArray<{ delivery: DueDelivery; status: number }>,
+  ): Promise<void> {
+    if (done.length === 0) return;
+    const recorded = await this.store.recordDelivered(
+      done.map(({ delivery, status }) => ({
+        seq: delivery.seq,
+        attempts: delivery.attempts,
+        status,
+      })),
+    );
+    this.metrics.deliveries.inc({ outcome: 'delivered' }, recorded.size);
+    for (const { delivery } of done) {
+      if (recorded.has(delivery.seq)) this.emit('attempted', delivery, 'delivered');
+    }
+  }
+
+  private async recordFailure(
     delivery: DueDelivery,
-    outcome: Parameters<WebhookStore['recordAttempt']>[1],
-  ): Promise<'delivered' | 'pending' | 'failed' | undefined> {
-    const state = await this.store.recordAttempt(delivery, outcome);
-    if (state === undefined) return undefined;
+    outcome: { status?: number; error: string },
+  ): Promise<void> {
+    const state = await this.store
+      .recordAttempt(delivery, {
+        delivered: false,
+        status: outcome.status,
+        error: outcome.error,
+        retryInMs: Backoff.delayAfter(
+          { minMs: this.settings.backoffMinMs, maxMs: this.settings.backoffMaxMs, jitter: 0.2 },
+          delivery.attempts,
+        ),
+        retryForMs: this.settings.retryForMs,
+      })
+      .catch((failure: unknown) => {
+        this.logger.warn('webhook attempt not recorded; it will be made again', {
+          error: errorText(failure),
+        });
+        return undefined;
+      });
+    if (state === undefined) return;
     this.metrics.deliveries.inc({ outcome: state === 'pending' ? 'retried' : state });
     if (state === 'failed') {
       this.logger.warn('webhook delivery failed for good', {
@@ -187,7 +237,6 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
       });
     }
     this.emit('attempted', delivery, state);
-    return state;
   }
 
   private async count(): Promise<void> {

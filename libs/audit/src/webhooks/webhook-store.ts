@@ -40,9 +40,13 @@ export interface DueDelivery {
 }
 
 /** How an attempt ended. `retryInMs`: the backoff before the next one, if the delivery is still within its window. */
-export type AttemptOutcome =
-  | { delivered: true; status: number }
-  | { delivered: false; status?: number; error: string; retryInMs: number; retryForMs: number };
+export interface AttemptOutcome {
+  delivered: false;
+  status?: number;
+  error: string;
+  retryInMs: number;
+  retryForMs: number;
+}
 
 interface SubscriptionRow {
   id: string;
@@ -353,25 +357,17 @@ export class WebhookStore {
   }
 
   /**
-   * Records an attempt on a delivery that still has `attempts` attempts (a
-   * registry that lost the drain meanwhile changes nothing). Returns the
-   * delivery's state after it, or undefined when it had moved on.
+   * Records a failed attempt on a delivery that still has `attempts` attempts
+   * (a registry that lost the drain meanwhile changes nothing): retried after
+   * `retryInMs`, or failed once `retryForMs` have passed since it was queued.
+   * Returns the delivery's state after it, or undefined when it had moved on.
    */
   async recordAttempt(
     delivery: Pick<DueDelivery, 'seq' | 'attempts'>,
     outcome: AttemptOutcome,
   ): Promise<DeliveryView['state'] | undefined> {
-    const rows = outcome.delivered
-      ? await this.calls.query<{ state: DeliveryView['state'] }>(
-          `WITH changed AS (UPDATE webhook_deliveries
-              SET state = 'delivered', attempts = attempts + 1, last_attempt_at = now(),
-                  last_status = $3, last_error = NULL, finished_at = now()
-            WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
-           RETURNING state) SELECT state FROM changed`,
-          [delivery.seq, delivery.attempts, outcome.status],
-        )
-      : await this.calls.query<{ state: DeliveryView['state'] }>(
-          `WITH changed AS (UPDATE webhook_deliveries
+    const rows = await this.calls.query<{ state: DeliveryView['state'] }>(
+      `WITH changed AS (UPDATE webhook_deliveries
               SET attempts = attempts + 1, last_attempt_at = now(), last_status = $3,
                   last_error = $4,
                   state = CASE WHEN now() - created_at >= $5 * interval '1 millisecond'
@@ -381,16 +377,36 @@ export class WebhookStore {
                   next_attempt_at = now() + $6 * interval '1 millisecond'
             WHERE seq = $1::bigint AND state = 'pending' AND attempts = $2
            RETURNING state) SELECT state FROM changed`,
-          [
-            delivery.seq,
-            delivery.attempts,
-            outcome.status ?? null,
-            outcome.error.slice(0, 1_000),
-            outcome.retryForMs,
-            outcome.retryInMs,
-          ],
-        );
+      [
+        delivery.seq,
+        delivery.attempts,
+        outcome.status ?? null,
+        outcome.error.slice(0, 1_000),
+        outcome.retryForMs,
+        outcome.retryInMs,
+      ],
+    );
     return rows[0]?.state;
+  }
+
+  /**
+   * Records deliveries that got a 2xx, each only if it still has the attempts
+   * it was sent with. Returns the seqs recorded.
+   */
+  async recordDelivered(
+    done: ReadonlyArray<{ seq: string; attempts: number; status: number }>,
+  ): Promise<Set<string>> {
+    if (done.length === 0) return new Set();
+    const rows = await this.calls.query<{ seq: string }>(
+      `WITH changed AS (UPDATE webhook_deliveries d
+          SET state = 'delivered', attempts = d.attempts + 1, last_attempt_at = now(),
+              last_status = u.status, last_error = NULL, finished_at = now()
+         FROM unnest($1::bigint[], $2::integer[], $3::integer[]) AS u(seq, attempts, status)
+        WHERE d.seq = u.seq AND d.state = 'pending' AND d.attempts = u.attempts
+       RETURNING d.seq::text AS seq) SELECT seq FROM changed`,
+      [done.map((d) => d.seq), done.map((d) => d.attempts), done.map((d) => d.status)],
+    );
+    return new Set(rows.map((row) => row.seq));
   }
 
   /** Open deliveries (the pending gauge). */
