@@ -17,6 +17,7 @@ import { TestingPostgres } from '@app/audit/testing';
 import { NoNodeError } from '@app/zk';
 import type { AppName, AppProcess } from '../support/app-process';
 import { LocalCluster } from '../support/local-cluster';
+import { NOTIFICATION_ENV } from './notifications';
 
 /** Session timeout of every service: faults are detected within a few seconds. */
 export const SESSION_TIMEOUT_MS = 3_000;
@@ -68,7 +69,7 @@ export class ChaosCluster {
       databaseUrl: this.databaseUrl,
       entries: { worker: join(__dirname, 'worker', 'main.ts') },
       readyTimeoutMs: 90_000,
-      env: { LOG_LEVEL: 'warn' },
+      env: { LOG_LEVEL: 'warn', ...NOTIFICATION_ENV },
     });
     const add = (app: AppName, index: number, env: Record<string, string>): void => {
       this.slots.push({

@@ -17,6 +17,8 @@ export interface ReceivedWebhook {
   /** The body parsed: `{id, type, occurredAt, data}`. */
   json: { id: string; type: string; occurredAt: string; data: Record<string, unknown> };
   at: number;
+  /** What the receiver answered (0 until it has). */
+  status: number;
 }
 
 export class WebhookReceiver {
@@ -40,12 +42,15 @@ export class WebhookReceiver {
           body,
           json: JSON.parse(body) as ReceivedWebhook['json'],
           at: Date.now(),
+          status: 0,
         };
         this.received.push(got);
-        void Promise.resolve(this.answer(got)).then(
-          (status) => response.writeHead(status).end(),
-          () => response.writeHead(500).end(),
-        );
+        void Promise.resolve(this.answer(got))
+          .catch(() => 500)
+          .then((status) => {
+            got.status = status;
+            response.writeHead(status).end();
+          });
       });
     });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
