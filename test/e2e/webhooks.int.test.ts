@@ -110,6 +110,9 @@ test('a task that fails for good: exactly one task.failed, signed', async () => 
     expect.objectContaining({ state: 'delivered', attempts: 1 }),
     expect.objectContaining({ state: 'delivered', attempts: 1 }),
   ]);
+  // The secret is in no log line of any process (request logs included, at info; the
+  // last 20 kB of each, which span this test).
+  for (const process of cluster.processes) expect(process.output).not.toContain(hook.secret);
 });
 
 test('the draining registry killed with kill -9 mid-batch: every notification delivered, none lost', async () => {
