@@ -22,8 +22,8 @@ export interface WebhookDelivererEvents {
 /**
  * Delivers webhooks while this registry drains (one per DrainTerm): matches
  * newly stored audit events to subscriptions (WebhookStore.match), then POSTs
- * each subscription's oldest open delivery, signed, through the outbound
- * policy and client (the `http` handler's checks), and records the outcome.
+ * each subscription's open deliveries, signed, through the outbound policy
+ * and client (the `http` handler's checks), and records the outcomes.
  *
  * - Order: one lane per subscription: its oldest open deliveries, sent one
  *   after the other; a delivery that is not delivered ends the lane, and the
