@@ -226,6 +226,44 @@ test('a receiver answering 500 forever: retried, then failed; another subscripti
   }
 });
 
+test('a receiver that never answers: each attempt times out; another subscription is served meanwhile', async () => {
+  const hanging = await subscribe('/hanging', ['task.reassigned']);
+  await subscribe('/quick', ['task.reassigned']);
+  const held: Array<() => void> = [];
+  receiver.answer = (request) =>
+    request.path === '/hanging'
+      ? new Promise<number>((resolve) => held.push(() => resolve(204)))
+      : 204;
+  try {
+    const events = Array.from({ length: 3 }, (_, i) =>
+      event('task.reassigned', { taskId: `h-${i}`, attempt: 2 }),
+    );
+    const stored = Date.now();
+    await registry.store.append(events);
+    await timing.waitFor(() => receiver.on('/quick').length === 3, { message: 'quick got all' });
+    // Well within the hanging endpoint's 2 s timeout.
+    expect(Date.now() - stored).toBeLessThan(2_000);
+    const timedOut = await timing.waitFor(
+      async () => {
+        const [head] = (await deliveries(hanging.id)).slice(-1);
+        return head?.lastError !== undefined ? head : undefined;
+      },
+      { message: 'the first attempt timed out' },
+    );
+    expect(timedOut.state).toBe('pending');
+    expect(timedOut.lastError).toMatch(
+      /HttpTimeoutError: POST .* no complete answer within 2000 ms/,
+    );
+    // In order: only the first has been tried.
+    expect(new Set(receiver.on('/hanging').map((r) => r.delivery))).toEqual(
+      new Set([events[0].id]),
+    );
+  } finally {
+    receiver.answer = () => 204;
+    for (const release of held) release();
+  }
+});
+
 test('a receiver down for 30 s: every event delivered afterwards, in order, once', async () => {
   const down = new WebhookReceiver();
   await down.start();
