@@ -8,6 +8,7 @@ import {
   type CreatedWebhookView,
   type DeliveryPage,
   type WebhookFilter,
+  type WebhookPage,
   type WebhookPatch,
   type WebhookView,
 } from '@app/audit';
@@ -60,7 +61,7 @@ export class WebhooksService {
     });
   }
 
-  list(cursor: string | undefined, limit: number | undefined) {
+  list(cursor: string | undefined, limit: number | undefined): Promise<WebhookPage> {
     this.sealer();
     return this.call(() => this.store.list(cursor, limit ?? DEFAULT_PAGE));
   }
