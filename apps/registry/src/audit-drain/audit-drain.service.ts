@@ -9,7 +9,7 @@ import { LeaderElection, ZkClient } from '@app/zk';
 import { structuredLogger } from '@app/zk/nest';
 import { AppConfig, LeadershipTerms, WEBHOOK_SETTINGS, type WebhookSettings } from '@app/common';
 import { ZkLayout, type AuditEvent } from '@app/contracts';
-import { AUDIT_STORE, AuditDatabase, WebhookStore, type AuditStore } from '@app/audit';
+import { AUDIT_STORE, AuditDatabase, WebhookDeliveryStore, type AuditStore } from '@app/audit';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../config/registry-settings';
 import { DrainMetrics } from './drain-metrics';
 import { DrainTerm } from './drain-term';
@@ -101,7 +101,7 @@ function webhookDelivererFactory(
 ): (() => WebhookDeliverer) | undefined {
   const { secretKey } = settings;
   if (secretKey === undefined) return undefined;
-  const store = new WebhookStore(database.dataSource, {
+  const store = new WebhookDeliveryStore(database.dataSource, {
     assertReady: () => database.assertReady(),
   });
   const metrics = new WebhookMetrics(registry);

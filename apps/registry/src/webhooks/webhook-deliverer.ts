@@ -1,7 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { Backoff, Wakeup, type StructuredLogger } from '@app/zk';
 import { OutboundHttpClient, OutboundPolicy, type WebhookSettings } from '@app/common';
-import { SecretBox, webhookSignature, type DueDelivery, type WebhookStore } from '@app/audit';
+import {
+  SecretBox,
+  webhookSignature,
+  type DueDelivery,
+  type WebhookDeliveryStore,
+} from '@app/audit';
 import { errorText } from '../audit-drain/error-text';
 import type { WebhookMetrics } from './webhook-metrics';
 
@@ -21,7 +26,7 @@ export interface WebhookDelivererEvents {
 
 /**
  * Delivers webhooks while this registry drains (one per DrainTerm): matches
- * newly stored audit events to subscriptions (WebhookStore.match), then POSTs
+ * newly stored audit events to subscriptions (WebhookDeliveryStore.match), then POSTs
  * each subscription's open deliveries, signed, through the outbound policy
  * and client (the `http` handler's checks), and records the outcomes.
  *
@@ -49,7 +54,7 @@ export class WebhookDeliverer extends EventEmitter<WebhookDelivererEvents> {
   private countedAt = 0;
 
   constructor(
-    private readonly store: WebhookStore,
+    private readonly store: WebhookDeliveryStore,
     private readonly settings: WebhookSettings & { secretKey: Buffer },
     private readonly metrics: WebhookMetrics,
     private readonly logger: StructuredLogger,
