@@ -1,4 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import type { AuditEventRow } from '../audit-rows';
 import { PgCalls } from '../pg-calls';
 import { MAPPED_AUDIT_TYPES, wantedType, webhookTypesOf } from './webhook-events';
 import { SUBSCRIPTION_COLUMNS, filterOf, type SubscriptionRow } from './webhook-rows';
@@ -26,18 +27,10 @@ export interface AttemptOutcome {
   retryForMs: number;
 }
 
-interface MatchedEventRow {
-  seq: string;
-  event_id: string;
-  time: Date;
-  type: string;
-  job_id: string | null;
-  task_id: string | null;
-  worker_id: string | null;
-  attempt: number | null;
-  detail: Record<string, unknown> | null;
+/** An `audit_events` row the matcher reads, with its task's handler type (from `task_history`). */
+type MatchedEventRow = Omit<AuditEventRow, 'actor' | 'fencing_token'> & {
   task_type: string | null;
-}
+};
 
 const INSERT_DELIVERIES = `
   INSERT INTO webhook_deliveries
