@@ -26,7 +26,13 @@ import { startDatabase } from './database';
 import { ensureDemoJob, prepareDemoLogs, type DemoJob } from './demo-job';
 import { parseStartOptions, USAGE, UsageError, type StartOptions } from './options';
 import { ServiceProcess } from './service-process';
-import { localSafeDefaults, readSettings, SettingsError, type LocalSettings } from './settings';
+import {
+  localSafeDefaults,
+  localWebhookKey,
+  readSettings,
+  SettingsError,
+  type LocalSettings,
+} from './settings';
 import { printSummary, type ZooKeeperInfo } from './summary';
 import { Supervisor } from './supervisor';
 import { checkServicePorts, planTopology } from './topology';
@@ -108,6 +114,7 @@ async function run(argv: readonly string[], output: ConsoleOutput): Promise<numb
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...localSafeDefaults(process.env, demoDirectory),
+      ...localWebhookKey(process.env, settings.dataDir),
       ZK_CONNECT: zooKeeper.connectString,
       DATABASE_URL: database.url,
       WORKER_SHUTDOWN_GRACE_MS: workerGrace,

@@ -2,6 +2,8 @@
  * What `npm start` reads from its own environment (the `ZKS_*` variables),
  * apart from the service variables it passes on untouched.
  */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 export interface BasePorts {
@@ -76,4 +78,19 @@ export function localSafeDefaults(
     ADVERTISED_HOST: env.ADVERTISED_HOST?.trim() || bindHost,
     WORKER_LOGS_ROOTS: roots ? `${roots},${demoDirectory}` : demoDirectory,
   };
+}
+
+/**
+ * Webhooks on out of the box: unless WEBHOOK_SECRET_KEY or its _FILE is set,
+ * a key made once in the data folder (mode 0600) and passed on by file, so
+ * that the sealed secrets of existing subscriptions still open after a restart.
+ */
+export function localWebhookKey(env: NodeJS.ProcessEnv, dataDir: string): NodeJS.ProcessEnv {
+  if (env.WEBHOOK_SECRET_KEY?.trim() || env.WEBHOOK_SECRET_KEY_FILE?.trim()) return {};
+  const file = resolve(dataDir, 'webhook-secret.key');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  return { WEBHOOK_SECRET_KEY_FILE: file };
 }

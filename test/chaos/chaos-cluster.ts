@@ -18,6 +18,7 @@ import { NoNodeError } from '@app/zk';
 import type { AppName, AppProcess } from '../support/app-process';
 import { LocalCluster } from '../support/local-cluster';
 import type { ProcessTimeline } from './attempt-overlap';
+import { NOTIFICATION_ENV } from './notifications';
 import { ZkLinks } from './zk-links';
 
 /** Session timeout of every service: faults are detected within a few seconds. */
@@ -77,7 +78,7 @@ export class ChaosCluster {
       databaseUrl: this.databaseUrl,
       entries: { worker: join(__dirname, 'worker', 'main.ts') },
       readyTimeoutMs: 90_000,
-      env: { LOG_LEVEL: 'warn' },
+      env: { LOG_LEVEL: 'warn', ...NOTIFICATION_ENV },
     });
     const add = (app: AppName, index: number, env: Record<string, string>): void => {
       this.slots.push({

@@ -23,6 +23,7 @@ import { REGRESSION_SEEDS } from './regressions';
 import { Rng } from '../support/rng';
 import { printSummary, summarize } from './summary';
 import { Workload } from './workload';
+import { NotificationWatch } from './notifications';
 import { sameCounts, znodeCounts } from './zk-state';
 
 const started = Date.now();
@@ -50,7 +51,9 @@ async function runOnce(options: ChaosOptions): Promise<number> {
   const rng = new Rng(options.seed);
   const workloadRng = rng.fork();
   const faultRng = rng.fork();
+  const notificationRng = rng.fork();
   const cluster = new ChaosCluster();
+  let notifications: NotificationWatch | undefined;
   let keep = options.keep;
   try {
     await cluster.start(log);
@@ -69,6 +72,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
         { timeoutMs: 30_000, intervalMs: 200 },
       )
       .catch(() => log('the outbox not drained before the workload: baseline taken anyway'));
+    notifications = await NotificationWatch.start(cluster, notificationRng);
 
     const workload = new Workload(cluster, workloadRng, String(options.seed));
     await workload.createJobs();
@@ -110,7 +114,9 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     const stuck = await Promise.all(
       (await zk.children(ZkLayout.tasks)).children.map(async (id) => cluster.local.task(id)),
     );
-    const audit = await readAudit(cluster.databaseUrl);
+    let audit = await readAudit(cluster.databaseUrl);
+    await notifications.settle(audit.rows);
+    audit = await readAudit(cluster.databaseUrl);
     const execLogs = readExecutionLogs(cluster.execLogDir);
     const crashes = cluster.slots.flatMap((slot) => [
       ...(slot.gaveUp ? [slot.gaveUp] : []),
@@ -131,6 +137,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
       faultProblems: faults.problems,
       processes: cluster.timeline,
     });
+    checks.push(notifications.check(audit.rows));
     const summary = summarize(
       {
         seed: options.seed,
@@ -145,6 +152,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
         apiErrors: workload.stats.apiErrors,
         unexpectedExits: crashes.length,
         failedStarts: cluster.slots.reduce((sum, slot) => sum + slot.failedStarts, 0),
+        ...notifications.counts,
       },
       checks,
     );
@@ -159,6 +167,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     log(`the run broke; process output and execution logs kept in ${cluster.outputDir}`);
     throw error;
   } finally {
+    await notifications?.close();
     await cluster.close(keep);
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -61,7 +62,11 @@ let registryGrpcPort: number;
 
 beforeAll(async () => {
   server = await TestingServer.start();
-  cluster = new LocalCluster({ connectString: server.connectString });
+  // A key, so that valid webhook requests reach PostgreSQL (without one they are a 503).
+  cluster = new LocalCluster({
+    connectString: server.connectString,
+    env: { WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64') },
+  });
   schedulerGrpcPort = await freePort();
   registryGrpcPort = await freePort();
   [scheduler, registry] = await Promise.all([
@@ -170,6 +175,8 @@ const TASK_FIELDS = [
   'selector',
   'parallelism',
 ];
+const WEBHOOK_FIELDS = ['url', 'events', 'secret', 'filter'];
+const VALID_WEBHOOK = { url: 'https://hooks.example.com/zks', events: ['task.failed'] };
 const AUDIT_QUERY = ['jobId', 'taskId', 'workerId', 'type', 'since', 'until', 'cursor', 'limit'];
 
 function validJob(rng: Rng): Record<string, unknown> {
@@ -275,6 +282,33 @@ function httpCase(rng: Rng): HttpCase {
     }),
     () => ({ target: scheduler, method: 'GET', path: `/v1/tasks/${badId(rng)}` }),
     () => ({ target: scheduler, method: 'POST', path: `/v1/tasks/${badId(rng)}/cancel` }),
+    () => ({
+      target: scheduler,
+      method: rng.pick(['POST', 'PATCH']),
+      path: rng.chance(0.5) ? '/v1/webhooks' : `/v1/webhooks/${badId(rng)}`,
+      contentType,
+      body: jsonBody(rng, () =>
+        rng.chance(0.2)
+          ? { ...VALID_WEBHOOK, filter: randomValue(rng) }
+          : mutate(rng, { ...VALID_WEBHOOK }, WEBHOOK_FIELDS),
+      ),
+    }),
+    () => ({
+      target: scheduler,
+      method: 'GET',
+      path: `/v1/webhooks?${badQuery(rng, ['cursor', 'limit'])}`,
+    }),
+    () => ({
+      target: scheduler,
+      method: rng.pick(['GET', 'DELETE']),
+      path: `/v1/webhooks/${badId(rng)}`,
+    }),
+    () => ({
+      target: scheduler,
+      method: 'GET',
+      path: `/v1/webhooks/${badId(rng)}/deliveries?${badQuery(rng, ['cursor', 'limit'])}`,
+    }),
+    () => ({ target: scheduler, method: 'POST', path: `/v1/webhooks/${badId(rng)}/test` }),
     () => ({ target: registry, method: 'GET', path: `/v1/audit?${badQuery(rng, AUDIT_QUERY)}` }),
     () => ({
       target: registry,
@@ -415,6 +449,17 @@ function grpcJob(rng: Rng, id?: string): Record<string, unknown> {
   };
 }
 
+function grpcWebhook(rng: Rng): Record<string, unknown> {
+  return {
+    url: rng.chance(0.5) ? VALID_WEBHOOK.url : grpcString(rng),
+    events: rng.chance(0.5)
+      ? [...VALID_WEBHOOK.events]
+      : Array.from({ length: rng.below(10) }, () => grpcString(rng, true)),
+    ...(rng.chance(0.5) ? { secret: grpcString(rng) } : {}),
+    ...(rng.chance(0.5) ? { filter: { jobId: grpcString(rng), taskType: grpcString(rng) } } : {}),
+  };
+}
+
 const BAD_GRPC_CODES = new Set([
   grpc.status.INTERNAL,
   grpc.status.UNKNOWN,
@@ -488,6 +533,21 @@ async function fuzz(seed: number): Promise<string[]> {
       }),
     ],
     [schedulerClient, 'CancelTask', () => ({ id: grpcString(rng) })],
+    [schedulerClient, 'CreateWebhook', () => grpcWebhook(rng)],
+    [schedulerClient, 'GetWebhook', () => ({ id: grpcString(rng) })],
+    [schedulerClient, 'ListWebhooks', () => ({ cursor: grpcString(rng), limit: grpcInt(rng) })],
+    [
+      schedulerClient,
+      'UpdateWebhook',
+      () => ({ ...grpcWebhook(rng), id: grpcString(rng), clearFilter: rng.chance(0.3) }),
+    ],
+    [schedulerClient, 'DeleteWebhook', () => ({ id: grpcString(rng) })],
+    [
+      schedulerClient,
+      'ListWebhookDeliveries',
+      () => ({ id: grpcString(rng), cursor: grpcString(rng), limit: grpcInt(rng) }),
+    ],
+    [schedulerClient, 'TestWebhook', () => ({ id: grpcString(rng) })],
     [registryClient, 'GetCluster', () => ({})],
     [
       registryClient,
@@ -535,12 +595,12 @@ async function fuzz(seed: number): Promise<string[]> {
     [
       new raw(`127.0.0.1:${schedulerGrpcPort}`, grpc.credentials.createInsecure()),
       'scheduler.v1.SchedulerService',
-      methods.slice(0, 11),
+      methods.filter(([target]) => target === schedulerClient),
     ],
     [
       new raw(`127.0.0.1:${registryGrpcPort}`, grpc.credentials.createInsecure()),
       'registry.v1.RegistryService',
-      methods.slice(11),
+      methods.filter(([target]) => target === registryClient),
     ],
   ] as const;
   const rawOutcomes = new Map<string, number>();

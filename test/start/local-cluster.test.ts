@@ -1,10 +1,17 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   ZooKeeperNotInstalledError,
   type ZooKeeperInstallation,
 } from '@app/zk/testing/zookeeper-installation';
 import { readableLine } from '../../scripts/local-cluster/log-line';
 import { parseStartOptions, UsageError } from '../../scripts/local-cluster/options';
-import { localSafeDefaults, readSettings } from '../../scripts/local-cluster/settings';
+import {
+  localSafeDefaults,
+  localWebhookKey,
+  readSettings,
+} from '../../scripts/local-cluster/settings';
 import { planTopology } from '../../scripts/local-cluster/topology';
 import {
   ensureZooKeeperInstallation,
@@ -184,6 +191,26 @@ describe('ZooKeeper installation', () => {
     const { system: host, commands } = system({ env: { ZOOKEEPER_HOME: '/opt/zk' } });
     expect(() => ensureZooKeeperInstallation(host)).toThrow(ZooKeeperNotInstalledError);
     expect(commands).toEqual([]);
+  });
+});
+
+describe('webhook key of a local cluster', () => {
+  test('made once in the data folder (0600) and passed by file; a given key or file wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zks-key-'));
+    try {
+      const first = localWebhookKey({}, dir);
+      const file = first.WEBHOOK_SECRET_KEY_FILE ?? '';
+      expect(file).toBe(join(dir, 'webhook-secret.key'));
+      const key = readFileSync(file, 'utf8');
+      expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(localWebhookKey({}, dir)).toEqual(first);
+      expect(readFileSync(file, 'utf8')).toBe(key);
+      expect(localWebhookKey({ WEBHOOK_SECRET_KEY: 'k' }, dir)).toEqual({});
+      expect(localWebhookKey({ WEBHOOK_SECRET_KEY_FILE: '/k' }, dir)).toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import { auditCommand } from './commands/audit';
 import { clusterCommand } from './commands/cluster';
 import { jobsCommand } from './commands/jobs';
 import { tasksCommand } from './commands/tasks';
+import { webhooksCommand } from './commands/webhooks';
 import { parseUrl } from './parsers';
 
 export const DEFAULT_SCHEDULER_URL = 'http://localhost:3000';
@@ -45,11 +46,18 @@ Examples:
   zks cluster
   zks tasks submit --type sleep --payload '{"ms":500}' --watch
   zks jobs create --name nightly --type noop --schedule '0 3 * * *' --timezone Europe/Paris
+  zks webhooks create --endpoint https://hooks.example.com/zks --event task.failed
   zks audit --task <id>`,
     )
     .configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr });
 
-  for (const command of [jobsCommand(), tasksCommand(), auditCommand(), clusterCommand()]) {
+  for (const command of [
+    jobsCommand(),
+    tasksCommand(),
+    webhooksCommand(),
+    auditCommand(),
+    clusterCommand(),
+  ]) {
     program.addCommand(command);
   }
   return program;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { freePort, TestingServer, timing } from '@app/zk/testing';
@@ -21,7 +22,10 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   server = await TestingServer.start();
-  cluster = new LocalCluster({ connectString: server.connectString });
+  cluster = new LocalCluster({
+    connectString: server.connectString,
+    env: { WEBHOOK_SECRET_KEY: randomBytes(32).toString('base64') },
+  });
   const [scheduler, registry] = await Promise.all([
     cluster.start('scheduler'),
     cluster.start('registry'),
@@ -267,6 +271,54 @@ test('tasks: a failed task makes watch exit 1; a cancelled one too, and a second
   expectExit(again, 4);
   expect(again.stderr).toContain('(409 Conflict)');
   expect(again.stderr).toMatch(/^ {2}state: /m);
+});
+
+test('webhooks: create (secret printed once), list, get, update, test, deliveries, delete', async () => {
+  const created = await zks(
+    '--json',
+    'webhooks',
+    'create',
+    '--endpoint',
+    'https://hooks.example.com/zks',
+    '--event',
+    'task.failed',
+    '--event',
+    'worker.left',
+    '--task-type',
+    'http',
+  );
+  expectExit(created, 0);
+  const hook = jsonOf<{ id: string; secret: string; events: string[] }>(created);
+  expect(hook.secret).toMatch(/^whsec_/);
+  expect(hook.events).toEqual(['task.failed', 'worker.left']);
+
+  const [list, get] = await Promise.all([zks('webhooks', 'list'), zks('webhooks', 'get', hook.id)]);
+  expectExit(list, 0);
+  expect(list.stdout).toMatch(/^ID\s+URL\s+EVENTS\s+FILTER/m);
+  expect(list.stdout).toContain(hook.id);
+  expect(list.stdout).not.toContain(hook.secret);
+  expectExit(get, 0);
+  expect(get.stdout).toMatch(/^task type\s+http$/m);
+  expect(get.stdout).not.toContain(hook.secret);
+
+  const updated = await zks('webhooks', 'update', hook.id, '--event', '*', '--no-filter');
+  expectExit(updated, 0);
+  expect(updated.stdout).toMatch(/^events\s+\*$/m);
+  expect(updated.stdout).toMatch(/^task type\s+-$/m);
+
+  const ping = await zks('webhooks', 'test', hook.id);
+  expectExit(ping, 0);
+  expect(ping.stdout).toMatch(/^ping queued: X-Zks-Delivery [0-9a-f-]{36}$/m);
+  const deliveries = await zks('webhooks', 'deliveries', hook.id);
+  expectExit(deliveries, 0);
+  expect(deliveries.stdout).toMatch(/^EVENT\s+TYPE\s+STATE\s+ATTEMPTS/m);
+  expect(deliveries.stdout).toMatch(/\sping\s+(pending|failed)\s/);
+
+  const bad = await zks('webhooks', 'create', '--endpoint', 'ftp://x', '--event', 'task.failed');
+  expectExit(bad, 4);
+  expect(bad.stderr).toMatch(/url must use http or https/);
+  expectExit(await zks('webhooks', 'delete', hook.id), 0);
+  expectExit(await zks('webhooks', 'get', hook.id), 3);
 });
 
 test('bad input: the server names the field and the reason (exit 4); an unknown task is exit 3', async () => {

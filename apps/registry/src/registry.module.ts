@@ -7,6 +7,8 @@ import {
   LoggingModule,
   MetricsModule,
   ZooKeeperModule,
+  WEBHOOK_SETTINGS,
+  loadWebhookSettings,
   memberRegistration,
   type ServiceDescriptor,
 } from '@app/common';
@@ -64,6 +66,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
   ],
   providers: [
     { provide: REGISTRY_SETTINGS, useFactory: () => loadRegistrySettings(process.env) },
+    { provide: WEBHOOK_SETTINGS, useFactory: () => loadWebhookSettings(process.env) },
     ...memberRegistration({ kind: 'registries', readinessCheck: 'registry', automatic: true }),
     AuditDrainService,
     ClusterViewService,

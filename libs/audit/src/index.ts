@@ -16,3 +16,5 @@ export {
 } from './audit-query-sql';
 export * from './entities';
 export { AUDIT_MIGRATIONS } from './migrations';
+export * from './webhooks';
+export { PgCalls } from './pg-calls';

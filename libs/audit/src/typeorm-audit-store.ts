@@ -30,7 +30,7 @@ import type {
   TaskHistory,
   TaskHistoryFilter,
 } from './audit-store';
-import { asUnavailable } from './unavailable';
+import { PgCalls } from './pg-calls';
 import { foldsIntoHistory, foldTaskEvent, type HistoryRow } from './task-history-fold';
 
 export interface TypeOrmAuditStoreOptions {
@@ -122,6 +122,7 @@ const SAVE_FINAL_RECORD = `
 export class TypeOrmAuditStore implements AuditStore {
   private readonly insertChunk: number;
   private readonly pingTimeoutMs: number;
+  private readonly calls: PgCalls;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -129,6 +130,7 @@ export class TypeOrmAuditStore implements AuditStore {
   ) {
     this.insertChunk = options.insertChunk ?? 1_000;
     this.pingTimeoutMs = options.pingTimeoutMs ?? 2_000;
+    this.calls = new PgCalls(dataSource, options.assertReady);
   }
 
   async append(events: readonly AuditEvent[]): Promise<number> {
@@ -303,34 +305,11 @@ export class TypeOrmAuditStore implements AuditStore {
     if (changed.length > 0) await runner.query(UPSERT_HISTORY, historyColumns(changed));
   }
 
-  private async transaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
-    this.options.assertReady?.();
-    let runner: QueryRunner;
-    try {
-      runner = this.dataSource.createQueryRunner();
-    } catch (error: unknown) {
-      throw asUnavailable(error);
-    }
-    try {
-      await runner.connect();
-      await runner.startTransaction();
-      const result = await work(runner);
-      await runner.commitTransaction();
-      return result;
-    } catch (error: unknown) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      throw asUnavailable(error);
-    } finally {
-      await runner.release().catch(() => undefined);
-    }
+  private transaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+    return this.calls.transaction(work);
   }
 
-  private async run<T>(work: (source: DataSource) => Promise<T>): Promise<T> {
-    this.options.assertReady?.();
-    try {
-      return await work(this.dataSource);
-    } catch (error: unknown) {
-      throw asUnavailable(error);
-    }
+  private run<T>(work: (source: DataSource) => Promise<T>): Promise<T> {
+    return this.calls.run(work);
   }
 }

@@ -4,6 +4,7 @@ export * from './config/environment-variables';
 export * from './config/load-app-config';
 export * from './config/value-checks';
 export * from './config/secret-files';
+export * from './config/webhook-settings';
 export * from './config/member-endpoint';
 export * from './logging/logging.module';
 export * from './health/readiness-registry';

@@ -20,6 +20,8 @@ export const AUDIT_EVENT_TYPES = [
   'leader.revoked',
   'worker.joined',
   'worker.left',
+  /** The audit outbox went above its warning depth (REGISTRY_OUTBOX_WARN_DEPTH): written by the drainer. */
+  'audit.backlog',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -7,12 +7,15 @@ import {
 import { Registry } from 'prom-client';
 import { LeaderElection, ZkClient } from '@app/zk';
 import { structuredLogger } from '@app/zk/nest';
-import { AppConfig, LeadershipTerms } from '@app/common';
+import { AppConfig, LeadershipTerms, WEBHOOK_SETTINGS, type WebhookSettings } from '@app/common';
 import { ZkLayout, type AuditEvent } from '@app/contracts';
-import { AUDIT_STORE, type AuditStore } from '@app/audit';
+import { AUDIT_STORE, AuditDatabase, WebhookDeliveryStore, type AuditStore } from '@app/audit';
 import { REGISTRY_SETTINGS, type RegistrySettings } from '../config/registry-settings';
 import { DrainMetrics } from './drain-metrics';
 import { DrainTerm } from './drain-term';
+import { AuditWriter } from '@app/store';
+import { WebhookDeliverer } from '../webhooks/webhook-deliverer';
+import { WebhookMetrics } from '../webhooks/webhook-metrics';
 
 /**
  * Every registry stands for the drain election (`/election/registry`); the one
@@ -32,9 +35,13 @@ export class AuditDrainService implements OnApplicationBootstrap, BeforeApplicat
     @Inject(AUDIT_STORE) store: AuditStore,
     @Inject(REGISTRY_SETTINGS) settings: RegistrySettings,
     registry: Registry,
+    database: AuditDatabase,
+    @Inject(WEBHOOK_SETTINGS) webhookSettings: WebhookSettings,
+    audit: AuditWriter,
   ) {
     const metrics = new DrainMetrics(registry);
     const logger = structuredLogger('AuditDrain');
+    const webhooks = webhookDelivererFactory(database, webhookSettings, registry);
     this.election = new LeaderElection(client, {
       path: ZkLayout.registryElection,
       id: config.memberId,
@@ -56,6 +63,8 @@ export class AuditDrainService implements OnApplicationBootstrap, BeforeApplicat
             for (const listener of this.storedListeners) listener(events);
           },
           onDeposed: () => this.terms.endCurrent(),
+          webhooks,
+          backlogEvent: (detail) => audit.event('audit.backlog', { detail }),
         }),
     });
   }
@@ -82,4 +91,20 @@ export class AuditDrainService implements OnApplicationBootstrap, BeforeApplicat
   async beforeApplicationShutdown(): Promise<void> {
     await this.terms.close();
   }
+}
+
+/** Makes each term's WebhookDeliverer; undefined when WEBHOOK_SECRET_KEY is unset (webhooks off). */
+function webhookDelivererFactory(
+  database: AuditDatabase,
+  settings: WebhookSettings,
+  registry: Registry,
+): (() => WebhookDeliverer) | undefined {
+  const { secretKey } = settings;
+  if (secretKey === undefined) return undefined;
+  const store = new WebhookDeliveryStore(database.dataSource, {
+    assertReady: () => database.assertReady(),
+  });
+  const metrics = new WebhookMetrics(registry);
+  const logger = structuredLogger('Webhooks');
+  return () => new WebhookDeliverer(store, { ...settings, secretKey }, metrics, logger);
 }

@@ -2,6 +2,7 @@ import type { LeaderElection, StructuredLogger, ZkClient } from '@app/zk';
 import type { AuditEvent } from '@app/contracts';
 import type { AuditStore } from '@app/audit';
 import type { RegistrySettings } from '../config/registry-settings';
+import type { WebhookDeliverer } from '../webhooks/webhook-deliverer';
 import { TaskRetention } from '../retention/task-retention';
 import type { DrainMetrics } from './drain-metrics';
 import { OutboxDrainer } from './outbox-drainer';
@@ -17,21 +18,29 @@ export interface DrainTermDependencies {
   onStored: (events: readonly AuditEvent[]) => void;
   /** ZooKeeper refused a fenced write: the term must end. */
   onDeposed: () => void;
+  /** Makes the `audit.backlog` event (see OutboxDrainer). */
+  backlogEvent?: (detail: { depth: number; threshold: number }) => AuditEvent;
+  /** The webhook deliverer of this term; undefined when webhooks are off. */
+  webhooks?: () => WebhookDeliverer;
 }
 
 /**
  * One drain leadership: from `elected` to `revoked`. The outbox drain and the
  * retention of finished tasks, both writing through the election's fenced
- * multi, so that nothing of a deposed term lands in ZooKeeper.
+ * multi, so that nothing of a deposed term lands in ZooKeeper; and the webhook
+ * deliveries (PostgreSQL only), so that one registry at a time sends them.
  */
 export class DrainTerm {
   readonly drainer: OutboxDrainer;
   readonly retention: TaskRetention;
+  /** Delivers webhooks while this term lasts (the draining registry only). */
+  readonly webhooks: WebhookDeliverer | undefined;
 
   private readonly metrics: DrainMetrics;
 
   constructor(deps: DrainTermDependencies) {
     this.metrics = deps.metrics;
+    this.webhooks = deps.webhooks?.();
     const commit = (ops: Parameters<LeaderElection['fencedMulti']>[0]) =>
       deps.election.fencedMulti(ops);
     this.retention = new TaskRetention({
@@ -52,9 +61,11 @@ export class DrainTerm {
       logger: deps.logger,
       onCommitted: (events) => {
         this.retention.onDrained(events);
+        if (events.length > 0) this.webhooks?.notify();
         if (events.length > 0) deps.onStored(events);
       },
       onDeposed: deps.onDeposed,
+      backlogEvent: deps.backlogEvent,
     });
   }
 
@@ -62,10 +73,11 @@ export class DrainTerm {
     this.metrics.isDrainer.set(1);
     this.drainer.start();
     this.retention.start();
+    this.webhooks?.start();
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.drainer.stop(), this.retention.stop()]);
+    await Promise.all([this.drainer.stop(), this.retention.stop(), this.webhooks?.close()]);
     this.metrics.isDrainer.set(0);
   }
 }

@@ -12,7 +12,7 @@ import {
 } from '@app/zk';
 import { ZkLayout, type AuditEvent } from '@app/contracts';
 import { InvalidAuditEventError, isUnavailable, type AuditStore } from '@app/audit';
-import { encodeJson } from '@app/store';
+import { encodeJson, outboxOp } from '@app/store';
 import type { RegistrySettings } from '../config/registry-settings';
 import type { DrainMetrics } from './drain-metrics';
 import { errorText } from './error-text';
@@ -39,6 +39,11 @@ export interface OutboxDrainerOptions {
   onCommitted?: (events: readonly AuditEvent[], throughSeq: number) => void;
   /** ZooKeeper refused a fenced write: this drainer no longer leads. */
   onDeposed?: () => void;
+  /**
+   * Makes the `audit.backlog` event written (through the outbox, fenced) when
+   * the outbox goes above its warning depth; none when undefined.
+   */
+  backlogEvent?: (detail: { depth: number; threshold: number }) => AuditEvent;
 }
 
 /** Deletes per transaction: well under ZooKeeper's 1 MiB request limit. */
@@ -335,6 +340,7 @@ export class OutboxDrainer {
     metrics.outboxDepth.set(depth);
     const now = Date.now();
     if (depth > settings.outboxWarnDepth) {
+      if (this.deepSince === undefined) this.recordBacklog(depth);
       this.deepSince ??= now;
       if (now - this.lastDepthWarning >= DEPTH_WARNING_EVERY_MS) {
         this.lastDepthWarning = now;
@@ -353,6 +359,21 @@ export class OutboxDrainer {
       this.deepSince = undefined;
       this.lastDepthWarning = 0;
     }
+  }
+
+  /**
+   * One `audit.backlog` event per crossing of the warning depth, into the
+   * outbox like every event (fenced: only the drainer writes it), so that it
+   * reaches the history and webhooks in order once the drain catches up. A
+   * failed write is only logged: the warning and the depth gauge remain.
+   */
+  private recordBacklog(depth: number): void {
+    const { backlogEvent, commit, logger, settings } = this.options;
+    if (backlogEvent === undefined) return;
+    const event = backlogEvent({ depth, threshold: settings.outboxWarnDepth });
+    commit([outboxOp([event])]).catch((error: unknown) => {
+      logger.warn('audit.backlog event not written', { error: errorText(error) });
+    });
   }
 
   /** Waits `ms`, or less if the drainer is stopped. */

@@ -22,7 +22,7 @@ import {
   type RegistrySettings,
 } from '../../src/config/registry-settings';
 import { DrainMetrics } from '../../src/audit-drain/drain-metrics';
-import { OutboxDrainer } from '../../src/audit-drain/outbox-drainer';
+import { OutboxDrainer, type OutboxDrainerOptions } from '../../src/audit-drain/outbox-drainer';
 import { fillOutbox, outboxDepth, syntheticEvent } from '../support/outbox-fixtures';
 
 let server: TestingServer;
@@ -78,6 +78,7 @@ async function startDrain(
   client: ZkClient,
   withStore: AuditStore,
   settings: Partial<RegistrySettings> = {},
+  extra: Pick<OutboxDrainerOptions, 'backlogEvent'> = {},
 ): Promise<Drain> {
   const election = new LeaderElection(client, {
     path: ZkLayout.registryElection,
@@ -100,6 +101,7 @@ async function startDrain(
     onCommitted: (events) => {
       if (events.length > 0) committed.push([...events]);
     },
+    ...extra,
   });
   drainer.start();
   cleanups.push(() => drainer.stop());
@@ -140,6 +142,25 @@ it('drains in outbox order, in batches bounded by nodes and events (a bigger nod
   expect(sizes).toContain(25);
   expect(sizes.every((size) => size <= 20 || size === 25)).toBe(true);
   expect(await metric(drain.registry, 'zks_registry_outbox_depth')).toBe(0);
+});
+
+it('an outbox above its warning depth: one audit.backlog event, through the outbox, stored in order', async () => {
+  const { zk } = await freshRoot();
+  const waiting = await fillOutbox(zk, 30, 1);
+  const drain = await startDrain(
+    zk,
+    store,
+    { outboxWarnDepth: 10, batchNodes: 5 },
+    { backlogEvent: (detail) => syntheticEvent('audit.backlog', { detail }) },
+  );
+  await timing.waitFor(async () => (await outboxDepth(zk)) === 0, { message: 'drained' });
+  const stored = drain.committed.flat();
+  const backlog = stored.filter((e) => e.type === 'audit.backlog');
+  expect(backlog).toHaveLength(1);
+  expect(backlog[0].detail).toEqual({ depth: 30, threshold: 10 });
+  // Written when the backlog was seen: after the 30 waiting events.
+  expect(stored.indexOf(backlog[0])).toBeGreaterThanOrEqual(waiting.length);
+  expect(await storedIds(waiting)).toEqual(waiting.map((e) => e.id));
 });
 
 it('wakes up on a new node without polling, after idling on an empty outbox', async () => {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { ConfigProblem, Environment } from './load-app-config';
 
 /** Secrets that may also come from a file named by `<NAME>_FILE` (container secrets). */
-export const FILE_SECRETS = ['DATABASE_URL', 'ZK_AUTH', 'API_TOKEN'] as const;
+export const FILE_SECRETS = ['DATABASE_URL', 'ZK_AUTH', 'API_TOKEN', 'WEBHOOK_SECRET_KEY'] as const;
 
 /**
  * `env` with each unset secret of FILE_SECRETS read from the file its

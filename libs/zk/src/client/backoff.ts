@@ -22,12 +22,21 @@ export class Backoff {
 
   constructor(private readonly options: BackoffOptions) {}
 
+  /**
+   * The delay after `failures` earlier failures (0: the first delay), for a
+   * retry whose count is kept elsewhere (a row in PostgreSQL: webhook deliveries).
+   */
+  static delayAfter(options: BackoffOptions, failures: number): number {
+    const { minMs, maxMs, jitter = 0 } = options;
+    const base = Math.min(maxMs, minMs * 2 ** Math.min(Math.max(failures, 0), 30));
+    return Math.round(base * (1 - jitter + Math.random() * jitter));
+  }
+
   /** The delay before the next attempt after one more failure. */
   next(): number {
-    const { minMs, maxMs, jitter = 0 } = this.options;
-    const base = Math.min(maxMs, minMs * 2 ** Math.min(this.failures, 30));
+    const delay = Backoff.delayAfter(this.options, this.failures);
     this.failures += 1;
-    return Math.round(base * (1 - jitter + Math.random() * jitter));
+    return delay;
   }
 
   reset(): void {

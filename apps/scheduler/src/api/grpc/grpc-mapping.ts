@@ -22,7 +22,7 @@ import type { CreatedJob } from '../jobs/jobs.service';
 type Plain = Record<string, unknown>;
 
 /** Drops unset fields: an unset optional field means "default", as an absent JSON field. */
-function defined(fields: Plain): Plain {
+export function defined(fields: Plain): Plain {
   const result: Plain = {};
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) result[key] = value;
   return result;

@@ -188,3 +188,73 @@ export interface ListTasksResponse {
   items: TaskMessage[];
   nextCursor?: string;
 }
+
+export interface WebhookFilterMessage {
+  jobId?: string;
+  taskType?: string;
+}
+
+export interface CreateWebhookRequest {
+  url?: string;
+  events?: string[];
+  secret?: string;
+  filter?: WebhookFilterMessage;
+}
+
+export interface WebhookMessage {
+  id: string;
+  url: string;
+  events: string[];
+  filter?: WebhookFilterMessage;
+  createdAt: string;
+  updatedAt: string;
+  secret?: string;
+}
+
+export interface ListWebhooksRequest {
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListWebhooksResponse {
+  items: WebhookMessage[];
+  nextCursor?: string;
+}
+
+export interface UpdateWebhookRequest {
+  id?: string;
+  url?: string;
+  events?: string[];
+  secret?: string;
+  filter?: WebhookFilterMessage;
+  clearFilter?: boolean;
+}
+
+export interface ListWebhookDeliveriesRequest {
+  id?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface WebhookDeliveryMessage {
+  eventId: string;
+  type: string;
+  state: string;
+  attempts: number;
+  occurredAt: string;
+  queuedAt: string;
+  lastAttemptAt?: string;
+  lastStatus?: number;
+  lastError?: string;
+  nextAttemptAt?: string;
+  finishedAt?: string;
+}
+
+export interface ListWebhookDeliveriesResponse {
+  items: WebhookDeliveryMessage[];
+  nextCursor?: string;
+}
+
+export interface TestWebhookResponse {
+  eventId: string;
+}
