@@ -479,8 +479,12 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
       return;
     }
     this.deadlineTimer = setTimeout(() => {
-      if (generation === this.generation && this.stateValue !== 'closed')
-        this.watchDeadline(generation);
+      // Timers run before socket reads in a turn of the event loop: after a stall, an
+      // answer may be waiting unread. setImmediate decides after this turn's reads.
+      setImmediate(() => {
+        if (generation === this.generation && this.stateValue !== 'closed')
+          this.watchDeadline(generation);
+      });
     }, Math.ceil(remaining));
   }
 
