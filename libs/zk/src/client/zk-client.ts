@@ -486,6 +486,8 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
           this.watchDeadline(generation);
       });
     }, Math.ceil(remaining));
+    // The socket keeps a live session's process running, not this timer.
+    this.deadlineTimer.unref();
   }
 
   /** Connected → suspended; requests already sent fail as connection loss (outcome unknown). */
