@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import * as zookeeper from 'node-zookeeper-client';
 import type { CreateMode, ZkStat } from './types';
 
@@ -12,6 +13,7 @@ const CM = { CONNECTING: 1, CONNECTED: 2, CLOSING: -1, CLOSED: -2 } as const;
 
 interface SocketInternals {
   destroyed: boolean;
+  write(chunk: Buffer, ...rest: unknown[]): boolean;
   destroy(): void;
   cork(): void;
   uncork(): void;
@@ -43,10 +45,14 @@ export interface NativeConnection {
    */
   lastHeardAt: number;
   /**
-   * When the servers last answered a request: they heard this session then at
-   * the latest, so it ends one session timeout after it at the latest.
+   * When (monotonic ms, `performance.now()`) this client sent the latest request
+   * the servers have answered (a connect request included): the servers heard
+   * the session then at the earliest, so they cannot expire it before this plus
+   * the session timeout. Undefined until a connect response arrives.
    */
-  lastAnsweredAt: number;
+  answeredRequestSentAt: number | undefined;
+  /** Queues a ping unless no connection is up; its answer refreshes the measure above. */
+  ping(): void;
   /** True while a socket is up or being set up. */
   isDialling(): boolean;
   /** Drops the socket; the native client re-dials the same session. */
@@ -74,7 +80,11 @@ export function createNative(settings: NativeSettings): NativeConnection {
   const connection: NativeConnection = {
     native,
     lastHeardAt: Date.now(),
-    lastAnsweredAt: Date.now(),
+    answeredRequestSentAt: undefined,
+    ping: () => {
+      if (manager.state === CM.CONNECTED && manager.socket && !manager.socket.destroyed)
+        manager.socket.write(PING_REQUEST);
+    },
     isDialling: () =>
       manager.socket !== undefined &&
       (manager.state === CM.CONNECTING || manager.state === CM.CONNECTED),
@@ -94,10 +104,13 @@ export function createNative(settings: NativeSettings): NativeConnection {
         native.close();
       }),
   };
+  const sent = new SendTimes();
   const frames = new FrameSplitter((frame) => {
-    if (!isWatchEvent(frame)) {
+    // The first frame on a socket answers its connect request; the others carry an xid.
+    const sentAt = manager.state === CM.CONNECTING ? sent.answerConnect() : sent.answer(frame);
+    if (sentAt !== undefined) {
       connection.lastHeardAt = Date.now();
-      connection.lastAnsweredAt = connection.lastHeardAt;
+      connection.answeredRequestSentAt = Math.max(connection.answeredRequestSentAt ?? 0, sentAt);
     }
     onSocketData.call(manager, frame);
   });
@@ -111,16 +124,77 @@ export function createNative(settings: NativeSettings): NativeConnection {
     frames.reset();
     connect.call(this);
   };
+  // Bound when the socket is created, so this override is the one called on 'connect'.
+  const onSocketConnected = manager.onSocketConnected;
+  manager.onSocketConnected = function (this: ConnectionManagerInternals) {
+    const socket = this.socket;
+    if (socket) {
+      // Requests unanswered on an earlier socket never will be.
+      sent.reset();
+      const write = socket.write;
+      socket.write = function (this: SocketInternals, chunk: Buffer, ...rest: unknown[]) {
+        // Only the connect request is written before the session is up.
+        if (manager.state === CM.CONNECTING) sent.connectSent();
+        else sent.requestSent(chunk);
+        return write.call(this, chunk, ...rest);
+      };
+    }
+    onSocketConnected.call(this);
+  };
   batchWrites(manager);
   native.on('state', settings.onState);
   return connection;
 }
 
-/** Watch events carry xid -1 (replies their request's xid, a connect response starts with 0). */
+/** Watch events carry xid -1 (replies their request's xid). */
 const WATCH_EVENT_XID = -1;
 
-function isWatchEvent(frame: Buffer): boolean {
-  return frame.length >= 8 && frame.readInt32BE(4) === WATCH_EVENT_XID;
+/** A ping: length 8, xid -2, op code 11 (what the native client sends when idle). */
+const PING_REQUEST = Buffer.from([0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe, 0, 0, 0, 11]);
+
+/**
+ * When each request on the current socket was sent, by xid, so that an answer
+ * tells when the servers heard this session at the earliest. Watch events
+ * answer nothing: they flow even when nothing this client sends arrives.
+ * Pings, auth and set-watches packets reuse fixed xids, hence a queue per xid.
+ */
+class SendTimes {
+  private readonly byXid = new Map<number, number[]>();
+  private connectSentAt: number | undefined;
+
+  connectSent(): void {
+    this.connectSentAt = performance.now();
+  }
+
+  requestSent(frame: Buffer): void {
+    if (frame.length < 8) return;
+    const xid = frame.readInt32BE(4);
+    const times = this.byXid.get(xid);
+    if (times) times.push(performance.now());
+    else this.byXid.set(xid, [performance.now()]);
+  }
+
+  answerConnect(): number | undefined {
+    const sentAt = this.connectSentAt;
+    this.connectSentAt = undefined;
+    return sentAt;
+  }
+
+  /** The send time of the request `frame` answers; undefined for a watch event. */
+  answer(frame: Buffer): number | undefined {
+    if (frame.length < 8) return undefined;
+    const xid = frame.readInt32BE(4);
+    if (xid === WATCH_EVENT_XID) return undefined;
+    const times = this.byXid.get(xid);
+    const sentAt = times?.shift();
+    if (times?.length === 0) this.byXid.delete(xid);
+    return sentAt;
+  }
+
+  reset(): void {
+    this.byXid.clear();
+    this.connectSentAt = undefined;
+  }
 }
 
 /**

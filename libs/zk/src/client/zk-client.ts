@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import * as zookeeper from 'node-zookeeper-client';
 import {
   BadArgumentsError,
@@ -106,13 +107,18 @@ interface PendingOperation {
  * A watcher function registered twice on the same path fires once, as with the
  * Java client: register the same function, not a fresh closure, to get that.
  *
- * Failure detection is client-side too (the native client pings when idle): a
- * connection whose requests go unanswered for 2/3 of the session timeout is dropped
- * and re-dialled, and the session is reported `lost` one session timeout after the
- * servers' last answer even if no server could say so, because by then they have
- * expired it. Watch events are not answers: in a one-way partition they still
- * arrive while the servers hear nothing, so a partitioned process knows it is cut
- * off no later than the servers do (a worker aborts its handlers then).
+ * Failure detection is client-side too. The client pings whenever its last
+ * answered request is a third of the session timeout old, and a connection whose
+ * requests go unanswered for 2/3 of the timeout is dropped and re-dialled. The
+ * session is reported `lost`, even if no server could say so, a safety margin
+ * before the servers can have expired it: at (send time of the last request they
+ * answered) + timeout − margin (`sessionLossMarginMs`), connected or not. The
+ * servers heard the session no earlier than that send time and expire it no
+ * earlier than one timeout after they last heard it, so a process cut off in
+ * either direction gives up its session (a worker aborts its handlers, a leader
+ * stops acting) before anyone else can see it gone and take its work over.
+ * Watch events are not answers: in a one-way partition they still arrive while
+ * the servers hear nothing.
  */
 export class ZkClient extends TypedEmitter<ZkClientEvents> {
   /** Absolute znode every path of this client is relative to. */
@@ -129,7 +135,9 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   private readonly pending = new Map<number, PendingOperation>();
   private readonly watcherWrappers = new WeakMap<Watcher, (event: zookeeper.Event) => void>();
   private nextOperationId = 0;
-  private lostTimer: NodeJS.Timeout | undefined;
+  /** Armed while a session lives: fires at the latest moment it may still be trusted. */
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private lastPingAt = 0;
   private housekeeping: NodeJS.Timeout | undefined;
 
   constructor(private readonly config: ZkClientOptions) {
@@ -168,6 +176,18 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   /** Negotiated session timeout (the requested one before the first session). */
   get sessionTimeoutMs(): number {
     return this.session?.timeoutMs ?? this.options.sessionTimeoutMs;
+  }
+
+  /**
+   * How long before the servers can expire the session the client declares it
+   * lost: a fifth of the timeout, at least 500 ms, at most a third of it. It
+   * must absorb the lateness of this client's timers on a loaded machine and
+   * the time a worker's handlers take to stop once aborted; the cap leaves a
+   * healthy connection (a ping answered every third of the timeout) clear of it.
+   */
+  get sessionLossMarginMs(): number {
+    const timeout = this.sessionTimeoutMs;
+    return Math.min(Math.max(timeout / 5, 500), timeout / 3);
   }
 
   /** Id and password of the current session: what a test needs to expire it. */
@@ -215,7 +235,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     if (this.stateValue === 'closed') return;
     const wasConnected = this.stateValue === 'connected';
     this.stateValue = 'closed';
-    clearTimeout(this.lostTimer);
+    clearTimeout(this.deadlineTimer);
     clearInterval(this.housekeeping);
     const connection = this.connection;
     this.connection = undefined;
@@ -405,9 +425,9 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         };
         const resumed =
           this.stateValue === 'suspended' && info.sessionId === this.session?.sessionId;
-        clearTimeout(this.lostTimer);
         this.session = info;
         this.stateValue = 'connected';
+        this.watchDeadline(generation);
         this.log(
           'log',
           resumed ? 'ZooKeeper connection resumed' : 'ZooKeeper session established',
@@ -418,20 +438,9 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         return;
       }
       case zookeeper.State.DISCONNECTED.code: {
-        if (this.stateValue !== 'connected') return;
-        this.stateValue = 'suspended';
-        // The servers expire the session one timeout after they last heard from us, which
-        // is no later than their last answer (watch events do not count: they flow even
-        // when nothing we send arrives, in a one-way partition).
-        const deadline = connection.lastAnsweredAt + this.sessionTimeoutMs;
-        this.lostTimer = setTimeout(
-          () => this.onSessionLost(generation, 'no reconnect within the session timeout'),
-          Math.max(0, deadline - Date.now()),
-        );
-        this.log('warn', 'ZooKeeper connection lost; session may survive', {
-          sessionId: this.session?.sessionId,
-        });
-        this.emit('suspended');
+        // The deadline armed when the session came up still runs: it ends the session
+        // unless a reconnect is answered in time.
+        if (this.stateValue === 'connected') this.suspend(generation);
         return;
       }
       case zookeeper.State.EXPIRED.code:
@@ -447,9 +456,60 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     }
   }
 
+  /**
+   * Declares the session lost at (send time of the last answered request) +
+   * timeout − margin. The timer is re-armed lazily: answers only move the
+   * deadline later, so it fires, finds the new deadline and sleeps until then.
+   */
+  private watchDeadline(generation: number): void {
+    clearTimeout(this.deadlineTimer);
+    const sentAt = this.connection?.answeredRequestSentAt;
+    if (sentAt === undefined) return;
+    const deadline = sentAt + this.sessionTimeoutMs - this.sessionLossMarginMs;
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) {
+      // Still connected as far as the socket goes (nothing came back, or only watch
+      // events): the connection is given up first, as if it had dropped, so what
+      // was sent fails as connection loss (outcome unknown) and `suspended` precedes `lost`.
+      if (this.stateValue === 'connected') this.suspend(generation);
+      this.onSessionLost(
+        generation,
+        `no answer to a request sent in the last ${Math.round(this.sessionTimeoutMs - this.sessionLossMarginMs)} ms: the servers may expire it within ${Math.round(this.sessionLossMarginMs)} ms`,
+      );
+      return;
+    }
+    this.deadlineTimer = setTimeout(() => {
+      // Timers run before socket reads in a turn of the event loop: after a stall, an
+      // answer may be waiting unread. setImmediate decides after this turn's reads.
+      setImmediate(() => {
+        if (generation === this.generation && this.stateValue !== 'closed')
+          this.watchDeadline(generation);
+      });
+    }, Math.ceil(remaining));
+    // The socket keeps a live session's process running, not this timer.
+    this.deadlineTimer.unref();
+  }
+
+  /** Connected → suspended; requests already sent fail as connection loss (outcome unknown). */
+  private suspend(generation: number): void {
+    this.stateValue = 'suspended';
+    this.failPending(
+      (op) => op.sent && op.generation === generation,
+      () =>
+        new ConnectionLossError(
+          'ZooKeeper connection lost, outcome unknown',
+          ZkCode.CONNECTION_LOSS,
+        ),
+    );
+    this.log('warn', 'ZooKeeper connection lost; session may survive', {
+      sessionId: this.session?.sessionId,
+    });
+    this.emit('suspended');
+  }
+
   private onSessionLost(generation: number, reason: string): void {
     if (generation !== this.generation || this.stateValue === 'closed') return;
-    clearTimeout(this.lostTimer);
+    clearTimeout(this.deadlineTimer);
     const lost = this.session ?? {
       sessionId: '0000000000000000',
       timeoutMs: this.sessionTimeoutMs,
@@ -473,13 +533,14 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
 
   private housekeepingIntervalMs(): number {
     const { sessionTimeoutMs, operationTimeoutMs } = this.options;
-    return Math.max(50, Math.floor(Math.min(sessionTimeoutMs / 6, operationTimeoutMs / 2)));
+    return Math.max(50, Math.floor(Math.min(sessionTimeoutMs / 10, operationTimeoutMs / 2)));
   }
 
-  /** Drops silent connections and times out operations that wait for one. */
+  /** Pings, drops silent connections and times out operations that wait for one. */
   private runHousekeeping(): void {
     const connection = this.connection;
     if (!connection) return;
+    this.pingIfIdle(connection);
     const now = Date.now();
     const readTimeoutMs = (this.sessionTimeoutMs * 2) / 3;
     if (connection.isDialling() && now - connection.lastHeardAt > readTimeoutMs)
@@ -494,6 +555,21 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
           ZkCode.CONNECTION_LOSS,
         ),
     );
+  }
+
+  /**
+   * The native client pings only after a third of the timeout without any
+   * traffic, and watch events count as traffic; an answer every third of the
+   * timeout keeps the session-loss deadline far from a healthy connection.
+   */
+  private pingIfIdle(connection: NativeConnection): void {
+    if (this.stateValue !== 'connected') return;
+    const now = performance.now();
+    const interval = this.sessionTimeoutMs / 3;
+    const answeredAt = connection.answeredRequestSentAt ?? 0;
+    if (now - answeredAt < interval || now - this.lastPingAt < interval) return;
+    this.lastPingAt = now;
+    connection.ping();
   }
 
   /**

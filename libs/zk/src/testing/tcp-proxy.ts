@@ -22,6 +22,7 @@ export class TcpProxy {
   private upstreamMode: FlowMode = 'forward';
   private downstreamMode: FlowMode = 'forward';
   private listenPort = 0;
+  private forwardedUp = 0;
 
   constructor(
     private readonly targetPort: number,
@@ -51,6 +52,11 @@ export class TcpProxy {
 
   get connectionCount(): number {
     return this.links.size;
+  }
+
+  /** Client → server bytes forwarded so far (an idle ZooKeeper client sends only 12-byte pings). */
+  get upstreamBytes(): number {
+    return this.forwardedUp;
   }
 
   /** Client → server bytes: forwarded, dropped, or held until `forward` again. */
@@ -98,7 +104,10 @@ export class TcpProxy {
     this.links.add(link);
     client.setNoDelay(true);
     server.setNoDelay(true);
-    client.on('data', (chunk) => this.relay(chunk, this.upstreamMode, link.heldUp, server));
+    client.on('data', (chunk) => {
+      if (this.upstreamMode === 'forward') this.forwardedUp += chunk.length;
+      this.relay(chunk, this.upstreamMode, link.heldUp, server);
+    });
     server.on('data', (chunk) => this.relay(chunk, this.downstreamMode, link.heldDown, client));
     const end = (): void => {
       this.links.delete(link);

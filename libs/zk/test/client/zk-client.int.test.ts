@@ -23,6 +23,10 @@ import {
 } from '@app/zk/testing';
 
 const SESSION_TIMEOUT_MS = 2_000;
+/** A ping request on the wire: length, xid, op code. */
+const PING_BYTES = 12;
+/** How long before the servers can expire a session of that timeout the client gives it up. */
+const LOSS_MARGIN_MS = 500;
 
 let server: TestingServer;
 const clients: ZkClient[] = [];
@@ -211,7 +215,7 @@ describe('connection states', () => {
     expect(await client.exists('/eph')).toBeNull();
   });
 
-  test('a partition: suspended within 2/3 of the timeout, lost at the timeout, a new session after healing', async () => {
+  test('a partition: suspended, lost a margin before the timeout, a new session after healing', async () => {
     const proxy = new TcpProxy(server.port);
     await proxy.start();
     try {
@@ -228,17 +232,19 @@ describe('connection states', () => {
       // The write neither succeeded nor failed silently: its outcome is unknown.
       await expect(pending).rejects.toBeInstanceOf(ConnectionLossError);
       expect(suspendedAfter).toBeLessThan(SESSION_TIMEOUT_MS);
-      expect(lostAfter).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS * 0.9);
-      expect(lostAfter).toBeLessThan(SESSION_TIMEOUT_MS * 2);
+      // Lost a margin before the timeout counted from the last answered request's sending,
+      // which is at most about a third of the timeout before the partition (pings).
+      expect(lostAfter).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS * 0.3);
+      expect(lostAfter).toBeLessThan(SESSION_TIMEOUT_MS);
       proxy.dropConnections();
       proxy.heal();
       await expect(states.next(10_000)).resolves.toBe('connected');
-      // `lost` is declared client-side one timeout after the servers were last heard;
-      // the servers expire the old session within about a tick of that.
+      // `lost` is declared client-side a margin before the servers can expire the session;
+      // they do so about a timeout after they last heard it.
       const stale = await client.exists('/eph');
       if (stale) expect(stale.ephemeralOwner).not.toBe(client.sessionInfo?.sessionId);
       await timing.waitFor(async () => (await client.exists('/eph')) === null, {
-        timeoutMs: 1_000,
+        timeoutMs: SESSION_TIMEOUT_MS,
         message: 'the servers expire the old session',
       });
     } finally {
@@ -246,42 +252,117 @@ describe('connection states', () => {
     }
   });
 
-  test('a one-way partition (nothing reaches the servers, watch events still arrive): lost no later than the servers expire the session', async () => {
+  /**
+   * A client connected through `proxy` owning the ephemeral `/eph` and watching
+   * `count` nodes, and an observer connected directly, under the same root.
+   */
+  async function watchingThroughProxy(
+    proxy: TcpProxy,
+    count: number,
+  ): Promise<{ client: ZkClient; observer: ZkClient; watched: string[] }> {
+    const root = `/client-test-${randomUUID()}`;
+    const client = await connect({ connectString: proxy.connectString, root });
+    const observer = await connect({ root });
+    await client.create('/eph', 'x', 'ephemeral');
+    const watched = Array.from({ length: count }, (_, i) => `/w${i}`);
+    for (const path of watched) {
+      await client.create(path, '0');
+      await client.get(path, () => undefined);
+    }
+    return { client, observer, watched };
+  }
+
+  /**
+   * Changes each watched node, one every 100 ms: each change sends the watching
+   * client one watch event (if anything from the servers reaches it), bytes that
+   * answer nothing it sent.
+   */
+  async function changeEach(observer: ZkClient, watched: readonly string[]): Promise<void> {
+    for (const path of watched) {
+      await observer.set(path, '1');
+      await timing.sleep(100);
+    }
+  }
+
+  test('a healthy idle connection pings and keeps its session over several timeouts, watch events flowing or not', async () => {
     const proxy = new TcpProxy(server.port);
     await proxy.start();
     try {
-      const root = `/client-test-${randomUUID()}`;
-      const client = await connect({ connectString: proxy.connectString, root });
-      const observer = await connect({ root });
-      const lost = new Promise<number>((resolve) => client.once('lost', () => resolve(Date.now())));
-      await client.create('/eph', 'x', 'ephemeral');
-      const watched = Array.from({ length: 30 }, (_, i) => `/w${i}`);
-      for (const path of watched) {
-        await client.create(path, '0');
-        await client.get(path, () => undefined);
-      }
-      const gone = new Promise<number>((resolve) => {
-        void observer.exists('/eph', (event) => {
-          if (event.type === 'deleted') resolve(Date.now());
-        });
+      const { client, observer, watched } = await watchingThroughProxy(proxy, 60);
+      const states = stateLog(client);
+      const session = client.sessionInfo?.sessionId;
+      // Idle: only pings go up, about three per timeout; ten of them span over three timeouts.
+      const idleFrom = proxy.upstreamBytes;
+      await timing.waitFor(() => proxy.upstreamBytes >= idleFrom + 10 * PING_BYTES, {
+        timeoutMs: 6 * SESSION_TIMEOUT_MS,
+        message: 'ten pings from the idle client',
       });
-      proxy.setUpstream('hold');
-      // Each change sends the cut-off client one watch event: bytes from the servers,
-      // but no answer to anything it sent (its pings are held).
-      for (const path of watched) {
-        await observer.set(path, '1');
-        await timing.sleep(100);
-      }
-      const [lostAt, goneAt] = await Promise.all([lost, gone]);
-      // A worker must stop its handlers before the leader can see it gone. The servers
-      // expire on tick boundaries at or after (last heard + timeout); the client counts
-      // from the answer's arrival, a loopback round trip later: 100 ms allows for that
-      // on a loaded machine (counting watch events as heard put it seconds later).
-      expect(lostAt).toBeLessThanOrEqual(goneAt + 100);
+      // Watch events only, one every 100 ms for three timeouts: the socket is never idle,
+      // so the native client would not ping; the client still must.
+      const eventsFrom = proxy.upstreamBytes;
+      await changeEach(observer, watched);
+      expect(proxy.upstreamBytes).toBeGreaterThanOrEqual(eventsFrom + 6 * PING_BYTES);
+      expect(states.size).toBe(0);
+      expect(client.state).toBe('connected');
+      expect(client.sessionInfo?.sessionId).toBe(session);
+      expect(await observer.exists('/eph')).not.toBeNull();
     } finally {
       await proxy.close();
     }
-  });
+  }, 60_000);
+
+  /** When the client declares its session lost and when an observer sees its ephemeral node go. */
+  async function lossAndExpiry(
+    cut: (proxy: TcpProxy) => void,
+  ): Promise<{ margin: number; client: ZkClient }> {
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    try {
+      const { client, observer, watched } = await watchingThroughProxy(proxy, 30);
+      const lost = new Promise<number>((resolve) =>
+        client.once('lost', () => resolve(performance.now())),
+      );
+      const gone = new Promise<number>((resolve) => {
+        void observer.exists('/eph', (event) => {
+          if (event.type === 'deleted') resolve(performance.now());
+        });
+      });
+      cut(proxy);
+      await changeEach(observer, watched);
+      const [lostAt, goneAt] = await timing.withTimeout(
+        Promise.all([lost, gone]),
+        4 * SESSION_TIMEOUT_MS,
+        'the client declares its session lost and the servers expire it',
+      );
+      return { margin: goneAt - lostAt, client };
+    } finally {
+      await proxy.close();
+    }
+  }
+
+  // A worker must stop its handlers before the leader can see it gone. The client declares
+  // the loss a margin (500 ms here) before the servers can expire the session; the servers
+  // expire later still (on a tick boundary, and they heard the request after it was sent).
+  // Half the margin is kept even if this process's timers run late on a loaded machine.
+  test.each([
+    ['both ways', (proxy: TcpProxy) => proxy.partition()],
+    [
+      'to ZooKeeper only (watch events still arrive)',
+      (proxy: TcpProxy) => proxy.setUpstream('hold'),
+    ],
+    [
+      'from ZooKeeper only (the servers still hear it)',
+      (proxy: TcpProxy) => proxy.setDownstream('hold'),
+    ],
+  ])(
+    'cut off %s: lost a margin before the servers expire the session',
+    async (_name, cut) => {
+      const { margin, client } = await lossAndExpiry(cut);
+      expect(client.sessionLossMarginMs).toBe(LOSS_MARGIN_MS);
+      expect(margin).toBeGreaterThanOrEqual(LOSS_MARGIN_MS / 2);
+    },
+    30_000,
+  );
 
   test('operations while no server answers fail after the operation timeout, never hang', async () => {
     const proxy = new TcpProxy(server.port);
