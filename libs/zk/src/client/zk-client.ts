@@ -128,6 +128,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   private nextOperationId = 0;
   private lostTimer: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
+  private readonly sent = new Map<ZkOperationName, number>();
 
   constructor(private readonly config: ZkClientOptions) {
     super();
@@ -165,6 +166,15 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   /** Negotiated session timeout (the requested one before the first session). */
   get sessionTimeoutMs(): number {
     return this.session?.timeoutMs ?? this.options.sessionTimeoutMs;
+  }
+
+  /**
+   * Requests put on the wire so far, by operation (a `multi` is one, a retried
+   * read counts each try): what a benchmark divides by tasks to see the round
+   * trips a task costs. Monotonic for the client's life.
+   */
+  requestsSent(): ReadonlyMap<ZkOperationName, number> {
+    return this.sent;
   }
 
   /** Id and password of the current session: what a test needs to expire it. */
@@ -573,6 +583,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         },
         send: () => {
           pendingOperation.sent = true;
+          this.sent.set(operation, (this.sent.get(operation) ?? 0) + 1);
           try {
             run(this.requireConnection().native, this.absolute(path), done);
           } catch (error) {
