@@ -81,9 +81,10 @@ export interface Assignment {
   /** The task's znode version once assigned: the worker's first compare-and-set. */
   taskVersion?: number;
   /**
-   * The record as assigned. Valid while the assignment exists: every other
-   * writer deletes the assignment in the transaction that changes the record
-   * (gang members excepted: they read the record itself).
+   * The record as assigned, in the worker's AssignmentNote (the node itself
+   * leaves it out since notes carry it). Valid while the assignment exists:
+   * every other writer deletes the assignment in the transaction that changes
+   * the record (gang members excepted: they read the record itself).
    */
   record?: TaskRecord;
 }

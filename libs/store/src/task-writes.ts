@@ -133,17 +133,13 @@ export class TaskWrites {
       head.push(own.delete ? Op.delete(path) : Op.check(path));
     }
     const assign = change.assign ?? [];
-    const assignment: Assignment = {
-      attempt: change.next.attempt,
-      taskVersion: version,
-      record: change.next,
-    };
-    const assignmentJson = assign.length > 0 ? JSON.stringify(assignment) : '';
-    head.push(
-      ...assign.map((worker) => Op.create(ZkLayout.assignment(worker, id), assignmentJson)),
-    );
-    // The worker learns the record from its note (one read per batch), not from this node.
-    const assignmentNotes = assign.map((workerId) => ({ workerId, json: assignmentJson }));
+    // The record goes in the worker's note (AssignmentNote, one read per batch),
+    // not in each node: a worker that finds no note reads the node, then the record.
+    const node: Assignment = { attempt: change.next.attempt, taskVersion: version };
+    const nodeJson = assign.length > 0 ? JSON.stringify(node) : '';
+    head.push(...assign.map((worker) => Op.create(ZkLayout.assignment(worker, id), nodeJson)));
+    const noteJson = assign.length > 0 ? JSON.stringify({ ...node, record: change.next }) : '';
+    const assignmentNotes = assign.map((workerId) => ({ workerId, json: noteJson }));
     const release = (change.release ?? []).filter((worker) => worker !== own?.workerId);
     for (;;) {
       const ops = [...head, ...release.map((worker) => Op.delete(ZkLayout.assignment(worker, id)))];
