@@ -194,9 +194,12 @@ function format(r: CompareResult, e2e: JsonLine[]): string {
       ]),
     ),
     '× > 1: zk-scheduler leads (throughput ours ÷ theirs; times theirs ÷ ours). A ratio of a 0 is left out.',
-    `zk-scheduler runs with the audit drain on; ZooKeeper requests per task in bench:e2e: ${e2e
-      .map((line) => pick(line, 'requestsPerTask'))
-      .join(', ')}.`,
+    `zk-scheduler runs with the audit drain on; each bench:e2e run: ${e2e
+      .map(
+        (line) =>
+          `${String(pick(line, 'tasksPerSecond'))} tasks/s, ${String(pick(line, 'requestsPerTask'))} ZooKeeper requests per task, outbox near empty ${String(pick(line, 'drain.drainedSecondsAfterLastTask'))} s after the last task (deepest ${String(pick(line, 'drain.maxOutboxDepth'))} nodes), registry ${String(pick(line, 'drain.registryCpuPercentOfCore'))} % of a core`,
+      )
+      .join('; ')}.`,
   ];
   return lines.join('\n');
 }
