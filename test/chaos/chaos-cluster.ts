@@ -17,6 +17,8 @@ import { TestingPostgres } from '@app/audit/testing';
 import { NoNodeError } from '@app/zk';
 import type { AppName, AppProcess } from '../support/app-process';
 import { LocalCluster } from '../support/local-cluster';
+import type { ProcessTimeline } from './attempt-overlap';
+import { ZkLinks } from './zk-links';
 
 /** Session timeout of every service: faults are detected within a few seconds. */
 export const SESSION_TIMEOUT_MS = 3_000;
@@ -51,6 +53,13 @@ export class ChaosCluster {
   postgres!: TestingPostgres;
   local!: LocalCluster;
   databaseUrl!: string;
+  /** Every service reaches ZooKeeper through links the faults can cut. */
+  readonly links = new ZkLinks(() => this.zookeeper.servers.map((server) => server.port));
+  /** When each process exited and was frozen, for the checks (runs cut short). */
+  readonly timeline: { exits: Map<number, number>; pauses: ProcessTimeline['pauses'][number][] } = {
+    exits: new Map(),
+    pauses: [],
+  };
   private closing = false;
   private readonly restarting = new Set<Slot>();
 
@@ -108,11 +117,16 @@ export class ChaosCluster {
   /** Starts the slot's process (same member id), once ZooKeeper has let its previous session go. */
   async launch(slot: Slot): Promise<void> {
     await this.memberGone(slot);
-    const started = await this.local.start(slot.app, { ...slot.env, MEMBER_ID: slot.id });
+    const started = await this.local.start(slot.app, {
+      ...slot.env,
+      MEMBER_ID: slot.id,
+      ZK_CONNECT: await this.links.connectString(slot.id),
+    });
     slot.process = started;
     slot.starts++;
     slot.held = false;
     void started.exited.then((exit) => {
+      this.timeline.exits.set(started.pid, Date.now());
       this.saveOutput(slot, started, `exit code ${exit.code} signal ${exit.signal}`);
       if (this.closing || slot.process !== started || slot.held) return;
       slot.unexpectedExits.push({ at: Date.now(), code: exit.code, signal: exit.signal });
@@ -239,6 +253,7 @@ export class ChaosCluster {
     }
     this.closing = true;
     await this.local?.close().catch(() => undefined);
+    await this.links.close().catch(() => undefined);
     await this.postgres?.close().catch(() => undefined);
     await this.zookeeper?.close().catch(() => undefined);
     if (!keep) rmSync(this.outputDir, { recursive: true, force: true });

@@ -75,6 +75,7 @@ function input(
   return {
     audit: { rows, distinctIds: new Set(rows.map((r) => r.id)).size, history },
     execLogs,
+    processes: { exits: new Map(), pauses: [] },
     jobs: [
       { id: JOB, name: 'every-second', concurrency: 'allow', misfire: 'fire_all', createdAt: T0 },
     ],

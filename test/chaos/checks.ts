@@ -16,11 +16,15 @@
  *    valid protocol path agreeing with `task_history` (the shared validator).
  * 6. ZooKeeper stays small: nothing left under /tasks or the outbox, and the
  *    znode count back to its baseline.
+ * 7. No two attempts of a task run at the same time (attempt-overlap.ts): a
+ *    worker cut off from ZooKeeper stops its handlers on its own before the
+ *    leader can hand the task to another.
  */
 import type { AuditRow, AuditSnapshot } from '../../apps/registry/test/support/audit-validator';
 import { verifyTasks } from '../../apps/registry/test/support/audit-validator';
 import type { TaskRecord } from '@app/contracts';
 import type { ExecutionLogLine } from './execution-log';
+import { checkAttemptOverlap, type ProcessTimeline } from './attempt-overlap';
 import type { CronJob } from './workload';
 
 export interface CheckInput {
@@ -36,6 +40,8 @@ export interface CheckInput {
   stuck: TaskRecord[];
   crashes: string[];
   faultProblems: string[];
+  /** When each worker process exited or was frozen (ends of handler runs cut short). */
+  processes: ProcessTimeline;
 }
 
 export interface CheckCounts {
@@ -49,6 +55,8 @@ export interface CheckCounts {
   lost: number;
   duplicated: number;
   stale: number;
+  /** Handler runs of a later attempt started while an earlier attempt's still ran. */
+  overlapping: number;
 }
 
 export interface CheckResult {
@@ -82,6 +90,7 @@ export function runChecks(input: CheckInput): Verdict {
     lost: 0,
     duplicated: 0,
     stale: 0,
+    overlapping: 0,
   };
   const checks: CheckResult[] = [];
   const check = (name: string, problems: string[]): void => {
@@ -126,6 +135,14 @@ export function runChecks(input: CheckInput): Verdict {
   counts.fencedResults = worker.fencedResults;
   check('no write from a fenced leader accepted (invariant 2)', leader.problems);
   check('no write from a stale worker accepted (invariant 3)', worker.problems);
+
+  // 7: attempts one at a time.
+  const overlap = checkAttemptOverlap(input.execLogs, input.processes);
+  counts.overlapping = overlap.problems.length;
+  check(
+    'no two attempts of a task ran at the same time (invariant 7)',
+    overlap.problems.slice(0, 20),
+  );
 
   check('no process crashed', input.crashes);
   check(

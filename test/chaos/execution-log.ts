@@ -30,3 +30,14 @@ export function readExecutionLogs(dir: string): ExecutionLogLine[] {
         }),
     );
 }
+
+/** Pids with a handler started and not ended yet (by their logs: a process killed since stays in). */
+export function pidsRunningHandlers(lines: readonly ExecutionLogLine[]): Set<number> {
+  const open = new Map<string, number>();
+  for (const line of lines) {
+    const key = `${line.pid}|${line.taskId}|${line.attempt}|${line.gang ?? 0}`;
+    if (line.event === 'start') open.set(key, line.pid);
+    else open.delete(key);
+  }
+  return new Set(open.values());
+}

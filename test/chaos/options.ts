@@ -8,6 +8,8 @@ export interface ChaosOptions {
   keep: boolean;
   /** Run the recorded regression seeds (regressions.ts) instead. */
   regressions: boolean;
+  /** Inject only the faults that cut a process off ZooKeeper (the partition run). */
+  onlyCuts: boolean;
 }
 
 /**
@@ -22,6 +24,7 @@ const USAGE =
   `  --minutes N  length of the fault window (default ${SHORT_FORM_MINUTES}, the short form)\n` +
   '  --seed S     replay a run (the seed is printed at the start and in the summary)\n' +
   '  --keep       keep the process output and execution logs (always kept on failure)\n' +
+  '  --only-cuts  inject only the faults that cut a process off ZooKeeper (partitions)\n' +
   '  --regressions  run the seeds recorded in test/chaos/regressions.ts, one after the other';
 
 export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
@@ -32,6 +35,7 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
       regressions: { type: 'boolean', default: false },
+      'only-cuts': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -51,5 +55,11 @@ export function parseChaosOptions(argv: readonly string[]): ChaosOptions {
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
     throw new Error(`--seed must be an integer in [0, 2^32), got "${values.seed}"\n${USAGE}`);
   }
-  return { minutes, seed, keep: values.keep ?? false, regressions: values.regressions ?? false };
+  return {
+    minutes,
+    seed,
+    keep: values.keep ?? false,
+    regressions: values.regressions ?? false,
+    onlyCuts: values['only-cuts'] ?? false,
+  };
 }

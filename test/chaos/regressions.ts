@@ -3,6 +3,9 @@
  * `npm run test:chaos -- --regressions` runs each of them (same fault window).
  * A seed fixes the run's choices, not its timing, so a replay is likely, not
  * certain, to take the same path; each one reproduced its bug before the fix.
+ * New fault kinds change what a seed draws: since the cut-off faults were
+ * added, the seeds below no longer replay the runs that found their bugs
+ * (they stay as runs that once found one).
  */
 export interface RegressionSeed {
   seed: number;
@@ -35,7 +38,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found:
       'a /jobstate node left after its job was deleted: a fire in flight when the job was ' +
       'deleted found its state gone, read it again and created it anew; fixed by the fire ' +
-      'checking that the job still exists in the same transaction (job-scheduler.ts)',
+      'checking that the job still exists in the same transaction (job-scheduler.ts). Later, in CI, ' +
+      '"scheduler-2 did not exit on SIGTERM: timed out after 45000 ms" (fault 10, a scheduler ' +
+      'relaunched after a leader kill -9): the end of a leadership and close() waited behind a term ' +
+      'start that waited for ZooKeeper; fixed by ending a term without waiting for its start ' +
+      '(leadership-terms.ts; leadership-terms.int.test.ts)',
   },
   {
     seed: 158223311,
@@ -45,5 +52,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'the job view to catch up with the change log, and the term change that would end it ' +
       'waited behind; fixed by arming the jobs in the background once the view is current ' +
       '(job-scheduler.ts)',
+  },
+  {
+    seed: 888066772,
+    minutes: 20,
+    found:
+      "'registry exited with code null (signal SIGKILL) on SIGTERM' three times, for no SIGTERM: " +
+      'with every registry down, the fault fell back to a slot that was not live, and signalling ' +
+      'a process that was gone returned its old `kill -9` exit; fixed in the harness: a fault ' +
+      'waits for a live target and AppProcess.signal throws for a process already gone ' +
+      '(faults.ts, app-process.ts)',
   },
 ];

@@ -5,6 +5,9 @@
  *   npm run test:chaos                      # short form (~3 min, CI)
  *   npm run test:chaos -- --minutes 20      # long form
  *   npm run test:chaos -- --seed 1234       # replay a run's choices
+ *   npm run test:chaos -- --only-cuts       # partitions only (CI's second run)
+ *
+ * How to run and read long runs: docs/chaos.md.
  *
  * Exits 1 when a check fails (or the run itself breaks), 0 otherwise.
  */
@@ -14,7 +17,7 @@ import { readAudit } from '../../apps/registry/test/support/audit-validator';
 import { ChaosCluster } from './chaos-cluster';
 import { runChecks } from './checks';
 import { readExecutionLogs } from './execution-log';
-import { FaultInjector } from './faults';
+import { CUT_FAULT_KINDS, FAULT_KINDS, FaultInjector } from './faults';
 import { parseChaosOptions, type ChaosOptions } from './options';
 import { REGRESSION_SEEDS } from './regressions';
 import { Rng } from '../support/rng';
@@ -42,7 +45,7 @@ async function main(): Promise<number> {
 async function runOnce(options: ChaosOptions): Promise<number> {
   log(
     `seed ${options.seed}, fault window ${options.minutes} min ` +
-      `(replay: npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes})`,
+      `(replay: ${replayCommand(options)})`,
   );
   const rng = new Rng(options.seed);
   const workloadRng = rng.fork();
@@ -54,14 +57,26 @@ async function runOnce(options: ChaosOptions): Promise<number> {
     await cluster.leaderSlot(60_000);
     await cluster.drainerSlot(60_000);
     const zk = await cluster.local.zk();
-    const baseline = await znodeCounts(zk);
+    // The baseline is a drained outbox: an event of the start-up still waiting in it
+    // would make the end (drained) differ from the start.
+    let baseline = await znodeCounts(zk);
+    await timing
+      .waitFor(
+        async () => {
+          baseline = await znodeCounts(zk);
+          return baseline['/audit/outbox'] === 1;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      )
+      .catch(() => log('the outbox not drained before the workload: baseline taken anyway'));
 
     const workload = new Workload(cluster, workloadRng, String(options.seed));
     await workload.createJobs();
     workload.start();
     log(`workload running: ${workload.jobs.length} cron jobs every second, one-off and gang tasks`);
 
-    const faults = new FaultInjector(cluster, faultRng, log);
+    const kinds = options.onlyCuts ? CUT_FAULT_KINDS : FAULT_KINDS;
+    const faults = new FaultInjector(cluster, faultRng, log, kinds);
     await faults.run(Date.now() + options.minutes * 60_000);
     log(`faults over (${faults.injected.length}); waiting for every process and server to be back`);
     await faults.finish();
@@ -114,6 +129,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
       stuck: stuck.filter((t) => t !== undefined),
       crashes,
       faultProblems: faults.problems,
+      processes: cluster.timeline,
     });
     const summary = summarize(
       {
@@ -122,6 +138,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
         durationS: Math.round((Date.now() - started) / 1000),
       },
       faults.injected,
+      kinds,
       {
         ...counts,
         submitted: workload.stats.submitted,
@@ -132,10 +149,7 @@ async function runOnce(options: ChaosOptions): Promise<number> {
       checks,
     );
     printSummary(summary, checks);
-    if (!summary.ok)
-      log(
-        `FAILED; replay with: npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes}`,
-      );
+    if (!summary.ok) log(`FAILED; replay with: ${replayCommand(options)}`);
     keep = options.keep || !summary.ok;
     if (keep) log(`process output and execution logs kept in ${cluster.outputDir}`);
     return summary.ok ? 0 : 1;
@@ -147,6 +161,11 @@ async function runOnce(options: ChaosOptions): Promise<number> {
   } finally {
     await cluster.close(keep);
   }
+}
+
+function replayCommand(options: ChaosOptions): string {
+  const cuts = options.onlyCuts ? ' --only-cuts' : '';
+  return `npm run test:chaos -- --seed ${options.seed} --minutes ${options.minutes}${cuts}`;
 }
 
 main().then(

@@ -1,5 +1,5 @@
 import type { CheckCounts, CheckResult } from './checks';
-import { FAULT_KINDS, type FaultRecord } from './faults';
+import type { FaultKind, FaultRecord } from './faults';
 
 export interface RunSummary {
   seed: number;
@@ -14,17 +14,21 @@ export interface RunSummary {
     failedStarts: number;
   };
   failoverMs: { count: number; min?: number; median?: number; max?: number };
+  /** Fault kinds injected 0 times (a run cut short, or a kind that could not find a target). */
+  neverRan: string[];
   failed: string[];
 }
 
 export function summarize(
   base: Pick<RunSummary, 'seed' | 'minutes' | 'durationS'>,
   faults: readonly FaultRecord[],
+  /** The kinds this run could inject (all, or the cut-off faults only). */
+  kinds: readonly FaultKind[],
   counts: RunSummary['counts'],
   checks: readonly CheckResult[],
 ): RunSummary {
   const byKind: Record<string, number> = {};
-  for (const kind of FAULT_KINDS) byKind[kind] = faults.filter((f) => f.kind === kind).length;
+  for (const kind of kinds) byKind[kind] = faults.filter((f) => f.kind === kind).length;
   const failovers = faults
     .map((f) => f.failoverMs)
     .filter((ms): ms is number => ms !== undefined)
@@ -42,6 +46,7 @@ export function summarize(
         failovers.length === 0 ? undefined : failovers[Math.floor((failovers.length - 1) / 2)],
       max: failovers.at(-1),
     },
+    neverRan: kinds.filter((kind) => byKind[kind] === 0),
     failed,
   };
 }
@@ -70,6 +75,7 @@ export function printSummary(summary: RunSummary, checks: readonly CheckResult[]
     'LOST (must be 0)': counts.lost,
     'DUPLICATED (must be 0)': counts.duplicated,
     'STALE WRITES (must be 0)': counts.stale,
+    'OVERLAPPING ATTEMPTS (must be 0)': counts.overlapping,
     'failover ms (min / median / max)':
       failoverMs.count === 0
         ? 'n/a'
@@ -79,5 +85,8 @@ export function printSummary(summary: RunSummary, checks: readonly CheckResult[]
     `\n=== chaos summary: seed ${summary.seed}, ${summary.minutes} min, ${summary.durationS} s, ${summary.ok ? 'PASS' : 'FAIL'} ===`,
   );
   console.table(Object.entries(rows).map(([what, value]) => ({ what, value })));
+  console.log(
+    `fault kinds that never ran: ${summary.neverRan.length === 0 ? 'none' : summary.neverRan.join(', ')}`,
+  );
   console.log(`CHAOS_SUMMARY ${JSON.stringify(summary)}`);
 }

@@ -228,6 +228,10 @@ export class Workload {
     if (this.rng.chance(0.08)) {
       body.payload.ms = 3_000;
       body.timeoutMs = 800; // times out every attempt: failed after its retries
+    } else if (this.rng.chance(0.1)) {
+      // Outlives the session timeout: a worker cut off ZooKeeper mid-task must abort
+      // it on its own before the leader hands it on (check 7 sees it otherwise).
+      body.payload.ms = this.rng.int(6_000, 12_000);
     }
     this.stats.submitted++;
     return body;

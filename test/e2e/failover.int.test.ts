@@ -1,4 +1,8 @@
-import { TestingServer, timing } from '@app/zk/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TcpProxy, TestingServer, timing } from '@app/zk/testing';
+import { readExecutionLogs } from '../chaos/execution-log';
 import { LocalCluster } from '../support/local-cluster';
 
 /**
@@ -155,4 +159,50 @@ test('a worker paused past its session timeout: its late report is rejected; the
   expect(outcomes.map((e) => [e.workerId, e.attempt])).toEqual([[other.memberId, 2]]);
   // The zombie worker is a fresh member again, ready for new work.
   await paused.waitUntilReady();
+});
+
+test('a worker cut off ZooKeeper one way (its requests held) aborts its handler on its own before the next attempt starts', async () => {
+  // The chaos worker: the real worker plus a handler that logs its start and end.
+  const logDir = mkdtempSync(join(tmpdir(), 'zks-cut-off-'));
+  const proxy = new TcpProxy(server.port);
+  await proxy.start();
+  await cluster.close();
+  cluster = new LocalCluster({
+    connectString: server.connectString,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    entries: { worker: join(__dirname, '..', 'chaos', 'worker', 'main.ts') },
+  });
+  try {
+    const scheduler = await cluster.start('scheduler');
+    const env = { CHAOS_EXEC_LOG_DIR: logDir };
+    const victim = await cluster.start('worker', { ...env, ZK_CONNECT: proxy.connectString });
+    const submitted = await cluster.api<{ id: string }>(scheduler, 'POST', '/v1/tasks', {
+      type: 'chaos.work',
+      payload: { ms: 20_000, failAttempts: 0 },
+    });
+    const taskId = submitted.body.id;
+    await cluster.waitForTask(taskId, (t) => t.state === 'running');
+    const other = await cluster.start('worker', env);
+    proxy.setUpstream('hold');
+    const next = await cluster.waitForTask(
+      taskId,
+      (t) => t.attempt === 2 && t.state === 'running' && t.workerId === other.memberId,
+      30_000,
+    );
+    expect(next.attempt).toBe(2);
+    const logOf = () => readExecutionLogs(logDir).filter((line) => line.taskId === taskId);
+    const restarted = await timing.waitFor(
+      () => logOf().find((l) => l.attempt === 2 && l.event === 'start'),
+      { message: 'attempt 2 started its handler' },
+    );
+    const stopped = logOf().find((l) => l.attempt === 1 && l.event !== 'start');
+    // The cut-off worker stopped attempt 1 on its own, before attempt 2 started elsewhere.
+    expect(stopped).toMatchObject({ event: 'aborted', worker: victim.memberId });
+    expect(stopped!.at).toBeLessThanOrEqual(restarted.at);
+    proxy.heal();
+    await victim.waitUntilReady(30_000);
+  } finally {
+    await proxy.close();
+    rmSync(logDir, { recursive: true, force: true });
+  }
 });

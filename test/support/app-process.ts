@@ -95,9 +95,19 @@ export class AppProcess {
     return `http://127.0.0.1:${this.httpPort}${path}`;
   }
 
-  /** Sends a signal; for anything but SIGSTOP/SIGCONT waits for the exit. */
+  /**
+   * Sends a signal; for anything but SIGSTOP/SIGCONT waits for the exit. Throws
+   * when the process has already exited: nothing was signalled, and its old
+   * exit is not this signal's outcome (chaos seed 888066772 read a `kill -9`
+   * exit as the outcome of a later SIGTERM).
+   */
   async signal(signal: NodeJS.Signals): Promise<AppExit | undefined> {
-    if (!this.isRunning) return this.exited;
+    if (!this.isRunning) {
+      const { exitCode, signalCode } = this.child;
+      throw new Error(
+        `${this.memberId} (pid ${this.pid}) already exited (code ${exitCode}, signal ${signalCode}): ${signal} not sent`,
+      );
+    }
     this.child.kill(signal);
     if (signal === 'SIGSTOP' || signal === 'SIGCONT') return undefined;
     return timing.withTimeout(this.exited, 45_000, `${this.memberId} did not exit on ${signal}`);

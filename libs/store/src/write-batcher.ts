@@ -33,6 +33,12 @@ export interface WriteBatcherOptions {
   /** Largest transaction (ZooKeeper refuses requests over jute.maxbuffer, 1 MiB). */
   maxBytes?: number;
   maxOps?: number;
+  /**
+   * Transactions in flight at once. Changes that arrive meanwhile wait and
+   * go together in the next one (group commit): under load transactions grow
+   * instead of multiplying; alone, a change is sent at once. Default 2.
+   */
+  maxInFlight?: number;
 }
 
 interface Queued {
@@ -57,12 +63,15 @@ interface Queued {
 export class WriteBatcher {
   private readonly queue: Queued[] = [];
   private scheduled = false;
+  private inFlight = 0;
   private readonly maxBytes: number;
   private readonly maxOps: number;
+  private readonly maxInFlight: number;
 
   constructor(private readonly options: WriteBatcherOptions) {
     this.maxBytes = options.maxBytes ?? 900_000;
     this.maxOps = options.maxOps ?? 2_000;
+    this.maxInFlight = options.maxInFlight ?? 2;
   }
 
   /** Resolves with the results of the unit's own operations, in order. */
@@ -83,7 +92,7 @@ export class WriteBatcher {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -92,7 +101,16 @@ export class WriteBatcher {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.take();
+    this.inFlight++;
+    try {
+      await this.commitBatch(this.take());
+    } finally {
+      this.inFlight--;
+    }
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private async commitBatch(batch: Queued[]): Promise<void> {
     if (this.queue.length > 0) this.schedule();
     let pending = batch;
     while (pending.length > 0) {

@@ -101,9 +101,13 @@ export class Dispatcher {
 
   /** Rebuilds the state from ZooKeeper, then starts dispatching. */
   async start(): Promise<void> {
+    // A term closed while it starts (its first reads wait for ZooKeeper) stops between steps.
     await this.workers.start();
+    if (!this.ctx.active) return;
     await this.queue.start();
+    if (!this.ctx.active) return;
     await this.loadAllTasks();
+    if (!this.ctx.active) return;
     this.workers.watchAssignments();
     this.pump();
   }

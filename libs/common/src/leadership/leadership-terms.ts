@@ -22,10 +22,18 @@ export interface LeadershipTermsOptions<T extends Term> {
  * revoked (suspended or lost session, deposed) or at `close()`. Changes are
  * serialised, so a new term starts only after the old one has stopped; a term
  * whose start fails is started again while the same leadership lasts.
+ *
+ * A term's start may wait on ZooKeeper for as long as ZooKeeper is away (its
+ * first reads wait for a connection). The end of the leadership, or `close()`,
+ * does not wait behind it: it stops waiting for the start and closes the term,
+ * which ends the start too. Otherwise SIGTERM would hang while ZooKeeper is
+ * unreachable (chaos seed 294775684, fault 10).
  */
 export class LeadershipTerms<T extends Term> {
   private term: T | undefined;
   private transitions: Promise<void> = Promise.resolve();
+  /** Stops waiting for the start in progress (set while a term starts). */
+  private interruptStart: (() => void) | undefined;
 
   constructor(private readonly options: LeadershipTermsOptions<T>) {}
 
@@ -48,13 +56,15 @@ export class LeadershipTerms<T extends Term> {
     await election.start();
   }
 
-  /** Ends the running term (its writes were refused: deposed). */
+  /** Ends the running term (its writes were refused: deposed), even while it starts. */
   endCurrent(): void {
+    this.interruptStart?.();
     this.change(() => this.endTerm());
   }
 
-  /** Leaves the election, then ends the running term. */
+  /** Leaves the election, then ends the running term (even one still starting). */
   async close(): Promise<void> {
+    this.interruptStart?.();
     await this.options.election.close();
     await this.transitions;
     await this.endTerm();
@@ -71,8 +81,16 @@ export class LeadershipTerms<T extends Term> {
     const term = this.options.begin(token);
     this.term = term;
     logger.log(`elected to lead ${what}`, { epoch: token.epoch, candidate: token.candidatePath });
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      this.interruptStart = () => resolve('interrupted');
+    });
+    const starting = term.start().then(() => 'started' as const);
     try {
-      await term.start();
+      if ((await Promise.race([starting, interrupted])) === 'interrupted') {
+        // The term is closed next (the change queued behind this one); its start ends then.
+        starting.catch(() => undefined);
+        logger.warn(`leading ${what}: stopped waiting for the term's start (leadership ending)`);
+      }
     } catch (error) {
       if (this.term !== term || election.token !== token) return;
       logger.error(`leading ${what}: start failed; retrying`, { error: String(error) });
@@ -80,6 +98,8 @@ export class LeadershipTerms<T extends Term> {
         () => this.change(() => this.beginTerm(token)),
         this.options.retryStartMs ?? 1_000,
       );
+    } finally {
+      this.interruptStart = undefined;
     }
   }
 

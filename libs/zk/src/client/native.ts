@@ -36,8 +36,17 @@ interface ConnectionManagerInternals {
 
 export interface NativeConnection {
   readonly native: zookeeper.Client;
-  /** When the servers were last heard from (or a dial attempt began). */
+  /**
+   * When the servers last answered this client (or a dial attempt began): a
+   * reply or a connect response, not a watch event. Events flow even when
+   * nothing this client sends arrives, so they prove nothing about its session.
+   */
   lastHeardAt: number;
+  /**
+   * When the servers last answered a request: they heard this session then at
+   * the latest, so it ends one session timeout after it at the latest.
+   */
+  lastAnsweredAt: number;
   /** True while a socket is up or being set up. */
   isDialling(): boolean;
   /** Drops the socket; the native client re-dials the same session. */
@@ -65,6 +74,7 @@ export function createNative(settings: NativeSettings): NativeConnection {
   const connection: NativeConnection = {
     native,
     lastHeardAt: Date.now(),
+    lastAnsweredAt: Date.now(),
     isDialling: () =>
       manager.socket !== undefined &&
       (manager.state === CM.CONNECTING || manager.state === CM.CONNECTED),
@@ -84,10 +94,15 @@ export function createNative(settings: NativeSettings): NativeConnection {
         native.close();
       }),
   };
-  const frames = new FrameSplitter((frame) => onSocketData.call(manager, frame));
+  const frames = new FrameSplitter((frame) => {
+    if (!isWatchEvent(frame)) {
+      connection.lastHeardAt = Date.now();
+      connection.lastAnsweredAt = connection.lastHeardAt;
+    }
+    onSocketData.call(manager, frame);
+  });
   const onSocketData = manager.onSocketData;
   manager.onSocketData = function (this: ConnectionManagerInternals, buffer: Buffer) {
-    connection.lastHeardAt = Date.now();
     frames.push(buffer, () => this.socket?.destroyed === true);
   };
   const connect = manager.connect;
@@ -99,6 +114,13 @@ export function createNative(settings: NativeSettings): NativeConnection {
   batchWrites(manager);
   native.on('state', settings.onState);
   return connection;
+}
+
+/** Watch events carry xid -1 (replies their request's xid, a connect response starts with 0). */
+const WATCH_EVENT_XID = -1;
+
+function isWatchEvent(frame: Buffer): boolean {
+  return frame.length >= 8 && frame.readInt32BE(4) === WATCH_EVENT_XID;
 }
 
 /**

@@ -106,10 +106,13 @@ interface PendingOperation {
  * A watcher function registered twice on the same path fires once, as with the
  * Java client: register the same function, not a fresh closure, to get that.
  *
- * Failure detection is client-side too: a connection that hears nothing for 2/3 of
- * the session timeout is dropped and re-dialled, and a suspension that outlasts the
- * session timeout is reported as `lost` even if no server could say so, because by
- * then the servers have expired the session.
+ * Failure detection is client-side too (the native client pings when idle): a
+ * connection whose requests go unanswered for 2/3 of the session timeout is dropped
+ * and re-dialled, and the session is reported `lost` one session timeout after the
+ * servers' last answer even if no server could say so, because by then they have
+ * expired it. Watch events are not answers: in a one-way partition they still
+ * arrive while the servers hear nothing, so a partitioned process knows it is cut
+ * off no later than the servers do (a worker aborts its handlers then).
  */
 export class ZkClient extends TypedEmitter<ZkClientEvents> {
   /** Absolute znode every path of this client is relative to. */
@@ -427,8 +430,10 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
       case zookeeper.State.DISCONNECTED.code: {
         if (this.stateValue !== 'connected') return;
         this.stateValue = 'suspended';
-        // The servers expire the session one timeout after they last heard from us.
-        const deadline = connection.lastHeardAt + this.sessionTimeoutMs;
+        // The servers expire the session one timeout after they last heard from us, which
+        // is no later than their last answer (watch events do not count: they flow even
+        // when nothing we send arrives, in a one-way partition).
+        const deadline = connection.lastAnsweredAt + this.sessionTimeoutMs;
         this.lostTimer = setTimeout(
           () => this.onSessionLost(generation, 'no reconnect within the session timeout'),
           Math.max(0, deadline - Date.now()),

@@ -77,9 +77,18 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
     private readonly client: ZkClient,
     private readonly path: string,
     private readonly now: () => number = Date.now,
+    /**
+     * Reads of the log at most this often: each read lists every note kept, so
+     * under a burst of writes one read per few milliseconds takes many notes
+     * at once instead of one note per listing of thousands.
+     */
+    minIntervalMs = 10,
   ) {
     super();
-    this.log = new WatchedRead(client, (watcher) => this.round(watcher), { retryDelayMs: 200 });
+    this.log = new WatchedRead(client, (watcher) => this.round(watcher), {
+      retryDelayMs: 200,
+      minIntervalMs,
+    });
   }
 
   /** False from connection trouble until the log has been read again. */
@@ -122,29 +131,34 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
   }
 
   /**
-   * Deletes the notes this follower first listed more than `olderThanMs` ago
-   * (at most `max`), and moves the mark to the highest one, with `commit`: the
-   * collector's fenced multi. Returns how many were deleted.
+   * Deletes every note this follower first listed more than `olderThanMs` ago,
+   * in transactions of at most `perCommit` notes that also move the mark to
+   * their highest, with `commit`: the collector's fenced multi. Returns how
+   * many were deleted. All of them, not a fixed share per call: a burst of
+   * writes must not leave a log that grows faster than it is collected.
    */
   async collect(
     olderThanMs: number,
     commit: (ops: ZkOp[]) => Promise<unknown>,
-    max = 1_000,
+    perCommit = 1_000,
   ): Promise<number> {
     const cutoff = this.now() - olderThanMs;
-    const old: Seen[] = [];
-    for (const note of this.seen) {
-      if (note.at > cutoff || old.length >= max) break;
-      old.push(note);
+    let deleted = 0;
+    for (;;) {
+      const old: Seen[] = [];
+      for (const note of this.seen) {
+        if (note.at > cutoff || old.length >= perCommit) break;
+        old.push(note);
+      }
+      if (old.length === 0 || !this.lifecycle.isStarted) return deleted;
+      const mark = Math.max(this.mark, old[old.length - 1].seq);
+      await commit([
+        ...old.map((note) => Op.delete(joinPath(this.path, note.name))),
+        Op.set(this.path, JSON.stringify({ collectedThrough: mark })),
+      ]);
+      this.seen = this.seen.filter((note) => note.seq > mark);
+      deleted += old.length;
     }
-    if (old.length === 0) return 0;
-    const mark = Math.max(this.mark, old[old.length - 1].seq);
-    await commit([
-      ...old.map((note) => Op.delete(joinPath(this.path, note.name))),
-      Op.set(this.path, JSON.stringify({ collectedThrough: mark })),
-    ]);
-    this.seen = this.seen.filter((note) => note.seq > mark);
-    return old.length;
   }
 
   /** One read of the log (WatchedRead runs it again on a watch, a reconnect, a failure). */
@@ -167,19 +181,15 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
       this.mark = parseMark(parent.data);
       this.markVersion = parent.stat.version;
     }
-    const notes = children
-      .filter((name) => name.startsWith(NOTE_PREFIX))
-      .map((name) => ({ name, seq: sequenceOf(name) }))
-      .sort((a, b) => a.seq - b.seq);
-    this.remember(notes);
-    const last = notes.length > 0 ? notes[notes.length - 1].seq : -1;
+    this.remember(children);
+    const last = this.seen.length > 0 ? this.seen[this.seen.length - 1].seq : -1;
     if (this.position === undefined || this.mark > this.position) {
       this.position = Math.max(last, this.mark);
       this.emit('reset');
       return stat.cversion;
     }
     const position = this.position;
-    const fresh = notes.filter((note) => note.seq > position);
+    const fresh = this.seenAfter(position);
     if (fresh.length === 0) return stat.cversion;
     let delivered: ChangeNote[];
     try {
@@ -200,14 +210,35 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
     return stat.cversion;
   }
 
-  /** Keeps the first-listed time of the notes present (the collector's ages). */
-  private remember(notes: ReadonlyArray<{ name: string; seq: number }>): void {
+  /**
+   * Keeps the notes present, in sequence order, with the time each was first
+   * listed (the collector's ages). One pass over the listing and work for the
+   * notes that came or went only: the log may hold thousands of notes while
+   * each read brings a few.
+   */
+  private remember(children: readonly string[]): void {
+    const highest = this.seen.length > 0 ? this.seen[this.seen.length - 1].seq : -1;
     const at = this.now();
-    const lowest = notes.length > 0 ? notes[0].seq : Infinity;
-    const known = this.seen.filter((note) => note.seq >= lowest);
-    const highest = known.length > 0 ? known[known.length - 1].seq : -1;
-    for (const note of notes) if (note.seq > highest) known.push({ ...note, at });
-    this.seen = known;
+    let lowest = Infinity;
+    const added: Seen[] = [];
+    for (const name of children) {
+      if (!name.startsWith(NOTE_PREFIX)) continue;
+      const seq = sequenceOf(name);
+      if (seq < lowest) lowest = seq;
+      if (seq > highest) added.push({ name, seq, at });
+    }
+    added.sort((a, b) => a.seq - b.seq);
+    let collected = 0; // notes are collected oldest first
+    while (collected < this.seen.length && this.seen[collected].seq < lowest) collected++;
+    if (collected > 0) this.seen = this.seen.slice(collected);
+    for (const note of added) this.seen.push(note);
+  }
+
+  /** The notes kept with a sequence above `position`, in order. */
+  private seenAfter(position: number): Seen[] {
+    let first = this.seen.length;
+    while (first > 0 && this.seen[first - 1].seq > position) first--;
+    return this.seen.slice(first);
   }
 }
 

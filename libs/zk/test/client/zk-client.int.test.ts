@@ -264,6 +264,43 @@ describe('connection states', () => {
     }
   });
 
+  test('a one-way partition (nothing reaches the servers, watch events still arrive): lost no later than the servers expire the session', async () => {
+    const proxy = new TcpProxy(server.port);
+    await proxy.start();
+    try {
+      const root = `/client-test-${randomUUID()}`;
+      const client = await connect({ connectString: proxy.connectString, root });
+      const observer = await connect({ root });
+      const lost = new Promise<number>((resolve) => client.once('lost', () => resolve(Date.now())));
+      await client.create('/eph', 'x', 'ephemeral');
+      const watched = Array.from({ length: 30 }, (_, i) => `/w${i}`);
+      for (const path of watched) {
+        await client.create(path, '0');
+        await client.get(path, () => undefined);
+      }
+      const gone = new Promise<number>((resolve) => {
+        void observer.exists('/eph', (event) => {
+          if (event.type === 'deleted') resolve(Date.now());
+        });
+      });
+      proxy.setUpstream('hold');
+      // Each change sends the cut-off client one watch event: bytes from the servers,
+      // but no answer to anything it sent (its pings are held).
+      for (const path of watched) {
+        await observer.set(path, '1');
+        await timing.sleep(100);
+      }
+      const [lostAt, goneAt] = await Promise.all([lost, gone]);
+      // A worker must stop its handlers before the leader can see it gone. The servers
+      // expire on tick boundaries at or after (last heard + timeout); the client counts
+      // from the answer's arrival, a loopback round trip later: 100 ms allows for that
+      // on a loaded machine (counting watch events as heard put it seconds later).
+      expect(lostAt).toBeLessThanOrEqual(goneAt + 100);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   test('operations while no server answers fail after the operation timeout, never hang', async () => {
     const proxy = new TcpProxy(server.port);
     await proxy.start();
