@@ -1,6 +1,7 @@
 /**
  * End-to-end throughput of no-op tasks: one ZooKeeper server (fsync on), one
- * scheduler, two workers, all real processes on this machine.
+ * scheduler, two workers and a registry draining the audit outbox into
+ * PostgreSQL (full audit, as in production), all real processes on this machine.
  *
  *   npm run bench:e2e -- --tasks 30000 --capacity 256
  *
@@ -15,6 +16,15 @@
  * `succeeded`, and the end of the run is the latest znode `mtime` (ZooKeeper's
  * commit time of the final write, same host clock as the submit time).
  *
+ * With the drain on (`--registry 1`, the default) a run counts only when the
+ * outbox is back to near empty (`--near-empty` nodes) within `--drain-grace`
+ * seconds of the last task: audit that piles up is cost left out, not speed.
+ * The outbox depth is sampled through the run (one `exists` per 250 ms) and
+ * the registry's CPU is reported with the others.
+ *
+ * ZooKeeper requests per task come from every service's own
+ * `zks_zookeeper_requests_total` (what each process sent), and from `mntr`.
+ *
  * The raw ZooKeeper baseline (bench/zk-baseline.ts) runs first on the same
  * server, so the ratios compare like with like. ZooKeeper's own counters
  * (`srvr` zxid, `mntr`) give transactions and requests per task; /proc gives
@@ -27,7 +37,8 @@ import { tmpdir } from 'node:os';
 import type { SubmittedTaskView } from '@app/contracts/dto/scheduler-api';
 import { measureZkBaseline, type ZkBaseline } from './zk-baseline';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-top';
-import { BenchCluster, metricSum, request } from './support/bench-cluster';
+import { BenchCluster, metricSum, request, zkRequestsOf } from './support/bench-cluster';
+import { OutboxDepth } from './support/outbox-depth';
 import { parseOptions } from './support/cli-options';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
 import { round, summarize, thousands, type Summary } from './support/stats';
@@ -48,6 +59,18 @@ const OPTIONS = [
   { name: 'zk-heap', help: 'ZooKeeper heap (MB)', fallback: 1_024, min: 64 },
   { name: 'timeout', help: 'longest wait for completion (s)', fallback: 300, min: 1 },
   { name: 'stall', help: 'fail when no task finishes for this long (s)', fallback: 30, min: 1 },
+  {
+    name: 'registry',
+    help: '1: run a registry draining the audit outbox; 0: no drain',
+    fallback: 1,
+  },
+  {
+    name: 'drain-grace',
+    help: 'the outbox must be near empty this long after the last task (s)',
+    fallback: 15,
+    min: 1,
+  },
+  { name: 'near-empty', help: 'outbox nodes that still count as drained', fallback: 20 },
 ] as const;
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -74,6 +97,19 @@ export interface E2eResult {
   references: { bullmqJobsPerSecond: number; pgBossJobsPerSecond: number };
   /** Per-task latencies (ms) from the records: created→assigned→started→finished→committed. */
   latencyMs: Record<'queued' | 'assignedToStarted' | 'handler' | 'finishWrite' | 'total', Summary>;
+  /** The audit drain (null without a registry). */
+  drain: null | {
+    /** Last task committed → outbox at most `nearEmpty` nodes. */
+    drainedSecondsAfterLastTask: number;
+    maxOutboxDepth: number;
+    /** Deepest outbox per second of the measurement. */
+    outboxDepthPerSecond: number[];
+    registryCpuPercentOfCore: number;
+    registryCpuMsPerTask: number;
+  };
+  /** Requests each service sent (its zks_zookeeper_requests_total), per task. */
+  requestsPerTaskByService: Record<string, number>;
+  requestsPerTask: number;
   zk: ZkActivity & {
     transactionsPerTask: number;
     writeRequestsPerTask: number;
@@ -126,6 +162,11 @@ async function main(): Promise<void> {
       });
     }
     await bench.startServices(1, 2);
+    if (options.registry) {
+      // Retention waits until after the read-back of every record; the drain runs from the start.
+      await bench.add('registry', { REGISTRY_RETENTION_MS: String(3_600_000) });
+      await bench.cluster.drainer(60_000);
+    }
     const result = await measure(bench, options, baseline, log);
     process.stdout.write(`${format(result)}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -193,12 +234,21 @@ async function measure(
     }
   };
 
+  const outbox = new OutboxDepth(await bench.cluster.zk());
+  const graceMs = options['drain-grace'] * 1_000;
   if (options.warmup > 0) {
     log(`warm-up: ${thousands(options.warmup)} tasks…`);
     await submitAll(options.warmup);
     await waitForOutcomes(options.warmup, options.timeout * 1_000);
   }
+  if (
+    options.registry &&
+    (await outbox.waitUntilDrained(options['near-empty'], 60_000)) === undefined
+  )
+    throw new Error('the outbox did not drain after the warm-up');
   const already = await succeededSoFar();
+  const services = [...bench.schedulers, ...bench.workers, ...bench.registries];
+  const requestsBefore = await Promise.all(services.map(zkRequestsOf));
 
   log(
     `measuring: ${thousands(options.tasks)} no-op tasks, batches of ${options.batch}, ${options.inflight} in flight, capacity ${options.capacity}/worker…`,
@@ -207,11 +257,24 @@ async function measure(
   const consBefore = await bench.connections();
   const cpu = new CpuMeter(bench.watched());
   bench.startProfiles();
+  outbox.start();
   const startedAt = Date.now();
   const ids = await submitAll(options.tasks);
   const submittedAt = Date.now();
   await waitForOutcomes(already + options.tasks, options.timeout * 1_000);
+  const outcomesAt = Date.now();
+  // The drain's catch-up is part of the run: CPU and requests are read once it is done.
+  const drainedMs = options.registry
+    ? await outbox.waitUntilDrained(options['near-empty'], graceMs)
+    : 0;
+  await outbox.stop();
+  if (drainedMs === undefined) {
+    throw new Error(
+      `the run does not count: the outbox still held ${await outbox.depth()} nodes ${options['drain-grace']} s after the last task (the drain fell behind; deepest ${outbox.max()})`,
+    );
+  }
   const cpuUsage = cpu.usage();
+  const requestsAfter = await Promise.all(services.map(zkRequestsOf));
   const profiles = await bench.stopProfiles();
   const zkAfter = await bench.counters();
   const consAfter = await bench.connections();
@@ -244,6 +307,14 @@ async function measure(
   const activity = zkActivity(zkBefore, zkAfter);
   const perTask = (value: number): number => round(value / options.tasks, 2);
   const multi = baseline?.multiPipelined;
+  const requestsByService = Object.fromEntries(
+    services.map((p, i) => [
+      p.memberId,
+      totalRequests(requestsAfter[i]) - totalRequests(requestsBefore[i]),
+    ]),
+  );
+  const registryCpu = cpuUsage.processes.find((row) => row.name === bench.registries[0]?.memberId);
+  const lastCommit = endedAt;
   return {
     bench: 'e2e-throughput',
     config: { ...options, schedulers: 1, workers: 2 },
@@ -257,6 +328,22 @@ async function measure(
     targetTasksPerSecond: TARGET_TASKS_PER_SECOND,
     meetsTarget: tasksPerSecond >= TARGET_TASKS_PER_SECOND,
     references: { bullmqJobsPerSecond: REFERENCES.bullmq, pgBossJobsPerSecond: REFERENCES.pgBoss },
+    drain: options.registry
+      ? {
+          drainedSecondsAfterLastTask: round(
+            Math.max(0, outcomesAt + drainedMs - lastCommit) / 1_000,
+            2,
+          ),
+          maxOutboxDepth: outbox.max(),
+          outboxDepthPerSecond: outbox.series().map((s) => s.depth),
+          registryCpuPercentOfCore: registryCpu?.percentOfCore ?? 0,
+          registryCpuMsPerTask: round(((registryCpu?.cpuSeconds ?? 0) * 1_000) / options.tasks, 3),
+        }
+      : null,
+    requestsPerTaskByService: Object.fromEntries(
+      Object.entries(requestsByService).map(([name, n]) => [name, perTask(n)]),
+    ),
+    requestsPerTask: perTask(Object.values(requestsByService).reduce((a, b) => a + b, 0)),
     latencyMs: {
       queued: latency((t) => t.record.assignedAt! - t.record.createdAt),
       assignedToStarted: latency((t) => t.record.startedAt! - t.record.assignedAt!),
@@ -311,6 +398,10 @@ async function stallReport(bench: BenchCluster): Promise<string> {
   return `assignment nodes now: ${inboxes.join(', ')}; unread queue entries: ${queue}`;
 }
 
+function totalRequests(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+}
+
 function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
@@ -357,6 +448,29 @@ function format(r: E2eResult): string {
       ]),
     );
   }
+  if (r.drain) {
+    const d = r.drain;
+    lines.push('', 'Audit drain (registry → PostgreSQL), on through the run:');
+    lines.push(
+      keyValues([
+        ['outbox near empty', `${d.drainedSecondsAfterLastTask} s after the last task`],
+        ['deepest outbox', `${thousands(d.maxOutboxDepth)} nodes`],
+        ['outbox depth, per second', d.outboxDepthPerSecond.join(' ')],
+        [
+          'registry CPU',
+          `${d.registryCpuPercentOfCore} % of a core, ${d.registryCpuMsPerTask} ms per task`,
+        ],
+      ]),
+    );
+  }
+  lines.push(
+    '',
+    `ZooKeeper requests per task, as the services sent them (zks_zookeeper_requests_total): ${r.requestsPerTask} — ${Object.entries(
+      r.requestsPerTaskByService,
+    )
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ')}`,
+  );
   const z = r.zk;
   lines.push('', 'ZooKeeper during the measurement (srvr zxid, mntr):');
   lines.push(

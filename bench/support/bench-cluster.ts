@@ -36,6 +36,8 @@ const BENCH_JVM_OPTIONS = ['-XX:TieredStopAtLevel=4'];
 export class BenchCluster {
   readonly schedulers: AppProcess[] = [];
   readonly workers: AppProcess[] = [];
+  /** Registries (audit drain, retention), when a benchmark starts them. */
+  readonly registries: AppProcess[] = [];
 
   private constructor(
     readonly server: TestingServer,
@@ -78,9 +80,10 @@ export class BenchCluster {
     await this.waitForWorkers(workers);
   }
 
-  async add(app: Exclude<AppName, 'registry'>): Promise<AppProcess> {
-    const started = await this.cluster.start(app);
-    (app === 'scheduler' ? this.schedulers : this.workers).push(started);
+  async add(app: AppName, env: Record<string, string> = {}): Promise<AppProcess> {
+    const started = await this.cluster.start(app, env);
+    const list = { scheduler: this.schedulers, worker: this.workers, registry: this.registries };
+    list[app].push(started);
     return started;
   }
 
@@ -98,7 +101,7 @@ export class BenchCluster {
   watched(): WatchedProcess[] {
     return [
       { name: 'zookeeper (JVM)', pid: this.server.pid! },
-      ...[...this.schedulers, ...this.workers]
+      ...[...this.schedulers, ...this.workers, ...this.registries]
         .filter((p) => p.isRunning)
         .map((p) => ({ name: p.memberId, pid: p.pid })),
     ];
@@ -168,7 +171,7 @@ function compiledEntries(): Record<AppName, string> {
 
 /**
  * PostgreSQL for the services' audit history (the scheduler's readiness waits
- * for it; nothing in these benchmarks drains or reads history): BENCH_DATABASE_URL,
+ * for it; bench:e2e runs a registry that drains the outbox into it): BENCH_DATABASE_URL,
  * else DATABASE_URL, else the development server on 127.0.0.1:5432 (trust
  * auth), database `zks_bench`, created by the services if missing.
  */
@@ -207,4 +210,14 @@ export function metricSum(text: string, name: string): number {
     sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/** ZooKeeper requests a service has sent so far (its `zks_zookeeper_requests_total`), by operation. */
+export async function zkRequestsOf(process: AppProcess): Promise<Record<string, number>> {
+  const text = await (await fetch(process.url('/metrics'))).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^zks_zookeeper_requests_total\{op="(\w+)"\} (\d+)$/gm)) {
+    counts[match[1]] = Number(match[2]);
+  }
+  return counts;
 }

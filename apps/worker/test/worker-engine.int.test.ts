@@ -8,8 +8,16 @@ import { Registry } from 'prom-client';
 import { ZkClient } from '@app/zk';
 import { expireSession, TestingServer, timing } from '@app/zk/testing';
 import { Op } from '@app/zk';
-import { ZkLayout, type WorkerInfo } from '@app/contracts';
-import { decodeJson, encodeJson } from '@app/store';
+import { ZkLayout, type TaskRecord, type WorkerInfo } from '@app/contracts';
+import {
+  TaskWrites,
+  WriteBatcher,
+  decodeJson,
+  encodeJson,
+  newTaskRecord,
+  toAssigned,
+  toPending,
+} from '@app/store';
 import { Cluster } from './support/cluster';
 import { probe } from './support/test-handlers';
 
@@ -266,5 +274,83 @@ describe('worker execution engine', () => {
     expect(succeeded.record.result).toEqual({
       note: expect.stringMatching(/result dropped: \d+ bytes of JSON exceed the 65536-byte limit/),
     });
+  });
+});
+
+/**
+ * The leader's notes to a worker (AssignmentNote, docs/task-protocol.md "Notes
+ * carry records"): the test plays the leader through TaskWrites, which writes
+ * the notes as the real leader does, or by hand where it must change the
+ * assignment atomically.
+ */
+/** Step 1 then step 2 as the API and the leader write them (the assignment with its note). */
+async function createAndAssign(type: string): Promise<TaskRecord> {
+  const record = newTaskRecord({ type, payload: {} }, Date.now());
+  await cluster.leader.mkdirp(ZkLayout.assignments(W));
+  await cluster.leader.create(ZkLayout.task(record.id), encodeJson(record));
+  const writes = new TaskWrites(
+    cluster.leader,
+    new WriteBatcher({ commit: (ops) => cluster.leader.multi(ops) }),
+  );
+  const next = toAssigned(record, [W], Date.now());
+  const outcome = await writes.commit({
+    from: { record, version: 0 },
+    next,
+    assign: [W],
+    events: [],
+  });
+  expect(outcome.kind).toBe('written');
+  return next;
+}
+
+function notesLeft(): Promise<string[]> {
+  return cluster.leader
+    .children(ZkLayout.assignments(W))
+    .then(({ children }) => children.filter(ZkLayout.isAssignmentNote));
+}
+
+describe('assignment notes', () => {
+  test('a task assigned with a note runs without a read of its assignment or record; the note is deleted', async () => {
+    const app = await cluster.bootWorker(W);
+    const gets = (): number => app.get(ZkClient).requestsSent().get('get') ?? 0;
+    const before = gets();
+    const task = await createAndAssign('noop');
+    const { record } = await cluster.waitForTask(task.id, (r) => r.state === 'succeeded');
+    expect(record).toMatchObject({ attempt: 1, workerId: W });
+    await timing.waitFor(async () => ((await notesLeft()).length === 0 ? true : undefined), {
+      message: async () => `notes left: ${(await notesLeft()).join(', ')}`,
+    });
+    expect(gets() - before).toBe(1); // the note, nothing else
+  });
+
+  test('an assignment that goes and comes back between two listings: the newer attempt in the note aborts the old one, which runs again', async () => {
+    await cluster.bootWorker(W);
+    const task = await createAndAssign('test.hang');
+    expect(await probe.started(task.id)).toMatchObject({ attempt: 1 });
+    const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+
+    // One transaction: attempt 1 taken back, attempt 2 given to the same worker, with its note.
+    const next = toAssigned(toPending(running.record), [W], Date.now());
+    const version = running.version + 1;
+    await cluster.leader.multi([
+      Op.set(ZkLayout.task(task.id), encodeJson(next), running.version),
+      Op.delete(ZkLayout.assignment(W, task.id)),
+      Op.create(
+        ZkLayout.assignment(W, task.id),
+        encodeJson({ attempt: next.attempt, taskVersion: version }),
+      ),
+      Op.create(
+        ZkLayout.assignmentNotePrefix(W),
+        encodeJson({
+          assignments: [{ attempt: next.attempt, taskVersion: version, record: next }],
+        }),
+        'persistent_sequential',
+      ),
+    ]);
+
+    expect((await probe.aborted(task.id)).reason).toBe('cancelled');
+    expect(await probe.started(task.id)).toMatchObject({ attempt: 2 });
+    const after = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+    expect(after).toMatchObject({ version: version + 1, record: { attempt: 2, workerId: W } });
   });
 });

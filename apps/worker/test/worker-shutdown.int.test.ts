@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { FixtureProcess, TestingServer, timing } from '@app/zk/testing';
-import { ZkLayout, type WorkerInfo } from '@app/contracts';
+import { ZkLayout, type QueueNote, type WorkerInfo } from '@app/contracts';
 import { decodeJson, readQueueEntries } from '@app/store';
 import { Cluster, workerEnv } from './support/cluster';
 import { probe } from './support/test-handlers';
@@ -35,10 +35,15 @@ afterEach(async () => {
   await cluster?.close();
 });
 
+/** Tasks the queue hands back to the leader (notes of finished tasks carry them too: left out). */
 async function queuedIds(): Promise<string[]> {
   const names = await readQueueEntries(cluster.leader);
   const entries = await Promise.all(names.map((n) => cluster.leader.get(ZkLayout.queueEntry(n))));
-  return entries.flatMap(({ data }) => decodeJson<{ ids: string[] }>(data).ids);
+  return entries.flatMap(({ data }) => {
+    const note = decodeJson<QueueNote>(data);
+    const handedBack = (note.tasks ?? []).filter((task) => task.record.state === 'pending');
+    return [...note.ids, ...handedBack.map((task) => task.record.id)];
+  });
 }
 
 describe('worker shutdown', () => {

@@ -64,15 +64,36 @@ export interface TaskExecution {
   gang?: { size: number; index: number };
 }
 
+/**
+ * `/queue/q-<seq>`: tasks the leader must look at. A writer that knows the
+ * record it wrote puts it in `tasks` with the znode version it made, so the
+ * leader need not read it back (a record older than one the leader holds is
+ * ignored: versions order every change); `ids` names tasks to read.
+ */
+export interface QueueNote {
+  ids: string[];
+  tasks?: Array<{ version: number; record: TaskRecord }>;
+}
+
 /** `/assign/<worker>/<task>`: the worker's right to run the task's attempt. */
 export interface Assignment {
   attempt: number;
   /** The task's znode version once assigned: the worker's first compare-and-set. */
   taskVersion?: number;
   /**
-   * The record as assigned. Valid while the assignment exists: every other
-   * writer deletes the assignment in the transaction that changes the record
-   * (gang members excepted: they read the record itself).
+   * The record as assigned, in the worker's AssignmentNote (the node itself
+   * leaves it out since notes carry it). Valid while the assignment exists:
+   * every other writer deletes the assignment in the transaction that changes
+   * the record (gang members excepted: they read the record itself).
    */
   record?: TaskRecord;
+}
+
+/**
+ * `/assign/<worker>/_n-<seq>`: the assignments one leader transaction gave a
+ * worker, each with the record as assigned, so the worker reads one node per
+ * batch instead of one per task. The assignment nodes stay the right to run.
+ */
+export interface AssignmentNote {
+  assignments: Array<Required<Assignment>>;
 }

@@ -33,6 +33,13 @@ export const ZkLayout = {
   assignments: (workerId: string) => `/assign/${workerId}`,
   assignment: (workerId: string, taskId: string) => `/assign/${workerId}/${taskId}`,
   /**
+   * The leader's notes to a worker beside its assignments, one per transaction
+   * that assigns it tasks (AssignmentNote): `_n-<seq>`, a name no task id can
+   * have (ids start with a letter or digit).
+   */
+  assignmentNotePrefix: (workerId: string) => `/assign/${workerId}/_n-`,
+  isAssignmentNote: (name: string) => name.startsWith('_n-'),
+  /**
    * `/idempotency/<sha256 of owner and key>` holds the task id submitted with
    * that key by that token (keys are per token; without an owner, the key alone).
    */

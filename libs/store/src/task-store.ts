@@ -174,6 +174,7 @@ export class TaskStore {
         next: toCancelled(record, reason, this.now()),
         events: [cancelledEvent(make, record, reason)],
         release: holdersOf(record),
+        notify: true,
       };
     });
     if (outcome.kind === 'written') return outcome.task.record;
@@ -184,11 +185,13 @@ export class TaskStore {
   private async submitOne(submission: TaskSubmission): Promise<SubmittedTask> {
     for (;;) {
       const record = newTaskRecord(submission, this.now());
-      const ops = createTaskOps(record);
+      const json = JSON.stringify(record);
+      const ops = createTaskOps(record, json);
       try {
         await this.writes.submit({
           ops,
-          notify: [record.id],
+          // The record rides in the queue note: the leader need not read it.
+          notify: [{ version: 0, json }],
           events: [
             this.audit.event('task.created', {
               taskId: record.id,

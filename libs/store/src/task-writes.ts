@@ -37,7 +37,10 @@ export interface TaskChange {
    * (a stale worker's write fails, invariant 3); `delete` removes it too.
    */
   own?: { workerId: string; delete: boolean };
-  /** A queue entry naming the task, so the leader looks at it (a task handed back). */
+  /**
+   * A queue note carrying the record as written, so the leader learns of the
+   * change without reading (a task handed back, finished, cancelled).
+   */
   notify?: boolean;
 }
 
@@ -86,9 +89,12 @@ export async function readTask(client: ZkClient, id: string): Promise<VersionedT
   return read && { record: decodeTask(read.data), version: read.version };
 }
 
-/** The nodes of a new task: its record and, when keyed, `/idempotency/<hash>` holding its id. */
-export function createTaskOps(record: TaskRecord): ZkOp[] {
-  const ops = [Op.create(ZkLayout.task(record.id), encodeJson(record))];
+/**
+ * The nodes of a new task: its record and, when keyed, `/idempotency/<hash>`
+ * holding its id. `json` is the record's JSON when the caller has it already.
+ */
+export function createTaskOps(record: TaskRecord, json = JSON.stringify(record)): ZkOp[] {
+  const ops = [Op.create(ZkLayout.task(record.id), json)];
   if (record.idempotencyKey !== undefined) {
     ops.push(Op.create(ZkLayout.idempotency(record.idempotencyKey, record.owner), record.id));
   }
@@ -118,21 +124,22 @@ export class TaskWrites {
   /** Commits one change; an assignment to release that is already gone is left out. */
   async commit(change: TaskChange): Promise<CommitOutcome> {
     const id = change.next.id;
-    const head: ZkOp[] = [Op.set(ZkLayout.task(id), encodeJson(change.next), change.from.version)];
+    const json = JSON.stringify(change.next);
+    const version = change.from.version + 1;
+    const head: ZkOp[] = [Op.set(ZkLayout.task(id), json, change.from.version)];
     const own = change.own;
     if (own) {
       const path = ZkLayout.assignment(own.workerId, id);
       head.push(own.delete ? Op.delete(path) : Op.check(path));
     }
     const assign = change.assign ?? [];
-    const assignment: Assignment = {
-      attempt: change.next.attempt,
-      taskVersion: change.from.version + 1,
-      record: change.next,
-    };
-    head.push(
-      ...assign.map((worker) => Op.create(ZkLayout.assignment(worker, id), encodeJson(assignment))),
-    );
+    // The record goes in the worker's note (AssignmentNote, one read per batch),
+    // not in each node: a worker that finds no note reads the node, then the record.
+    const node: Assignment = { attempt: change.next.attempt, taskVersion: version };
+    const nodeJson = assign.length > 0 ? JSON.stringify(node) : '';
+    head.push(...assign.map((worker) => Op.create(ZkLayout.assignment(worker, id), nodeJson)));
+    const noteJson = assign.length > 0 ? JSON.stringify({ ...node, record: change.next }) : '';
+    const assignmentNotes = assign.map((workerId) => ({ workerId, json: noteJson }));
     const release = (change.release ?? []).filter((worker) => worker !== own?.workerId);
     for (;;) {
       const ops = [...head, ...release.map((worker) => Op.delete(ZkLayout.assignment(worker, id)))];
@@ -140,9 +147,10 @@ export class TaskWrites {
         await this.batcher.submit({
           ops,
           events: [...change.events],
-          ...(change.notify ? { notify: [id] } : {}),
+          ...(change.notify ? { notify: [{ version, json }] } : {}),
+          ...(assignmentNotes.length > 0 ? { assignmentNotes } : {}),
         });
-        return { kind: 'written', task: { record: change.next, version: change.from.version + 1 } };
+        return { kind: 'written', task: { record: change.next, version } };
       } catch (error) {
         const at = error instanceof ZkError ? error.opIndex : undefined;
         if (at === 0 && error instanceof BadVersionError) return { kind: 'moved' };

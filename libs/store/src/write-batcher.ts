@@ -1,21 +1,29 @@
 import { Op, ZkError, changeNoteOp, type ZkOp, type ZkOpResult } from '@app/zk';
 import { ZkLayout, type AuditEvent, type JobChange } from '@app/contracts';
 import { outboxOp } from './audit-writer';
-import { encodeJson } from './json-codec';
 
 /** One logical change: applied atomically, alone or together with others. */
 export interface WriteUnit {
   ops: ZkOp[];
   /** Its audit events: they land in the outbox in the same transaction. */
   events?: AuditEvent[];
-  /** Task ids the leader must hear about (new or handed-back pending tasks). */
-  notify?: string[];
+  /** Tasks the leader must hear about (new, handed back, finished): one queue note per transaction. */
+  notify?: QueueNotice[];
+  /** Assignments it creates, for the worker's AssignmentNote (one per worker per transaction). */
+  assignmentNotes?: Array<{ workerId: string; json: string }>;
   /**
    * What the unit does to `/jobs` and `/jobstate`: every replica's job view
    * follows these through the job change log, one note per transaction.
    */
   jobChanges?: JobChange[];
 }
+
+/**
+ * A task for the leader's queue note: its id (the leader reads the record), or
+ * the record as this unit writes it (`json`, its JSON text) with the version
+ * the write gives it, so the leader needs no read (QueueNote).
+ */
+export type QueueNotice = string | { version: number; json: string };
 
 /** Commits a transaction: `client.multi`, or a leader's fenced multi. */
 export type Commit = (ops: ZkOp[]) => Promise<ZkOpResult[]>;
@@ -151,19 +159,34 @@ function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
   const ops: ZkOp[] = [];
   const ranges: Range[] = [];
   const events: AuditEvent[] = [];
-  const notify: string[] = [];
+  const ids: string[] = [];
+  const records: string[] = [];
   const jobChanges: string[] = [];
+  const assignmentNotes = new Map<string, string[]>();
   for (const { unit, jobChanges: encoded } of items) {
     ranges.push({ start: ops.length, end: ops.length + unit.ops.length });
     ops.push(...unit.ops);
     if (unit.events) events.push(...unit.events);
-    if (unit.notify) notify.push(...unit.notify);
+    for (const notice of unit.notify ?? []) {
+      if (typeof notice === 'string') ids.push(notice);
+      else records.push(`{"version":${notice.version},"record":${notice.json}}`);
+    }
     if (encoded) jobChanges.push(encoded);
+    for (const { workerId, json } of unit.assignmentNotes ?? []) {
+      const notes = assignmentNotes.get(workerId);
+      if (notes) notes.push(json);
+      else assignmentNotes.set(workerId, [json]);
+    }
   }
-  if (notify.length > 0) {
-    ops.push(
-      Op.create(ZkLayout.queueEntryPrefix, encodeJson({ ids: notify }), 'persistent_sequential'),
-    );
+  for (const [workerId, notes] of assignmentNotes) {
+    // An AssignmentNote, assembled from the units' pre-encoded assignments.
+    const note = `{"assignments":[${notes.join(',')}]}`;
+    ops.push(Op.create(ZkLayout.assignmentNotePrefix(workerId), note, 'persistent_sequential'));
+  }
+  if (ids.length + records.length > 0) {
+    // A QueueNote, assembled from the units' pre-encoded records.
+    const note = `{"ids":${JSON.stringify(ids)},"tasks":[${records.join(',')}]}`;
+    ops.push(Op.create(ZkLayout.queueEntryPrefix, note, 'persistent_sequential'));
   }
   if (jobChanges.length > 0) {
     // A JobChangeNote, assembled from the units' pre-encoded changes.
@@ -186,6 +209,9 @@ function estimateBytes(unit: WriteUnit): number {
     if ((op.type === 'create' || op.type === 'set') && op.data) bytes += op.data.length;
   }
   if (unit.events) bytes += JSON.stringify(unit.events).length;
-  if (unit.notify) bytes += unit.notify.reduce((n, id) => n + id.length + 3, 0);
+  for (const notice of unit.notify ?? []) {
+    bytes += typeof notice === 'string' ? notice.length + 3 : notice.json.length + 32;
+  }
+  for (const note of unit.assignmentNotes ?? []) bytes += note.json.length + 1;
   return bytes;
 }

@@ -27,7 +27,8 @@ export class AssignmentCounts {
       async (watcher) => {
         try {
           const { children } = await this.client.children(path, watcher);
-          if (this.readers.get(workerId) === reader) this.counts.set(workerId, children.length);
+          const held = children.filter((name) => !ZkLayout.isAssignmentNote(name)).length;
+          if (this.readers.get(workerId) === reader) this.counts.set(workerId, held);
         } catch (error) {
           if (!(error instanceof NoNodeError)) throw error;
           this.counts.set(workerId, 0);

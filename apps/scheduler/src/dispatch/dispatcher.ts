@@ -1,5 +1,11 @@
 import { NotLeaderError, Op, isConnectionProblem } from '@app/zk';
-import { ZkLayout, type AuditEvent, type TaskRecord, type TaskState } from '@app/contracts';
+import {
+  ZkLayout,
+  type AuditEvent,
+  type QueueNote,
+  type TaskRecord,
+  type TaskState,
+} from '@app/contracts';
 import {
   attemptFailedEvents,
   cancelledEvent,
@@ -20,8 +26,18 @@ import { WorkerPool, type PoolWorker } from './worker-pool';
 import { WorkerTracker } from './worker-tracker';
 
 type TimerKind = 'due' | 'deadline';
+type TimerEntry =
+  | { kind: TimerKind; id: string }
+  /** Assignments that vanished: read the tasks no queue note has explained by then. */
+  | { kind: 'sweep'; workerId: string; ids: string[] };
 
 const READ_CHUNK = 1_000;
+/**
+ * How long a vanished assignment waits for the queue note of the write that
+ * deleted it (the same transaction: it is normally read within milliseconds)
+ * before the leader reads the task itself: a writer that sent no note.
+ */
+const NOTE_GRACE_MS = 2_000;
 
 /**
  * The leader's task engine (docs/task-protocol.md): keeps every unfinished task
@@ -42,16 +58,20 @@ export class Dispatcher {
   private readonly inFlight = new Set<string>();
   /** Workers whose leaving is in the history already (until they join again). */
   private readonly reportedGone = new Set<string>();
-  private readonly timers: Timers<{ kind: TimerKind; id: string }>;
+  private readonly timers: Timers<TimerEntry>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
   private readonly queue: QueueIntake;
 
   constructor(private readonly ctx: LeaderContext) {
-    this.queue = new QueueIntake(ctx, (ids) =>
-      this.refreshAll(ids.filter((id) => !this.tasks.has(id))),
+    this.queue = new QueueIntake(ctx, (note) => this.onNote(note));
+    this.timers = new Timers(
+      (entry) =>
+        entry.kind === 'sweep'
+          ? this.sweep(entry.workerId, entry.ids)
+          : this.onTimer(entry.kind, entry.id),
+      ctx.now,
     );
-    this.timers = new Timers(({ kind, id }) => this.onTimer(kind, id), ctx.now);
     this.workers = new WorkerTracker(
       ctx,
       this.pool,
@@ -63,7 +83,15 @@ export class Dispatcher {
           // The worker no longer holds them: its slots are free whatever the tasks became.
           for (const id of ids) worker.assigned.delete(id);
           this.pump();
-          void this.refreshAll(ids);
+          // What they became comes in the queue note of the same write; a sweep reads the rest.
+          const unexplained = ids.filter((id) => this.heldBy(id, worker.id));
+          if (unexplained.length > 0) {
+            this.timers.schedule(this.ctx.now() + NOTE_GRACE_MS, {
+              kind: 'sweep',
+              workerId: worker.id,
+              ids: unexplained,
+            });
+          }
         },
         strayAssignments: (worker, ids) => void this.checkStrays(worker, ids),
       },
@@ -142,7 +170,36 @@ export class Dispatcher {
     }
   }
 
-  // ---- new work -----------------------------------------------------------------------
+  // ---- new work and outcomes -----------------------------------------------------------
+
+  /**
+   * A queue note: records written by others (new tasks, finished attempts,
+   * hand-backs, cancellations) with their versions, decided on without a
+   * read; ids without a record are read.
+   */
+  private async onNote(note: QueueNote): Promise<void> {
+    if (!this.ctx.active) return;
+    for (const { record, version } of note.tasks ?? []) this.reconcile(record, version);
+    await this.refreshAll(note.ids.filter((id) => !this.tasks.has(id)));
+  }
+
+  /** True while the leader's record of a task still has the worker holding it. */
+  private heldBy(id: string, workerId: string): boolean {
+    const live = this.tasks.get(id);
+    return live !== undefined && holdersOf(live.record).includes(workerId);
+  }
+
+  /** Vanished assignments that no note explained in time: read those tasks. */
+  private sweep(workerId: string, ids: readonly string[]): void {
+    if (!this.ctx.active) return;
+    const stale = ids.filter((id) => !this.inFlight.has(id) && this.heldBy(id, workerId));
+    if (stale.length === 0) return;
+    this.ctx.logger.log('no queue note explained vanished assignments; reading the tasks', {
+      workerId,
+      tasks: stale.length,
+    });
+    void this.refreshAll(stale);
+  }
 
   // ---- the state machine ------------------------------------------------------------
 
@@ -393,12 +450,19 @@ export class Dispatcher {
   }
 
   private async removeAssignDirLater(workerId: string): Promise<void> {
-    // Best effort: the directory of a dead worker goes once its tasks have moved.
+    // Best effort: the directory of a dead worker goes once its tasks have moved,
+    // with the notes it never read.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     if (!this.ctx.active || this.pool.get(workerId)) return;
-    await this.ctx.writes
-      .submit({ ops: [Op.delete(ZkLayout.assignments(workerId))] })
-      .catch(() => undefined);
+    const dir = ZkLayout.assignments(workerId);
+    try {
+      const { children } = await this.ctx.client.children(dir);
+      if (!children.every(ZkLayout.isAssignmentNote)) return; // not empty yet: it stays
+      const notes = children.map((name) => Op.delete(`${dir}/${name}`));
+      await this.ctx.writes.submit({ ops: [...notes, Op.delete(dir)] });
+    } catch {
+      // Gone already, or the worker came back: nothing to clean.
+    }
   }
 
   // ---- helpers -------------------------------------------------------------------------

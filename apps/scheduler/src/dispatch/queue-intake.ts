@@ -1,13 +1,13 @@
 import { NoNodeError, Op, WatchedRead, sortBySequence, type Watcher } from '@app/zk';
-import { ZkLayout } from '@app/contracts';
+import { ZkLayout, type QueueNote } from '@app/contracts';
 import { decodeJson } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
 
 /**
- * The leader's intake of `/queue`: every entry names tasks to look at (new
- * ones, or handed back); each is read, its tasks handed to `look`, then the
- * entry is deleted (fenced). An entry is taken once per term; one already gone
- * was taken by an earlier term.
+ * The leader's intake of `/queue`: every entry (a QueueNote) carries tasks to
+ * look at (new ones, handed back, finished, cancelled), most with their
+ * records; each entry is read, handed to `look`, then deleted (fenced). An
+ * entry is taken once per term; one already gone was taken by an earlier term.
  */
 export class QueueIntake {
   private readonly taken = new Set<string>();
@@ -15,7 +15,7 @@ export class QueueIntake {
 
   constructor(
     private readonly ctx: LeaderContext,
-    private readonly look: (taskIds: string[]) => Promise<void>,
+    private readonly look: (note: QueueNote) => Promise<void>,
   ) {
     this.reader = new WatchedRead(ctx.client, (watcher) => this.read(watcher), {
       retryDelayMs: 500,
@@ -45,7 +45,7 @@ export class QueueIntake {
     const path = ZkLayout.queueEntry(name);
     try {
       const { data } = await this.ctx.client.get(path);
-      await this.look(decodeJson<{ ids: string[] }>(data).ids);
+      await this.look(decodeJson<QueueNote>(data));
       await this.ctx.writes.submit({ ops: [Op.delete(path)] });
     } catch (error) {
       if (error instanceof NoNodeError) return; // taken by an earlier term already

@@ -104,9 +104,9 @@ export class WorkerTracker {
     const confirmed = [...worker.assigned].filter((id) => !this.inFlight(id));
     let present: Set<string>;
     try {
-      present = new Set(
-        (await this.ctx.client.children(ZkLayout.assignments(workerId), watcher)).children,
-      );
+      const { children } = await this.ctx.client.children(ZkLayout.assignments(workerId), watcher);
+      // The worker's notes (AssignmentNote) sit beside its assignments: they are the worker's to delete.
+      present = new Set(children.filter((name) => !ZkLayout.isAssignmentNote(name)));
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       await this.ctx.client.mkdirp(ZkLayout.assignments(workerId));

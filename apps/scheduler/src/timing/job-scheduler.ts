@@ -333,7 +333,7 @@ export class JobScheduler {
       try {
         await this.ctx.writes.submit({
           ops: [
-            ...records.flatMap(createTaskOps),
+            ...records.flatMap((record) => createTaskOps(record)),
             stateOp,
             // The job must still exist: a fire racing its deletion would leave
             // a `/jobstate` nobody deletes (and tasks of a deleted job).

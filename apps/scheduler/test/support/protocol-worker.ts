@@ -1,4 +1,11 @@
-import { ClientClosedError, GroupMembership, Op, ZkClient, type WatchEvent } from '@app/zk';
+import {
+  ClientClosedError,
+  GroupMembership,
+  NoNodeError,
+  Op,
+  ZkClient,
+  type WatchEvent,
+} from '@app/zk';
 import { ZkLayout, type TaskRecord, type WorkerInfo } from '@app/contracts';
 import { AuditWriter, WriteBatcher, decodeJson, encodeJson, toFailedAttempt } from '@app/store';
 
@@ -76,7 +83,15 @@ export class ProtocolWorker {
       ZkLayout.assignments(this.id),
       this.watcher as (e: WatchEvent) => void,
     );
-    const fresh = children.filter((id) => !this.known.has(id));
+    // The leader's notes (AssignmentNote) are an optimisation this by-hand worker does
+    // without (it reads each task): it only deletes them, as a worker must.
+    for (const name of children.filter(ZkLayout.isAssignmentNote)) {
+      this.client.delete(`${ZkLayout.assignments(this.id)}/${name}`).catch((error: unknown) => {
+        if (!this.closed && !(error instanceof NoNodeError || error instanceof ClientClosedError))
+          throw error;
+      });
+    }
+    const fresh = children.filter((id) => !this.known.has(id) && !ZkLayout.isAssignmentNote(id));
     for (const id of children) this.known.add(id);
     for (const id of [...this.known]) if (!children.includes(id)) this.known.delete(id);
     await Promise.all(fresh.map((id) => this.take(id)));

@@ -1,4 +1,4 @@
-import type { Assignment, TaskRecord } from '@app/contracts';
+import type { Assignment, AssignmentNote, TaskRecord } from '@app/contracts';
 
 export interface Admitted {
   ok: true;
@@ -71,4 +71,26 @@ export function parseAssignment(data: Buffer): Assignment | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The assignments of a leader's note (AssignmentNote) that carry what a worker needs; the rest are left out. */
+export function parseAssignmentNote(data: Buffer): Array<Required<Assignment>> {
+  let note: Partial<AssignmentNote>;
+  try {
+    note = JSON.parse(data.toString('utf8')) as Partial<AssignmentNote>;
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(note?.assignments)) return [];
+  return note.assignments.filter(
+    (a): a is Required<Assignment> =>
+      typeof a === 'object' &&
+      a !== null &&
+      Number.isInteger(a.attempt) &&
+      Number.isInteger(a.taskVersion) &&
+      typeof a.record === 'object' &&
+      a.record !== null &&
+      typeof a.record.id === 'string' &&
+      a.record.attempt === a.attempt,
+  );
 }

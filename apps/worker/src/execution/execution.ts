@@ -26,7 +26,6 @@ export class Execution implements HeldTask {
 
   phase: Phase = 'waiting';
   readonly controller = new AbortController();
-  runAtTimer: NodeJS.Timeout | undefined;
   timeoutTimer: NodeJS.Timeout | undefined;
   barrier: DoubleBarrier | undefined;
   /** The outcome is decided (succeeded, failed, aborted): later handler results are ignored. */

@@ -119,7 +119,8 @@ export class StatusReporter {
       events: change.events(next),
       own: { workerId: this.workerId, delete: change.release !== 'check' },
       ...(change.release === 'gang' ? { release: holdersOf(current.record) } : {}),
-      ...(change.notify ? { notify: true } : {}),
+      // A write that lets go of the task tells the leader what it became (a queue note).
+      ...(change.notify || change.release !== 'check' ? { notify: true } : {}),
     };
   }
 

@@ -2,13 +2,14 @@ import { Logger } from '@nestjs/common';
 import {
   ClientClosedError,
   NoNodeError,
+  Op,
   SessionExpiredError,
   type WatchEvent,
   type ZkClient,
 } from '@app/zk';
 import { ZkLayout, type Assignment, type TaskRecord } from '@app/contracts';
 import { TaskWrites, type AuditWriter, type WriteBatcher } from '@app/store';
-import { admit, parseAssignment } from './admission';
+import { admit, parseAssignment, parseAssignmentNote } from './admission';
 import { Execution, IGNORED, type Marker } from './execution';
 import type { GangPlace } from './held-task';
 import { ReportChanges } from './report-changes';
@@ -37,10 +38,15 @@ export interface TaskExecutorOptions {
  *
  * Every assignment listed is in `entries` until a listing no longer shows it:
  * an Execution, or a Marker (being read / not ours to run). An assignment
- * that vanishes while its task runs aborts the handler (`cancelled`); each one
- * admitted also carries a data watch (set by the read that admits it, so no
- * extra request), which notices a deletion even when the leader re-creates
- * the node before the next listing.
+ * that vanishes while its task runs aborts the handler (`cancelled`).
+ *
+ * The records come from the leader's notes beside the assignments
+ * (AssignmentNote, one per leader transaction): one read per batch, then the
+ * note is deleted. A newer attempt in a note for a task held at an older one
+ * means the assignment went and came back between two listings: the old
+ * attempt is aborted. An assignment no note explains (a note lost, a gang) is
+ * read itself, with a data watch that notices its deletion even when the
+ * leader re-creates the node before the next listing.
  */
 export class TaskExecutor {
   private readonly logger = new Logger(TaskExecutor.name);
@@ -61,6 +67,12 @@ export class TaskExecutor {
   private readonly runner: TaskRunner;
   private readonly workerId: string;
   private readonly client: ZkClient;
+  /** What the notes said of each listed task (its newest attempt), until it leaves the listing. */
+  private readonly carried = new Map<string, Required<Assignment>>();
+  /** Notes read or being read, until a listing no longer shows them (deleted). */
+  private readonly notesSeen = new Set<string>();
+  /** Note reads in flight: an admission waits for them before it reads anything itself. */
+  private readonly noteReads = new Set<Promise<void>>();
 
   constructor(private readonly options: TaskExecutorOptions) {
     this.workerId = options.workerId;
@@ -94,13 +106,19 @@ export class TaskExecutor {
     return count;
   }
 
-  /** Diffs a listing of `/assign/<me>` against what this worker holds. */
+  /** Diffs a listing of `/assign/<me>` (assignments and notes) against what this worker holds. */
   onListing(children: readonly string[]): void {
-    const present = new Set(children);
+    const notes = new Set<string>();
+    const present = new Set<string>();
+    for (const name of children) (ZkLayout.isAssignmentNote(name) ? notes : present).add(name);
     for (const [id, entry] of this.entries) {
       if (!present.has(id)) this.vanished(id, entry);
     }
-    for (const id of children) {
+    for (const id of this.carried.keys()) if (!present.has(id)) this.carried.delete(id);
+    for (const name of this.notesSeen) if (!notes.has(name)) this.notesSeen.delete(name);
+    const fresh = [...notes].filter((name) => !this.notesSeen.has(name));
+    if (fresh.length > 0) this.readNotes(fresh);
+    for (const id of present) {
       if (!this.entries.has(id)) this.track(this.admit(id));
     }
   }
@@ -160,6 +178,47 @@ export class TaskExecutor {
 
   // ---- admission ---------------------------------------------------------------------
 
+  /** Reads new notes (in one go), learns their assignments, deletes them. */
+  private readNotes(names: readonly string[]): void {
+    for (const name of names) this.notesSeen.add(name);
+    const dir = ZkLayout.assignments(this.workerId);
+    const read = Promise.all(
+      names.map(async (name) => {
+        const path = `${dir}/${name}`;
+        let data: Buffer;
+        try {
+          ({ data } = await this.client.get(path));
+        } catch (error) {
+          // Unread for now: a later listing tries again; admissions read their assignments.
+          if (!(error instanceof NoNodeError)) this.notesSeen.delete(name);
+          return;
+        }
+        for (const assignment of parseAssignmentNote(data)) this.learn(assignment);
+        // Its work is done (a note lost costs a read per task, nothing else).
+        this.options.writes.submit({ ops: [Op.delete(path)] }).catch(() => undefined);
+      }),
+    ).then(() => undefined);
+    this.noteReads.add(read);
+    void read.finally(() => this.noteReads.delete(read));
+  }
+
+  private learn(assignment: Required<Assignment>): void {
+    const id = assignment.record.id;
+    const known = this.carried.get(id);
+    if (known && known.attempt >= assignment.attempt) return;
+    const entry = this.entries.get(id);
+    const superseded =
+      entry instanceof Execution ? entry.attempt < assignment.attempt : entry === IGNORED;
+    if (entry !== undefined && superseded) {
+      // The assignment went and came back (a new attempt) between two listings.
+      this.vanished(id, entry);
+      this.carried.set(id, assignment);
+      this.track(this.admit(id));
+      return;
+    }
+    this.carried.set(id, assignment);
+  }
+
   private async admit(id: string, dropped = false): Promise<void> {
     const ticket: Marker = { kind: 'admitting', dropped };
     this.entries.set(id, ticket);
@@ -167,12 +226,21 @@ export class TaskExecutor {
     let record: TaskRecord;
     let version: number;
     try {
-      const assignment = await this.client.get(
-        ZkLayout.assignment(this.workerId, id),
-        this.onAssignmentEvent,
-      );
+      // The note of every assignment listed is in the same listing: its read began already.
+      if (this.noteReads.size > 0) await Promise.all([...this.noteReads]);
       if (this.entries.get(id) !== ticket) return; // vanished, or the session ended, meanwhile
-      parsed = parseAssignment(assignment.data);
+      // A note's record is valid while its assignment exists, as the node's own (below).
+      const carried = this.carried.get(id);
+      if (carried) {
+        parsed = carried;
+      } else {
+        const assignment = await this.client.get(
+          ZkLayout.assignment(this.workerId, id),
+          this.onAssignmentEvent,
+        );
+        if (this.entries.get(id) !== ticket) return; // vanished, or the session ended, meanwhile
+        parsed = parseAssignment(assignment.data);
+      }
       if (parsed === undefined) {
         this.ignore(id, 'the assignment holds no attempt number');
         return;
@@ -298,6 +366,7 @@ export class TaskExecutor {
 
   private vanished(id: string, entry: Execution | Marker): void {
     this.entries.delete(id);
+    this.carried.delete(id);
     this.givenUp.delete(id);
     this.givenUpOnLostSession.delete(id);
     if (entry instanceof Execution && !entry.settled) this.runner.abort(entry, 'cancelled');

@@ -49,6 +49,12 @@ export class TaskRunner {
   private readonly barriers = new Set<DoubleBarrier>();
   /** Due tasks beyond the local capacity, in arrival order. */
   private readonly overflow: Execution[] = [];
+  /**
+   * Attempts waiting for their runAt, by instant: one timer per instant, so a
+   * burst (every job of a cron second) starts in one callback, before any of
+   * its handlers' outcomes is reported (those run as microtasks after it).
+   */
+  private readonly waiting = new Map<number, { timer: NodeJS.Timeout; executions: Execution[] }>();
   private active = 0;
   private overflowReported = false;
   private idleWaiters: Array<() => void> = [];
@@ -60,9 +66,11 @@ export class TaskRunner {
     return this.active;
   }
 
-  /** The session ended: nothing queued starts. */
+  /** The session ended: nothing queued or waiting starts. */
   clearQueued(): void {
     this.overflow.length = 0;
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
   }
 
   /** Shutdown: nobody needs to wait for this worker at a barrier. */
@@ -84,23 +92,35 @@ export class TaskRunner {
 
   /** Runs an admitted attempt: at `runAt`, when a slot is free. */
   schedule(execution: Execution): void {
-    const delay = execution.record.runAt - Date.now();
-    if (delay > 0) {
-      execution.phase = 'waiting';
-      execution.runAtTimer = setTimeout(this.due, Math.min(delay, MAX_TIMER_MS), execution);
-    } else {
+    const at = execution.record.runAt;
+    if (at <= Date.now()) {
       this.begin(execution);
+      return;
     }
+    execution.phase = 'waiting';
+    const group = this.waiting.get(at);
+    if (group) group.executions.push(execution);
+    else this.waiting.set(at, { timer: this.timerFor(at), executions: [execution] });
   }
 
-  /** Timers may fire a little early (loop time lags the clock): check, and wait the rest. */
-  private readonly due = (execution: Execution): void => {
-    execution.runAtTimer = undefined;
-    if (execution.settled) return;
-    const left = execution.record.runAt - Date.now();
-    if (left > 0)
-      execution.runAtTimer = setTimeout(this.due, Math.min(left, MAX_TIMER_MS), execution);
-    else this.begin(execution);
+  private timerFor(at: number): NodeJS.Timeout {
+    return setTimeout(this.due, Math.min(Math.max(0, at - Date.now()), MAX_TIMER_MS), at);
+  }
+
+  /**
+   * Starts what waited for instant `at`, in one go. Timers may fire a little
+   * early (loop time lags the clock): then it waits the rest. An attempt
+   * settled meanwhile (cancelled, shutdown) is skipped.
+   */
+  private readonly due = (at: number): void => {
+    const group = this.waiting.get(at);
+    if (!group) return;
+    if (at > Date.now()) {
+      group.timer = this.timerFor(at);
+      return;
+    }
+    this.waiting.delete(at);
+    for (const execution of group.executions) if (!execution.settled) this.begin(execution);
   };
 
   private begin(execution: Execution): void {
@@ -302,7 +322,6 @@ export class TaskRunner {
   /** The outcome is decided: timers off, slot free, barrier released. */
   private settle(execution: Execution, succeeded: boolean): void {
     execution.settled = true;
-    clearTimeout(execution.runAtTimer);
     clearTimeout(execution.timeoutTimer);
     const wasStarted = execution.slot;
     execution.phase = 'finishing';

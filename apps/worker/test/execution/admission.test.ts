@@ -1,6 +1,6 @@
 import type { TaskRecord } from '@app/contracts';
 import { newTaskRecord } from '@app/store';
-import { admit, parseAssignment } from '../../src/execution/admission';
+import { admit, parseAssignment, parseAssignmentNote } from '../../src/execution/admission';
 
 function record(fields: Partial<TaskRecord>): TaskRecord {
   return {
@@ -62,5 +62,22 @@ describe('admission (protocol step 3)', () => {
     expect(parseAssignment(Buffer.from(JSON.stringify({ attempt: 4, record })))).toEqual({
       attempt: 4,
     });
+  });
+  it("takes from a leader's note only the assignments that carry a consistent record", () => {
+    const record = { id: 't', attempt: 4, state: 'assigned' };
+    const good = { attempt: 4, taskVersion: 7, record };
+    const note = {
+      assignments: [
+        good,
+        { attempt: 5, taskVersion: 7, record }, // another attempt's record
+        { attempt: 4, record }, // no version
+        { attempt: 4, taskVersion: 7, record: { ...record, id: 3 } }, // no id
+        null,
+      ],
+    };
+    expect(parseAssignmentNote(Buffer.from(JSON.stringify(note)))).toEqual([good]);
+    expect(parseAssignmentNote(Buffer.from('{"assignments":{}}'))).toEqual([]);
+    expect(parseAssignmentNote(Buffer.from('nope'))).toEqual([]);
+    expect(parseAssignmentNote(Buffer.from('null'))).toEqual([]);
   });
 });

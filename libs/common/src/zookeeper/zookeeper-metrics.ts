@@ -59,6 +59,19 @@ export class ZooKeeperMetrics implements OnModuleDestroy {
         for (const state of STATES) this.set({ state }, state === current ? 1 : 0);
       },
     });
+    new Counter({
+      name: 'zks_zookeeper_requests_total',
+      help: 'Requests this process sent to ZooKeeper, by operation (a multi is one request)',
+      labelNames: ['op'],
+      registers,
+      collect() {
+        const sent = client()?.requestsSent();
+        if (!sent) return;
+        // The client keeps the running totals; the counter mirrors them.
+        this.reset();
+        for (const [op, count] of sent) this.inc({ op }, count);
+      },
+    });
     for (const event of SESSION_EVENTS) this.sessionEvents.inc({ event }, 0);
   }
 

@@ -139,6 +139,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private lastPingAt = 0;
   private housekeeping: NodeJS.Timeout | undefined;
+  private readonly sent = new Map<ZkOperationName, number>();
 
   constructor(private readonly config: ZkClientOptions) {
     super();
@@ -188,6 +189,15 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   get sessionLossMarginMs(): number {
     const timeout = this.sessionTimeoutMs;
     return Math.min(Math.max(timeout / 5, 500), timeout / 3);
+  }
+
+  /**
+   * Requests put on the wire so far, by operation (a `multi` is one, a retried
+   * read counts each try): what a benchmark divides by tasks to see the round
+   * trips a task costs. Monotonic for the client's life.
+   */
+  requestsSent(): ReadonlyMap<ZkOperationName, number> {
+    return this.sent;
   }
 
   /** Id and password of the current session: what a test needs to expire it. */
@@ -654,6 +664,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         },
         send: () => {
           pendingOperation.sent = true;
+          this.sent.set(operation, (this.sent.get(operation) ?? 0) + 1);
           try {
             run(this.requireConnection().native, this.absolute(path), done);
           } catch (error) {

@@ -12,6 +12,7 @@ import {
   ZkClient,
   type WatchEvent,
   type ZkClientOptions,
+  type ZkOperationName,
 } from '@app/zk';
 import {
   EventQueue,
@@ -171,6 +172,23 @@ describe('operations', () => {
     await expect(events.next()).resolves.toEqual({ type: 'dataChanged', path: '/w' });
     await timing.sleep(100);
     expect(events.size).toBe(0);
+  });
+
+  test('requestsSent counts what went on the wire, by operation (a multi is one)', async () => {
+    const client = await connect();
+    const before = new Map(client.requestsSent());
+    const delta = (op: ZkOperationName): number =>
+      (client.requestsSent().get(op) ?? 0) - (before.get(op) ?? 0);
+    await client.create('/counted', 'a');
+    await client.get('/counted');
+    await client.children('/');
+    await client.multi([Op.set('/counted', 'b'), Op.create('/counted/kid'), Op.check('/counted')]);
+    await expect(client.get('/missing')).rejects.toBeInstanceOf(NoNodeError);
+    // A refused path never leaves the client.
+    await expect(client.get('no-slash')).rejects.toMatchObject({ name: 'BadArgumentsError' });
+    expect([delta('create'), delta('get'), delta('children'), delta('multi')]).toEqual([
+      1, 2, 1, 1,
+    ]);
   });
 
   test('bad arguments are typed errors, not crashes', async () => {

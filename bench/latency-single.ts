@@ -1,0 +1,185 @@
+/**
+ * Single-task latency, like the peers' `latency_single` (../shared/peers):
+ * one no-op task at a time through `POST /v1/tasks`; each is sent once the
+ * previous one has finished, plus a 5 ms gap; 20 warm-up tasks first, not
+ * counted. The latency runs from just before the POST to the handler's start
+ * (`startedAt` of the record, stamped by the worker as the handler begins, on
+ * the same host clock): it includes the enqueue round trip, shown on its own.
+ *
+ *   npm run bench:latency -- --tasks 500
+ *
+ * One ZooKeeper server (fsync on), one scheduler, two workers and, by default,
+ * a registry draining the audit outbox (`--registry 0`: none). Where the time
+ * goes comes from the records: created → assigned (the API's write, the
+ * leader's intake and its assignment write), assigned → started (the worker).
+ * The end of each task is seen through a data watch on its node (one `get`
+ * from the benchmark's own session). Times are whole milliseconds (the
+ * records' resolution).
+ *
+ * Prints tables, then ONE JSON line `{"bench":"latency-single",...}` last.
+ */
+import type { TaskRecord } from '@app/contracts';
+import type { SubmittedTaskView } from '@app/contracts/dto/scheduler-api';
+import { ZkLayout } from '@app/contracts';
+import { decodeJson } from '@app/store';
+import type { ZkClient } from '@app/zk';
+import { BenchCluster, request } from './support/bench-cluster';
+import { parseOptions } from './support/cli-options';
+import { runMain } from './support/run-main';
+import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
+import { summarize, type Summary } from './support/stats';
+import { keyValues, table } from './support/table';
+import { zkActivity } from './support/zk-counters';
+
+const OPTIONS = [
+  { name: 'tasks', help: 'tasks measured', fallback: 500, min: 1 },
+  { name: 'warmup', help: 'tasks run (and not measured) first', fallback: 20 },
+  { name: 'gap', help: 'pause between one task finishing and the next (ms)', fallback: 5 },
+  { name: 'registry', help: '1: run a registry draining the audit outbox; 0: none', fallback: 1 },
+  { name: 'session-timeout', help: 'ZK_SESSION_TIMEOUT_MS of the services', fallback: 10_000 },
+] as const;
+
+type OptionName = (typeof OPTIONS)[number]['name'];
+
+/** The bars of issue 11 for one task at a time. */
+const BARS = { p50: 5, p99: 15 } as const;
+
+export interface LatencyResult {
+  bench: 'latency-single';
+  config: Record<OptionName, number>;
+  /** POST → handler start (ms). */
+  latencyMs: Summary;
+  /** The POST's own round trip (ms). */
+  enqueueCallMs: Summary;
+  /** From the records (ms): API write → leader's assignment → handler start. */
+  stagesMs: { createdToAssigned: Summary; assignedToStarted: Summary };
+  /** ZooKeeper's own view (mntr): two fsynced writes lie on the path (the API's, the leader's). */
+  zk: { meanFsyncMs: number; meanWriteLatencyMs: number };
+  bars: typeof BARS;
+  meetsBars: boolean;
+  cpu: CpuReport;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions<OptionName>(OPTIONS);
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const bench = await BenchCluster.start({ sessionTimeoutMs: options['session-timeout'], log });
+  try {
+    await bench.startServices(1, 2);
+    if (options.registry) {
+      await bench.add('registry');
+      await bench.cluster.drainer(60_000);
+    }
+    const result = await measure(bench, options, log);
+    process.stdout.write(`${format(result)}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await bench.close();
+  }
+}
+
+interface Sample {
+  latency: number;
+  enqueueCall: number;
+  record: TaskRecord;
+}
+
+async function measure(
+  bench: BenchCluster,
+  options: Record<OptionName, number>,
+  log: (line: string) => void,
+): Promise<LatencyResult> {
+  const zk = await bench.cluster.zk();
+  const scheduler = bench.schedulers[0];
+  const one = async (): Promise<Sample> => {
+    const sentAt = Date.now();
+    const submitted = await request<SubmittedTaskView>(scheduler, 'POST', '/v1/tasks', {
+      type: 'noop',
+      payload: {},
+    });
+    const enqueueCall = Date.now() - sentAt;
+    const record = await whenStarted(zk, submitted.id);
+    return { latency: record.startedAt! - sentAt, enqueueCall, record };
+  };
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, options.gap));
+  log(`warm-up: ${options.warmup} tasks, one at a time…`);
+  for (let i = 0; i < options.warmup; i++) {
+    await one();
+    await pause();
+  }
+  log(`measuring: ${options.tasks} tasks, one at a time, ${options.gap} ms apart…`);
+  const cpu = new CpuMeter(bench.watched());
+  const zkBefore = await bench.counters();
+  const samples: Sample[] = [];
+  for (let i = 0; i < options.tasks; i++) {
+    samples.push(await one());
+    await pause();
+  }
+  const activity = zkActivity(zkBefore, await bench.counters());
+  const latencyMs = summarize(samples.map((s) => s.latency));
+  return {
+    bench: 'latency-single',
+    config: options,
+    latencyMs,
+    enqueueCallMs: summarize(samples.map((s) => s.enqueueCall)),
+    stagesMs: {
+      createdToAssigned: summarize(samples.map((s) => s.record.assignedAt! - s.record.createdAt)),
+      assignedToStarted: summarize(samples.map((s) => s.record.startedAt! - s.record.assignedAt!)),
+    },
+    zk: { meanFsyncMs: activity.meanFsyncMs, meanWriteLatencyMs: activity.meanWriteLatencyMs },
+    bars: BARS,
+    meetsBars: latencyMs.p50 <= BARS.p50 && latencyMs.p99 <= BARS.p99,
+    cpu: cpuReport(cpu.usage()),
+  };
+}
+
+/** The record once its handler has started (a data watch on the node, read again on each change). */
+async function whenStarted(zk: ZkClient, id: string): Promise<TaskRecord> {
+  for (;;) {
+    let changed!: () => void;
+    const change = new Promise<void>((resolve) => (changed = resolve));
+    const { data } = await zk.get(ZkLayout.task(id), () => changed());
+    const record = decodeJson<TaskRecord>(data);
+    if (record.startedAt !== undefined) return record;
+    if (record.state === 'failed' || record.state === 'cancelled')
+      throw new Error(`task ${id} ended ${record.state} without starting`);
+    await change;
+  }
+}
+
+function format(r: LatencyResult): string {
+  const row = (name: string, s: Summary): string[] => [
+    name,
+    String(s.p50),
+    String(s.p90),
+    String(s.p99),
+    String(s.max),
+  ];
+  return [
+    `Single-task latency — ${r.config.tasks} no-op tasks one at a time (${r.config.warmup} warm-up), 1 ZooKeeper (fsync on), 1 scheduler, 2 workers${r.config.registry ? ', drain on' : ''}`,
+    table(
+      ['ms', 'p50', 'p90', 'p99', 'max'],
+      [
+        row('POST → handler start', r.latencyMs),
+        row('  POST round trip', r.enqueueCallMs),
+        row('  created → assigned', r.stagesMs.createdToAssigned),
+        row('  assigned → started', r.stagesMs.assignedToStarted),
+      ],
+    ),
+    keyValues([
+      [
+        'ZooKeeper (mntr)',
+        `mean fsync ${r.zk.meanFsyncMs} ms, mean server write latency ${r.zk.meanWriteLatencyMs} ms (two writes precede each start)`,
+      ],
+      [
+        'bars (issue 11)',
+        `p50 ≤ ${r.bars.p50} ms and p99 ≤ ${r.bars.p99} ms: ${r.meetsBars ? 'met' : 'MISSED'}`,
+      ],
+    ]),
+    '',
+    `CPU over the measurement (${r.cpu.wallSeconds} s wall, 2 cores = 200 %):`,
+    cpuTable(r.cpu),
+  ].join('\n');
+}
+
+runMain(module, main);
