@@ -1,4 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FixtureProcess, sweepStaleTempDirs, timing } from '@app/zk/testing';
 import { findPostgresBinaries, TestingPostgres } from '@app/audit/testing';
@@ -37,8 +38,13 @@ test('close() stops the server and removes its folder; as root the data belongs 
 });
 
 test('a test process killed with SIGKILL leaves no server behind (parent-death signal)', async () => {
+  // Its own temp parent: another test process's sweep (any run on this machine)
+  // must not remove the folder before this test looks at it.
+  const parent = mkdtempSync(join(tmpdir(), 'pg-owner-'));
+  chmodSync(parent, 0o755); // as root the server runs as postgres, which must reach its folder
   const owner = FixtureProcess.spawn<OwnerStarted>(
     join(__dirname, 'fixtures', 'testing-postgres-owner.ts'),
+    { env: { TMPDIR: parent } },
   );
   const started = await owner.waitFor((message) => message.kind === 'started', 20_000);
   expect(isAlive(started.pid)).toBe(true);
@@ -50,6 +56,7 @@ test('a test process killed with SIGKILL leaves no server behind (parent-death s
   // Its folder is left (nobody ran the exit hooks): the sweep that the harness
   // runs once per test process removes it, its owner being dead.
   expect(existsSync(started.dir)).toBe(true);
-  sweepStaleTempDirs();
+  sweepStaleTempDirs(parent);
   expect(existsSync(started.dir)).toBe(false);
+  rmSync(parent, { recursive: true, force: true });
 });
