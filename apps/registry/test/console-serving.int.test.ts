@@ -153,6 +153,17 @@ describe('the scheduler proxy', () => {
         body: JSON.stringify({ name: 'n', type: 'noop', schedule: '* * * * *' }),
       });
     }
+
+    // Another content type is refused here, never streamed on (the fuzz once saw a
+    // scheduler close the connection under such a body, and the answer lost: a 502).
+    const plain = await fetch(registry.url('/api/scheduler/v1/jobs/preview'), {
+      method: 'DELETE',
+      headers: { 'content-type': 'text/plain' },
+      body: 'x'.repeat(120_000),
+    });
+    expect(plain.status).toBe(415);
+    expect(await plain.json()).toMatchObject({ errors: [{ field: 'content-type' }] });
+    expect(upstream.seen).toHaveLength(3);
   });
 });
 

@@ -42,6 +42,17 @@ export function schedulerProxy(
     const path = url.slice(SCHEDULER_PROXY_PREFIX.length) || '/';
     const candidates = rotate(endpoints(), turn++);
     const body = bodyOf(request);
+    if (body === undefined && hasBody(request)) {
+      // Streamed on, a body the scheduler does not read races its answer: it may close
+      // the connection while the rest is still on its way, and the answer is lost.
+      refuse(
+        response,
+        415,
+        'content-type',
+        'the scheduler API takes JSON bodies (application/json)',
+      );
+      return;
+    }
     const attempt = (index: number): void => {
       const endpoint = candidates[index];
       if (endpoint === undefined) {
@@ -78,9 +89,7 @@ export function schedulerProxy(
       response.on('close', () => {
         if (!response.writableFinished) upstream.destroy();
       });
-      if (body !== undefined) upstream.end(body);
-      else if (request.readableEnded) upstream.end();
-      else request.pipe(upstream);
+      upstream.end(body);
     };
     attempt(0);
   };
@@ -88,11 +97,20 @@ export function schedulerProxy(
 
 /**
  * The request body as bytes: the registry's body parser has already read a
- * JSON one, and kept its bytes (`rawBody`, REGISTRY_API_BOOTSTRAP), which go
- * on unchanged; an unread body is streamed.
+ * JSON one (within its size limit), and kept its bytes (`rawBody`,
+ * REGISTRY_API_BOOTSTRAP), which go on unchanged.
  */
 function bodyOf(request: IncomingMessage & { rawBody?: Buffer }): Buffer | undefined {
   return request.readableEnded && request.rawBody !== undefined ? request.rawBody : undefined;
+}
+
+/** A body the parser left unread (another content type). */
+function hasBody(request: IncomingMessage): boolean {
+  if (request.readableEnded) return false;
+  const length = request.headers['content-length'];
+  return (
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  );
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
@@ -109,6 +127,11 @@ function splitEndpoint(endpoint: string): [string, number] {
 }
 
 function unavailable(response: ServerResponse, message: string, status = 503): void {
+  refuse(response, status, 'scheduler', message);
+}
+
+/** An answer in the API's error shape. */
+function refuse(response: ServerResponse, status: number, field: string, message: string): void {
   response.statusCode = status;
   response.setHeader('Content-Type', 'application/json; charset=utf-8');
   response.end(
@@ -116,7 +139,7 @@ function unavailable(response: ServerResponse, message: string, status = 503): v
       statusCode: status,
       error: STATUS_CODES[status],
       message,
-      errors: [{ field: 'scheduler', reason: message }],
+      errors: [{ field, reason: message }],
     }),
   );
 }
