@@ -167,21 +167,26 @@ describe('worker execution engine', () => {
     }
   });
 
-  test('a stale version: the report is rejected, nothing changes, the handler is not run again', async () => {
+  test('a stale version that still names this attempt here: the report is rejected, the attempt handed back, the handler not run again', async () => {
     await cluster.bootWorker(W);
     const task = await cluster.assign({ type: 'test.gate', payload: {} }, [W]);
     await probe.started(task.id);
     const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
-    // Someone else wrote meanwhile (same content, version + 1).
+    // Written meanwhile (same content, version + 1): only this worker's own attempt could
+    // have done it (a process killed earlier with this member id). Nobody else would
+    // ever end the attempt, so the worker hands it back on the record read now.
     await cluster.leader.set(ZkLayout.task(task.id), encodeJson(running.record), running.version);
 
     probe.release(task.id);
-    await timing.sleep(200); // pacing: the worker's report is rejected within this
-    const after = await cluster.task(task.id);
-    expect(after.version).toBe(running.version + 1);
-    expect(after.record).toEqual(running.record);
-    expect(await cluster.assignmentExists(W, task.id)).toBe(true);
-    expect((await cluster.eventsOf(task.id)).map((e) => e.type)).toEqual(['task.started']);
+    const after = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+    expect(after.version).toBe(running.version + 2);
+    expect(after.record).toMatchObject({ attempt: 1, failures: 0 });
+    expect(after.record.result).toBeUndefined();
+    expect(await cluster.assignmentExists(W, task.id)).toBe(false);
+    expect((await cluster.eventsOf(task.id)).map((e) => e.type)).toEqual([
+      'task.started',
+      'task.reassigned',
+    ]);
     expect(probe.events.drain().filter((e) => e.type === 'started')).toEqual([]);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Shutdown: a worker in a child process (the real main.ts) receives SIGTERM
  * while a long task runs; in-process workers check the grace period and the
- * hand-back of tasks that had not started.
+ * hand-back of tasks that had not started. And the end nobody asked for: a
+ * worker killed while its task runs, started again under the same member id.
  */
 import { join } from 'node:path';
 import { FixtureProcess, TestingServer, timing } from '@app/zk/testing';
@@ -11,6 +12,7 @@ import { Cluster, workerEnv } from './support/cluster';
 import { probe } from './support/test-handlers';
 
 const MAIN = join(__dirname, '..', 'src', 'main.ts');
+const SESSION_TIMEOUT_MS = 2_000;
 
 let server: TestingServer;
 let cluster: Cluster;
@@ -46,6 +48,17 @@ async function queuedIds(): Promise<string[]> {
   });
 }
 
+/** The real main.ts in a child process, once its member node exists. */
+async function spawnWorker(id: string, env: Record<string, string>): Promise<FixtureProcess> {
+  const fixture = FixtureProcess.spawn(MAIN, { env });
+  child = fixture;
+  await timing.waitFor(
+    async () => (await cluster.leader.exists(ZkLayout.member('workers', id))) !== null,
+    { timeoutMs: 30_000, message: () => `worker never registered; output:\n${fixture.output}` },
+  );
+  return fixture;
+}
+
 describe('worker shutdown', () => {
   test(
     'SIGTERM with a long task: member marked draining, task handed back within the grace, exit 0, member gone',
@@ -53,13 +66,9 @@ describe('worker shutdown', () => {
       const id = 'worker-sigterm';
       const member = ZkLayout.member('workers', id);
       const graceMs = 500;
-      child = FixtureProcess.spawn(MAIN, {
-        env: { ...workerEnv(server, cluster.root, id, { graceMs }), LOG_LEVEL: 'info' },
-      });
-      const fixture = child;
-      await timing.waitFor(async () => (await cluster.leader.exists(member)) !== null, {
-        timeoutMs: 30_000,
-        message: () => `worker never registered; output:\n${fixture.output}`,
+      const fixture = await spawnWorker(id, {
+        ...workerEnv(server, cluster.root, id, { graceMs }),
+        LOG_LEVEL: 'info',
       });
       // HTTP_PORT=0: the member data gets the real port once the server listens.
       const info = await timing.waitFor(async () => {
@@ -125,4 +134,52 @@ describe('worker shutdown', () => {
     expect(await queuedIds()).toEqual([later.id]);
     expect(await cluster.leader.exists(ZkLayout.member('workers', id))).toBeNull();
   });
+});
+
+/**
+ * Chaos seed 1967024923: the assignment the leader wrote still carries the
+ * record as assigned, but the killed process had already reported `running`
+ * on it. The new process's reports are refused (an older version); the
+ * leader sees the member live and holding the task, so unless this worker
+ * ends the attempt itself nobody ever does.
+ */
+describe('worker restarted under the same member id', () => {
+  test(
+    'an attempt the killed process had started is handed back by the new one, not left running forever',
+    async () => {
+      const id = 'worker-restarted';
+      const member = ZkLayout.member('workers', id);
+      const fixture = await spawnWorker(
+        id,
+        workerEnv(server, cluster.root, id, { sessionTimeoutMs: SESSION_TIMEOUT_MS }),
+      );
+      const task = await cluster.assignAsLeader({ type: 'sleep', payload: { ms: 600_000 } }, [id]);
+      const running = await cluster.waitForTask(task.id, (r) => r.state === 'running');
+      expect(running.record).toMatchObject({ attempt: 1, workerId: id });
+
+      await fixture.kill('SIGKILL');
+      // The old session expires (its member node goes), the assignment stays: no leader runs.
+      await timing.waitFor(async () => (await cluster.leader.exists(member)) === null, {
+        timeoutMs: 30_000,
+      });
+      expect(await cluster.assignmentExists(id, task.id)).toBe(true);
+
+      await cluster.bootWorker(id, { sessionTimeoutMs: SESSION_TIMEOUT_MS });
+
+      // Step 9: handed back on the record read now (a compare-and-set), so a leader moves it.
+      const after = await cluster.waitForTask(task.id, (r) => r.state === 'pending');
+      expect(after.version).toBe(running.version + 1);
+      expect(after.record).toMatchObject({ attempt: 1, failures: 0 });
+      expect(after.record.workerId).toBeUndefined();
+      expect(await cluster.assignmentExists(id, task.id)).toBe(false);
+      const events = await cluster.eventsOf(task.id);
+      expect(events.at(-1)).toMatchObject({
+        type: 'task.reassigned',
+        attempt: 1,
+        workerId: id,
+        detail: { reason: expect.stringContaining('still naming this attempt') },
+      });
+    },
+    timing.ms(90_000),
+  );
 });

@@ -321,15 +321,20 @@ export class TaskExecutor {
   }
 
   /**
-   * An attempt this worker gave up when its session ended, whose assignment is
-   * still there in the next session: the leader may never move it (a leader
+   * An attempt this worker gave up when its session ended (or after a write
+   * refused by a record that still names it: see forget), whose assignment is
+   * still there: the leader may never move it (a leader
    * elected after this worker registered again sees it live, holding the
    * task, and nothing tells it otherwise), so the worker hands it back itself
    * (step 9). A compare-and-set on the record read now: if the leader moved
    * the task meanwhile, the write is refused and changes nothing. A gang
    * member hands back the whole gang attempt, as a draining member does.
    */
-  private async handBackGivenUp(id: string, attempt: number): Promise<void> {
+  private async handBackGivenUp(
+    id: string,
+    attempt: number,
+    reason = 'given up when its ZooKeeper session ended',
+  ): Promise<void> {
     let found;
     try {
       found = await this.tasks.read(id);
@@ -353,10 +358,7 @@ export class TaskExecutor {
       return;
     }
     const task = new Execution(record, version, gang);
-    await this.reporter.finish(
-      task,
-      this.changes.handedBack(task, 'given up when its ZooKeeper session ended'),
-    );
+    await this.reporter.finish(task, this.changes.handedBack(task, reason));
   }
 
   private ignore(id: string, reason: string): void {
@@ -384,8 +386,25 @@ export class TaskExecutor {
     if (entry !== undefined) this.vanished(id, entry);
   };
 
-  /** Stale: give the attempt up; its assignment is looked at afresh (a new attempt may be there). */
+  /**
+   * Stale: give the attempt up; its assignment is looked at afresh (a new
+   * attempt may be there). The record may still name this attempt on this
+   * worker: an earlier process with this member id wrote it (its `running`
+   * report) after the assignment was made, so the version this one held was
+   * old. Nobody else would ever end that attempt (the leader sees this worker
+   * live, holding it), so it is handed back, as one given up with a lost session.
+   */
   private forget(execution: Execution): void {
+    // Once per attempt: a rejected `running` write is seen again by the finish waiting on it.
+    if (!execution.dropped) {
+      this.track(
+        this.handBackGivenUp(
+          execution.id,
+          execution.attempt,
+          'its record changed under this worker while still naming this attempt here',
+        ),
+      );
+    }
     execution.dropped = true;
     this.givenUp.set(execution.id, execution.attempt);
     if (this.entries.get(execution.id) === execution) {

@@ -18,6 +18,7 @@ import {
   encodeJson,
   newTaskRecord,
   readTask,
+  TaskWrites,
   toAssigned,
   type TaskSubmission,
 } from '@app/store';
@@ -113,6 +114,31 @@ export class Cluster {
     await this.ensureInboxes(workers);
     await this.leader.multi(ops);
     return records;
+  }
+
+  /**
+   * Step 2 exactly as the leader writes it (TaskWrites): the task created
+   * pending, then assigned in a compare-and-set whose assignment nodes carry
+   * the record and its version.
+   */
+  async assignAsLeader(
+    submission: TaskSubmission,
+    workers: readonly string[],
+  ): Promise<TaskRecord> {
+    const now = Date.now();
+    const pending = newTaskRecord(submission, now);
+    await this.ensureInboxes(workers);
+    await this.leader.create(ZkLayout.task(pending.id), encodeJson(pending));
+    const writes = new WriteBatcher({ commit: (ops) => this.leader.multi(ops) });
+    const next = toAssigned(pending, workers, now);
+    const outcome = await new TaskWrites(this.leader, writes).commit({
+      from: { record: pending, version: 0 },
+      next,
+      events: [],
+      assign: workers,
+    });
+    if (outcome.kind !== 'written') throw new Error(`assigning ${pending.id}: ${outcome.kind}`);
+    return next;
   }
 
   /** Step 5: a `retrying` (or pending) task assigned again, attempt + 1. */
