@@ -308,6 +308,16 @@ export class TaskExecutor {
     }
     const verdict = admit(record, parsed, this.workerId);
     if (!verdict.ok) {
+      if (startedByAnEarlierProcess(record, parsed.attempt, this.workerId)) {
+        // Read fresh (no note carried it): see forget for why nobody else would end it.
+        this.givenUp.set(id, record.attempt);
+        this.ignore(
+          id,
+          `attempt ${record.attempt} was started by an earlier process; handing it back`,
+        );
+        this.track(this.handBackGivenUp(id, record.attempt, CHANGED_UNDER_US));
+        return;
+      }
       this.ignore(id, verdict.reason);
       return;
     }
@@ -397,13 +407,7 @@ export class TaskExecutor {
   private forget(execution: Execution): void {
     // Once per attempt: a rejected `running` write is seen again by the finish waiting on it.
     if (!execution.dropped) {
-      this.track(
-        this.handBackGivenUp(
-          execution.id,
-          execution.attempt,
-          'its record changed under this worker while still naming this attempt here',
-        ),
-      );
+      this.track(this.handBackGivenUp(execution.id, execution.attempt, CHANGED_UNDER_US));
     }
     execution.dropped = true;
     this.givenUp.set(execution.id, execution.attempt);
@@ -417,4 +421,21 @@ export class TaskExecutor {
     this.inflight.add(work);
     void work.finally(() => this.inflight.delete(work));
   }
+}
+
+const CHANGED_UNDER_US =
+  'its record changed under this worker while still naming this attempt here';
+
+/**
+ * `running` on this worker at the assignment's attempt, yet not running in
+ * this process (it is being admitted): an earlier process with this member id
+ * started it. Gangs are left out: their records move with their other members.
+ */
+function startedByAnEarlierProcess(record: TaskRecord, attempt: number, workerId: string): boolean {
+  return (
+    record.state === 'running' &&
+    record.parallelism <= 1 &&
+    record.workerId === workerId &&
+    record.attempt === attempt
+  );
 }
