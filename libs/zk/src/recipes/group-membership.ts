@@ -5,13 +5,9 @@ import { NoNodeError, NodeExistsError, isConnectionProblem } from '../client/err
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent } from '../client/types';
-import {
-  GroupView,
-  validateGroupPath,
-  validateNodeName,
-  WatchSlots,
-  type GroupViewEvents,
-} from './group-view';
+import { GroupView, type GroupViewEvents } from './group-view';
+import { validateGroupPath, validateNodeName } from './group-names';
+import { WatchSlots } from './watch-slots';
 import { BackoffTimer } from './backoff-timer';
 import { Lifecycle } from './lifecycle';
 
