@@ -8,6 +8,7 @@ import type { Watcher, ZkStat } from '../client/types';
 import { BackoffTimer } from './backoff-timer';
 import { validateGroupPath } from './group-names';
 import { WatchSlots } from './watch-slots';
+import { parseMember } from './member-data';
 import { Lifecycle } from './lifecycle';
 
 /**
@@ -380,22 +381,6 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   private log(level: 'log' | 'warn', message: string, context?: Record<string, unknown>): void {
     this.options.logger?.[level](message, { path: this.path, ...context });
   }
-}
-
-/** A member's data: a JSON object (not an array, not null), deep-frozen so the cache cannot be edited. */
-function parseMember<T>(raw: string): T {
-  const value: unknown = JSON.parse(raw);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`expected a JSON object, got ${Array.isArray(value) ? 'an array' : raw}`);
-  }
-  return deepFreeze(value) as T;
-}
-
-function deepFreeze(value: object): object {
-  for (const child of Object.values(value)) {
-    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
-  }
-  return Object.freeze(value);
 }
 
 function describeError(error: unknown): string {
