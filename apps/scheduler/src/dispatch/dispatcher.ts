@@ -24,6 +24,7 @@ import { LiveTasks, type LiveTask } from './live-tasks';
 import { QueueIntake } from './queue-intake';
 import { WorkerPool, type PoolWorker } from './worker-pool';
 import { WorkerTracker } from './worker-tracker';
+import { WorkerDepartures } from './worker-departures';
 
 type TimerKind = 'due' | 'deadline';
 type TimerEntry =
@@ -56,14 +57,14 @@ export class Dispatcher {
   private readonly ready = new Map<string, number>();
   /** Tasks with a write of ours in flight: no second decision until it lands. */
   private readonly inFlight = new Set<string>();
-  /** Workers whose leaving is in the history already (until they join again). */
-  private readonly reportedGone = new Set<string>();
   private readonly timers: Timers<TimerEntry>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
   private readonly queue: QueueIntake;
+  private readonly departures: WorkerDepartures;
 
   constructor(private readonly ctx: LeaderContext) {
+    this.departures = new WorkerDepartures(ctx, this.pool);
     this.queue = new QueueIntake(ctx, (note) => this.onNote(note));
     this.timers = new Timers(
       (entry) =>
@@ -93,7 +94,8 @@ export class Dispatcher {
             });
           }
         },
-        strayAssignments: (worker, ids) => void this.checkStrays(worker, ids),
+        strayAssignments: (worker, ids) =>
+          void this.departures.removeStrays(worker, ids, (id) => this.heldBy(id, worker.id)),
       },
       (id) => this.inFlight.has(id),
     );
@@ -153,20 +155,6 @@ export class Dispatcher {
     const { children } = await this.ctx.client.children(ZkLayout.tasks);
     for (let i = 0; i < children.length; i += READ_CHUNK) {
       await this.refreshAll(children.slice(i, i + READ_CHUNK));
-    }
-  }
-
-  /** Assignment nodes found after an election that no task record accounts for. */
-  private async checkStrays(worker: PoolWorker, ids: string[]): Promise<void> {
-    for (const id of ids) {
-      const live = this.tasks.get(id);
-      if (live && holdersOf(live.record).includes(worker.id)) continue;
-      this.ctx.logger.warn('removing a stray assignment', { workerId: worker.id, taskId: id });
-      await this.ctx.writes
-        .submit({ ops: [Op.delete(ZkLayout.assignment(worker.id, id))] })
-        .catch((error: unknown) =>
-          this.ctx.logger.warn('stray assignment stays', { taskId: id, error: String(error) }),
-        );
     }
   }
 
@@ -241,7 +229,7 @@ export class Dispatcher {
         this.whenDue(live, step.at);
         return;
       case 'reassign':
-        for (const worker of step.dead) this.reportGoneUnseen(worker);
+        for (const worker of step.dead) this.departures.goneUnseen(worker);
         void this.reassign(live, step.dead[0] ?? 'unknown', 'worker gone');
         return;
       case 'watch':
@@ -353,49 +341,16 @@ export class Dispatcher {
   // ---- moving work away from workers ---------------------------------------------------
 
   private onWorkerJoined(worker: PoolWorker): void {
-    this.reportedGone.delete(worker.id);
-    this.recordInHistory(
-      this.ctx.event('worker.joined', { workerId: worker.id, detail: { ...worker.info } }),
-    );
+    this.departures.joined(worker);
     this.pump();
   }
 
   private onWorkerLeft(worker: PoolWorker): void {
-    this.reportedGone.add(worker.id);
-    this.ctx.logger.warn('worker left; moving its tasks', {
-      workerId: worker.id,
-      tasks: worker.assigned.size,
-    });
-    this.recordInHistory(
-      this.ctx.event('worker.left', {
-        workerId: worker.id,
-        detail: { tasks: worker.assigned.size },
-      }),
-    );
+    this.departures.left(worker);
     for (const id of worker.assigned) {
       const live = this.tasks.get(id);
       if (live && !this.inFlight.has(id)) void this.reassign(live, worker.id, 'worker gone');
     }
-    void this.removeAssignDirLater(worker.id);
-  }
-
-  /**
-   * A worker that holds tasks but is not a member, and whose leaving this
-   * leader never saw (it left before this term's view was built): the
-   * history still records that it left, once.
-   */
-  private reportGoneUnseen(workerId: string): void {
-    if (this.reportedGone.has(workerId)) return;
-    this.reportedGone.add(workerId);
-    this.ctx.logger.warn('a worker holding tasks is gone; moving its tasks', { workerId });
-    this.recordInHistory(
-      this.ctx.event('worker.left', { workerId, detail: { noticed: 'on election' } }),
-    );
-  }
-
-  /** An event that changes no node (history only): lost with the term if it fails, like the term's view. */
-  private recordInHistory(event: AuditEvent): void {
-    void this.ctx.writes.submit({ ops: [], events: [event] }).catch(() => undefined);
   }
 
   private async reassign(live: LiveTask, fromWorker: string, reason: string): Promise<void> {
@@ -447,22 +402,6 @@ export class Dispatcher {
     this.reconcile(outcome.task.record, outcome.task.version);
     this.pump();
     return true;
-  }
-
-  private async removeAssignDirLater(workerId: string): Promise<void> {
-    // Best effort: the directory of a dead worker goes once its tasks have moved,
-    // with the notes it never read.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    if (!this.ctx.active || this.pool.get(workerId)) return;
-    const dir = ZkLayout.assignments(workerId);
-    try {
-      const { children } = await this.ctx.client.children(dir);
-      if (!children.every(ZkLayout.isAssignmentNote)) return; // not empty yet: it stays
-      const notes = children.map((name) => Op.delete(`${dir}/${name}`));
-      await this.ctx.writes.submit({ ops: [...notes, Op.delete(dir)] });
-    } catch {
-      // Gone already, or the worker came back: nothing to clean.
-    }
   }
 
   // ---- helpers -------------------------------------------------------------------------

@@ -1,23 +1,5 @@
-import {
-  BadVersionError,
-  NoNodeError,
-  NodeExistsError,
-  NotLeaderError,
-  Op,
-  type ZkOp,
-} from '@app/zk';
-import {
-  ZkLayout,
-  fireTaskId,
-  isTerminal,
-  taskTemplateOf,
-  type AuditEvent,
-  type JobRecord,
-  type JobState,
-  type TaskRecord,
-  type TaskTemplate,
-} from '@app/contracts';
-import { createTaskOps, decodeJson, encodeJson, newTaskRecord } from '@app/store';
+import { BadVersionError, NoNodeError, NodeExistsError, NotLeaderError, Op } from '@app/zk';
+import { ZkLayout, fireTaskId, isTerminal, type AuditEvent } from '@app/contracts';
 import type { CatalogEntry } from '../catalog/catalog-entry';
 import type { JobCatalog } from '../catalog/job-catalog';
 import type { Dispatcher } from '../dispatch/dispatcher';
@@ -25,6 +7,7 @@ import type { LiveTask } from '../dispatch/live-tasks';
 import { Timers } from '../dispatch/timers';
 import type { LeaderContext } from '../leadership/leader-context';
 import { applyConcurrency } from './concurrency';
+import { buildFireWrite, readJobState, readTemplate } from './fire-write';
 import { planFires, type FirePlan } from './fire-plan';
 import type { FireSchedule } from './fire-schedule';
 import type { ScheduleFactory } from './schedule-factory';
@@ -303,42 +286,25 @@ export class JobScheduler {
     nextFireAt: number | null,
     extraEvents: AuditEvent[],
   ): Promise<void> {
-    const template = instants.length > 0 ? await this.templateOf(entry) : undefined;
+    const template = instants.length > 0 ? await readTemplate(this.ctx.client, entry) : undefined;
     if (instants.length > 0 && !template) return; // deleted meanwhile
     let pending = instants;
     for (let attempt = 0; attempt < instants.length + 3; attempt++) {
       if (this.catalog.get(entry.id) !== entry) return; // deleted meanwhile
       const now = this.ctx.now();
-      const records = pending.map((instant) => fireRecord(entry, template!, instant, now));
-      const state: JobState = {
-        lastFireAt: lastFireAt ?? entry.state?.lastFireAt,
+      const { records, state, stateVersion, ops, events } = buildFireWrite(
+        entry,
+        template,
+        pending,
+        lastFireAt,
         nextFireAt,
-        jobUpdatedAt: entry.updatedAt,
-      };
-      const stateVersion = entry.stateVersion;
-      const stateOp: ZkOp =
-        stateVersion < 0
-          ? Op.create(ZkLayout.jobState(entry.id), encodeJson(state))
-          : Op.set(ZkLayout.jobState(entry.id), encodeJson(state), stateVersion);
-      const events = [
-        ...extraEvents,
-        ...records.map((record) =>
-          this.ctx.event('task.created', {
-            taskId: record.id,
-            jobId: entry.id,
-            detail: { fireTime: record.fireTime, type: record.type },
-          }),
-        ),
-      ];
+        extraEvents,
+        this.ctx.event,
+        now,
+      );
       try {
         await this.ctx.writes.submit({
-          ops: [
-            ...records.flatMap((record) => createTaskOps(record)),
-            stateOp,
-            // The job must still exist: a fire racing its deletion would leave
-            // a `/jobstate` nobody deletes (and tasks of a deleted job).
-            Op.check(ZkLayout.job(entry.id)),
-          ],
+          ops,
           events,
           jobChanges: [{ stateOf: entry.id, version: stateVersion + 1, state }],
         });
@@ -368,7 +334,7 @@ export class JobScheduler {
         ) {
           // Our view of the job state is stale: read it and try again.
           try {
-            this.catalog.replaceState(entry.id, await this.readState(entry.id));
+            this.catalog.replaceState(entry.id, await readJobState(this.ctx.client, entry.id));
           } catch (readError) {
             this.onStepFailed(entry, readError);
             return;
@@ -378,27 +344,6 @@ export class JobScheduler {
         this.onStepFailed(entry, error);
         return;
       }
-    }
-  }
-
-  /** The task template from memory, or from the znode when it is too large to keep. */
-  private async templateOf(entry: CatalogEntry): Promise<TaskTemplate | undefined> {
-    if (entry.template !== undefined) return JSON.parse(entry.template) as TaskTemplate;
-    try {
-      return decodeJson<JobRecord>((await this.ctx.client.get(ZkLayout.job(entry.id))).data);
-    } catch (error) {
-      if (error instanceof NoNodeError) return undefined;
-      throw error;
-    }
-  }
-
-  private async readState(id: string): Promise<{ state: JobState; version: number } | undefined> {
-    try {
-      const { data, stat } = await this.ctx.client.get(ZkLayout.jobState(id));
-      return { state: decodeJson<JobState>(data), version: stat.version };
-    } catch (error) {
-      if (error instanceof NoNodeError) return undefined;
-      throw error;
     }
   }
 
@@ -430,24 +375,4 @@ export class JobScheduler {
   private leadOf(entry: CatalogEntry): number {
     return entry.concurrency === 'allow' ? this.ctx.tuning.fireLeadMs : 0;
   }
-}
-
-/** The task of a fire: the job's template, owned by the job's owner. */
-function fireRecord(
-  entry: CatalogEntry,
-  job: TaskTemplate,
-  instant: number,
-  now: number,
-): TaskRecord {
-  return newTaskRecord(
-    {
-      id: fireTaskId(entry.id, instant),
-      jobId: entry.id,
-      fireTime: instant,
-      runAt: instant,
-      ...taskTemplateOf(job),
-      ...(entry.owner === undefined ? {} : { owner: entry.owner }),
-    },
-    now,
-  );
 }

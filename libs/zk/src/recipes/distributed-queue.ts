@@ -4,14 +4,13 @@ import { onConnectionStates } from '../client/connection-states';
 import { ClientClosedError, isConnectionProblem } from '../client/errors';
 import { basename, joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
-import { Op, type ZkOp } from '../client/types';
+import { Op } from '../client/types';
 import type { ZkClient } from '../client/zk-client';
 import { Lifecycle } from './lifecycle';
 import { ClaimLostError, QueueClaims } from './queue-claims';
 import {
   ITEM_NAME,
   decodeItem,
-  encodeItem,
   parseItemName,
   type ParsedName,
   type QueueItem,
@@ -23,7 +22,8 @@ import {
   type DistributedQueueOptions,
   type QueueHandler,
 } from './queue-types';
-import { sortedSequential } from './sequential-nodes';
+import { QueueBacklog } from './queue-backlog';
+import { putItem, putItems } from './queue-producer';
 
 // The queue's public face: its items and the error of a lost claim live beside it.
 export { ClaimLostError } from './queue-claims';
@@ -82,11 +82,6 @@ interface Running {
   released: boolean;
 }
 
-/** 'spread' picks its next items at random among the first this many waiting (fewer collisions). */
-const ORDER_WINDOW = 64;
-/** Operations per `multi` in `putMany`, and a byte budget well below jute.maxbuffer (1 MB). */
-const PUT_BATCH_OPS = 100;
-const PUT_BATCH_BYTES = 512 * 1024;
 const RETRY_FILL_MS = 200;
 
 export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
@@ -97,16 +92,13 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   private readonly consumerId: string;
   private readonly maxAttempts: number;
   private readonly closeTimeoutMs: number;
-  private readonly ordering: 'spread' | 'fifo';
   private handler: QueueHandler | undefined;
   private concurrency = 1;
   /** Items being claimed or handled by this consumer. */
   private readonly inFlight = new Set<string>();
   private readonly running = new Map<string, Running>();
-  private backlog: string[] = [];
+  private readonly backlog: QueueBacklog;
   private readonly claims: QueueClaims;
-  private itemsWatchArmed = false;
-  private claimsWatchArmed = false;
   private filling = false;
   private fillAgain = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -125,7 +117,13 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     this.claims = new QueueClaims(client, this.itemsPath, this.claimsPath, this.consumerId);
     this.maxAttempts = options.maxAttempts ?? 10;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.ordering = options.ordering ?? 'spread';
+    this.backlog = new QueueBacklog(
+      client,
+      this.itemsPath,
+      this.claimsPath,
+      options.ordering ?? 'spread',
+      () => this.scheduleFill(),
+    );
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new Error(
         `DistributedQueue maxAttempts must be a positive integer, got ${this.maxAttempts}`,
@@ -144,10 +142,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   /** Queues one item at the tail; resolves with its node name. */
   async put(item: QueueItem): Promise<string> {
     this.requireStarted('put');
-    const [name, data] = encodeItem(item);
-    return basename(
-      await this.client.create(joinPath(this.itemsPath, name), data, 'persistent_sequential'),
-    );
+    return putItem(this.client, this.itemsPath, item);
   }
 
   /**
@@ -156,29 +151,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
    */
   async putMany(items: readonly QueueItem[]): Promise<string[]> {
     this.requireStarted('putMany');
-    const names: string[] = [];
-    let batch: ZkOp[] = [];
-    let bytes = 0;
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      const results = await this.client.multi(batch);
-      for (const result of results) if (result.type === 'create') names.push(basename(result.path));
-      batch = [];
-      bytes = 0;
-    };
-    for (const item of items) {
-      const [name, data] = encodeItem(item);
-      if (
-        batch.length >= PUT_BATCH_OPS ||
-        (batch.length > 0 && bytes + data.length > PUT_BATCH_BYTES)
-      ) {
-        await flush();
-      }
-      batch.push(Op.create(joinPath(this.itemsPath, name), data, 'persistent_sequential'));
-      bytes += data.length + name.length;
-    }
-    await flush();
-    return names;
+    return putItems(this.client, this.itemsPath, items);
   }
 
   /** Items waiting or being processed (claimed items included). */
@@ -202,8 +175,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
     this.unsubscribe = onConnectionStates(this.client, {
       lost: () => {
         // Every claim and watch of the old session is gone.
-        this.itemsWatchArmed = false;
-        this.claimsWatchArmed = false;
+        this.backlog.forgetWatches();
         this.claims.forgetUncertain();
         for (const [name, entry] of this.running) {
           entry.controller.abort(new ClaimLostError(name, 'session ended'));
@@ -286,7 +258,7 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
   /** Starts claims on waiting items until every slot is busy or nothing is left. */
   private async fill(): Promise<void> {
     while (this.active && this.inFlight.size < this.concurrency) {
-      if (this.backlog.length === 0 && !(await this.refreshBacklog())) return;
+      if (this.backlog.isEmpty && !(await this.refreshBacklog())) return;
       const name = this.backlog.shift();
       if (name === undefined || this.inFlight.has(name)) continue;
       this.inFlight.add(name);
@@ -296,59 +268,10 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
 
   /** Lists unclaimed items into the backlog; false when there is nothing to take. */
   private async refreshBacklog(): Promise<boolean> {
-    // Armed before the call: the notification can arrive in the same socket read
-    // as the reply, before this function resumes.
-    const armItems = !this.itemsWatchArmed;
-    this.itemsWatchArmed = true;
-    let items: string[];
-    try {
-      ({ children: items } = await this.client.children(
-        this.itemsPath,
-        armItems ? this.onItemsChanged : undefined,
-      ));
-    } catch (error) {
-      if (armItems) this.itemsWatchArmed = false;
-      throw error;
-    }
-    const waiting = sortedSequential(items, 'item-').filter((name) => !this.inFlight.has(name));
-    if (waiting.length === 0) return false;
-    const { children: claimed } = await this.client.children(this.claimsPath);
-    const claimedSet = new Set(claimed);
-    const free = waiting.filter((name) => !claimedSet.has(name));
-    if (free.length > 0) {
-      // A short backlog: a long one goes stale while other consumers take its items.
-      const size = Math.max(2 * this.concurrency, 8);
-      this.backlog =
-        this.ordering === 'fifo'
-          ? free.slice(0, size)
-          : sampleInOrder(free.slice(0, Math.max(ORDER_WINDOW, 4 * size)), size);
-      return true;
-    }
-    // Everything is claimed by others: wake when a claim goes (done, or its consumer died).
-    if (!this.claimsWatchArmed) {
-      this.claimsWatchArmed = true;
-      try {
-        const { children } = await this.client.children(this.claimsPath, this.onClaimsChanged);
-        // A claim went between the two listings: look again now.
-        const stillClaimed = new Set(children);
-        if (waiting.some((name) => !stillClaimed.has(name))) this.fillAgain = true;
-      } catch (error) {
-        this.claimsWatchArmed = false;
-        throw error;
-      }
-    }
-    return false;
+    const { found, lookAgain } = await this.backlog.refresh(this.inFlight, this.concurrency);
+    if (lookAgain) this.fillAgain = true;
+    return found;
   }
-
-  private readonly onItemsChanged = (): void => {
-    this.itemsWatchArmed = false;
-    this.scheduleFill();
-  };
-
-  private readonly onClaimsChanged = (): void => {
-    this.claimsWatchArmed = false;
-    this.scheduleFill();
-  };
 
   private async process(name: string): Promise<void> {
     try {
@@ -471,12 +394,4 @@ export class DistributedQueue extends TypedEmitter<DistributedQueueEvents> {
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** `count` names picked at random from `names`, kept in sequence order. */
-function sampleInOrder(names: string[], count: number): string[] {
-  if (names.length <= count) return names;
-  const picked = new Set<number>();
-  while (picked.size < count) picked.add(Math.floor(Math.random() * names.length));
-  return [...picked].sort((a, b) => a - b).map((index) => names[index]);
 }

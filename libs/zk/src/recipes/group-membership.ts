@@ -1,19 +1,37 @@
-import type { StructuredLogger } from '../client/logger';
 import type { ZkClient } from '../client/zk-client';
 import { onConnectionStates } from '../client/connection-states';
 import { NoNodeError, NodeExistsError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
 import type { WatchEvent } from '../client/types';
+import { GroupView } from './group-view';
+import { validateGroupPath, validateNodeName } from './group-names';
+import { WatchSlots } from './watch-slots';
+import { encodeMember } from './member-data';
 import {
-  GroupView,
-  validateGroupPath,
-  validateNodeName,
-  WatchSlots,
-  type GroupViewEvents,
-} from './group-view';
+  DuplicateMemberError,
+  type GroupMembershipEvents,
+  type GroupMembershipOptions,
+} from './group-membership-types';
+
 import { BackoffTimer } from './backoff-timer';
 import { Lifecycle } from './lifecycle';
+
+// Its options, events and error: part of this recipe's public face.
+export {
+  DuplicateMemberError,
+  type GroupMembershipEvents,
+  type GroupMembershipOptions,
+} from './group-membership-types';
+
+interface Deferred {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+interface WriteWaiter extends Deferred {
+  seq: number;
+}
 
 /**
  * Group membership (service discovery): this process is the member `<path>/<id>`,
@@ -46,54 +64,6 @@ import { Lifecycle } from './lifecycle';
  *   as a duplicate only if it outlives that wait.
  * - While suspended the view may be stale (`isStale`); see `GroupView`.
  */
-export interface GroupMembershipOptions<T> {
-  /** The group znode, e.g. '/members/workers'; created (with parents) when missing. */
-  path: string;
-  /** This member's node name: one znode name, unique in the group. */
-  id: string;
-  /** This member's data, stored as JSON: a JSON-serialisable object. */
-  data: T;
-  /**
-   * How long `start()` waits for a node of another session to go before failing
-   * as a duplicate: a process restarted right after a crash finds the node of its
-   * previous run, which the servers remove within one session timeout. Default:
-   * the session timeout + 1 s; 0 fails at once.
-   */
-  duplicateWaitMs?: number;
-  logger?: StructuredLogger;
-}
-
-export interface GroupMembershipEvents<T> extends GroupViewEvents<T> {
-  /** This member's node exists on this session (the first time, and after each re-creation). */
-  registered: [sessionId: string];
-}
-
-/** The member id is held by another live session (or by a persistent node). */
-export class DuplicateMemberError extends Error {
-  constructor(
-    readonly id: string,
-    readonly path: string,
-    /** Session owning the node, or null for a persistent node. */
-    readonly owner: string | null,
-  ) {
-    super(
-      `group member id '${id}' is already registered at ${path} by ` +
-        (owner === null ? 'a persistent node' : `another session (0x${owner})`) +
-        ': two processes use the same id, or a previous instance died less than one session timeout ago',
-    );
-    this.name = 'DuplicateMemberError';
-  }
-}
-
-interface Deferred {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
-interface WriteWaiter extends Deferred {
-  seq: number;
-}
-
 export class GroupMembership<T extends object> extends TypedEmitter<GroupMembershipEvents<T>> {
   readonly id: string;
   /** The group znode. */
@@ -426,18 +396,5 @@ export class GroupMembership<T extends object> extends TypedEmitter<GroupMembers
 
   private log(level: 'log' | 'warn', message: string, context?: Record<string, unknown>): void {
     this.options.logger?.[level](message, { path: this.memberPath, ...context });
-  }
-}
-
-function encodeMember(id: string, data: unknown): string {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw new TypeError(`group member ${id}: data must be a JSON object`);
-  }
-  try {
-    return JSON.stringify(data);
-  } catch (error) {
-    throw new TypeError(
-      `group member ${id}: data is not JSON-serialisable: ${error instanceof Error ? error.message : String(error)}`,
-    );
   }
 }

@@ -4,8 +4,11 @@ import { onConnectionStates } from '../client/connection-states';
 import { NoNodeError, isConnectionProblem } from '../client/errors';
 import { joinPath } from '../client/paths';
 import { TypedEmitter } from '../client/typed-emitter';
-import type { WatchEvent, Watcher, ZkStat } from '../client/types';
+import type { Watcher, ZkStat } from '../client/types';
 import { BackoffTimer } from './backoff-timer';
+import { validateGroupPath } from './group-names';
+import { WatchSlots } from './watch-slots';
+import { parseMember } from './member-data';
 import { Lifecycle } from './lifecycle';
 
 /**
@@ -380,92 +383,6 @@ export class GroupView<T extends object> extends TypedEmitter<GroupViewEvents<T>
   }
 }
 
-/** A member's data: a JSON object (not an array, not null), deep-frozen so the cache cannot be edited. */
-function parseMember<T>(raw: string): T {
-  const value: unknown = JSON.parse(raw);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`expected a JSON object, got ${Array.isArray(value) ? 'an array' : raw}`);
-  }
-  return deepFreeze(value) as T;
-}
-
-function deepFreeze(value: object): object {
-  for (const child of Object.values(value)) {
-    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
-  }
-  return Object.freeze(value);
-}
-
 function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-// ZooKeeper refuses these in a path (PathUtils.validatePath).
-// eslint-disable-next-line no-control-regex
-const FORBIDDEN_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\ud800-\uf8ff\ufff0-\uffff]/;
-
-/** Throws unless `name` is one valid znode name (no '/', not '.' or '..', no control characters). */
-export function validateNodeName(name: string, what = 'znode name'): string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`invalid ${what}: must be a non-empty string`);
-  }
-  if (name.includes('/')) throw new TypeError(`invalid ${what} '${name}': must not contain '/'`);
-  if (name === '.' || name === '..') throw new TypeError(`invalid ${what} '${name}'`);
-  if (FORBIDDEN_CHARACTERS.test(name)) {
-    throw new TypeError(`invalid ${what} ${JSON.stringify(name)}: control or reserved character`);
-  }
-  return name;
-}
-
-/** Throws unless `path` is an absolute znode path other than '/' (no trailing slash). */
-export function validateGroupPath(path: string): string {
-  if (typeof path !== 'string' || !path.startsWith('/') || path === '/' || path.endsWith('/')) {
-    throw new TypeError(
-      `invalid group path '${String(path)}': must be absolute, not '/', no trailing '/'`,
-    );
-  }
-  for (const segment of path.slice(1).split('/')) validateNodeName(segment, `segment of '${path}'`);
-  return path;
-}
-
-/**
- * Which one-shot watches are armed, by slot name. This client adds a listener per
- * registration, so a watch is armed again only after it fired. A slot is marked
- * before the read and freed if the read fails (no watch is set by a failed read);
- * tokens keep a late reply or a forgotten session from confusing slots.
- * @internal
- */
-export class WatchSlots {
-  private readonly armed = new Map<string, number>();
-  private nextToken = 0;
-
-  isArmed(slot: string): boolean {
-    return this.armed.has(slot);
-  }
-
-  async run<R>(
-    slot: string,
-    read: (watcher: Watcher | undefined) => Promise<R>,
-    onFire: (event: WatchEvent) => void,
-  ): Promise<R> {
-    if (this.armed.has(slot)) return read(undefined);
-    const token = ++this.nextToken;
-    this.armed.set(slot, token);
-    const watcher: Watcher = (event) => {
-      if (this.armed.get(slot) !== token) return;
-      this.armed.delete(slot);
-      onFire(event);
-    };
-    try {
-      return await read(watcher);
-    } catch (error) {
-      if (this.armed.get(slot) === token) this.armed.delete(slot);
-      throw error;
-    }
-  }
-
-  /** Forgets every slot: after a session loss no watch is left. */
-  clear(): void {
-    this.armed.clear();
-  }
 }

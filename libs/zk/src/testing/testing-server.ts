@@ -59,63 +59,21 @@ import {
 } from './four-letter-word';
 import { freePort, freePorts, LOOPBACK } from './free-port';
 import { timing as defaultTiming, type Timing } from './timing';
-import { zooKeeperInstallation, type ZooKeeperInstallation } from './zookeeper-installation';
+import { zooKeeperInstallation } from './zookeeper-installation';
+import { exitedWithin } from './child-exit';
+import {
+  jvmOptions,
+  zooCfg,
+  type QuorumMembership,
+  type TestingServerOptions,
+} from './server-config';
 
-/** One member of an ensemble, as written in `server.<id>=host:peerPort:electionPort`. */
-export interface QuorumPeerAddress {
-  id: number;
-  host: string;
-  clientPort: number;
-  peerPort: number;
-  electionPort: number;
-}
-
-/** Set by TestingCluster: makes the server a quorum member instead of standalone. */
-export interface QuorumMembership {
-  myId: number;
-  peers: readonly QuorumPeerAddress[];
-  /** Ticks a follower may take to connect and sync to a leader. */
-  initLimit: number;
-  /** Ticks a follower may lag behind the leader. */
-  syncLimit: number;
-}
-
-export type ConfigValue = string | number | boolean;
-
-export interface TestingServerOptions {
-  /** Client port; default a free loopback port chosen at start. */
-  port?: number;
-  /**
-   * Run ZooKeeper's standalone mode (`srvr`: standalone) instead of a
-   * one-member ensemble (`srvr`: leader). Default false: see the note at the
-   * top of this file (ZOOKEEPER-5051).
-   */
-  standalone?: boolean;
-  /** Default 100 ms. */
-  tickTimeMs?: number;
-  /** Default 2 × tickTime (ZooKeeper's own default). */
-  minSessionTimeoutMs?: number;
-  /** Default 60 000 ms, so a 10 s session is allowed even with a small tick. */
-  maxSessionTimeoutMs?: number;
-  /** fsync the transaction log (default true); false is faster and loses data on a kill. */
-  forceSync?: boolean;
-  /** JVM max heap in MB; default 128. */
-  heapMb?: number;
-  /** Extra zoo.cfg entries (a key=value map, or raw lines). */
-  extraConfig?: Readonly<Record<string, ConfigValue>> | readonly string[];
-  /** Extra JVM options, after the defaults. */
-  jvmOptions?: readonly string[];
-  /** Nominal (scaled) time a start may take; default 20 s, 30 s for a quorum member. */
-  startTimeoutMs?: number;
-  /** Nominal (scaled) time a SIGTERM may take before SIGKILL; default 10 s. */
-  stopTimeoutMs?: number;
-  /** Where java and ZooKeeper are; default: looked up (see zookeeper-installation.ts). */
-  installation?: ZooKeeperInstallation;
-  timing?: Timing;
-  /** Prefix of the temp folder name under os.tmpdir(); default "zk-test-" (stale-folder sweeps look for it). */
-  tempDirPrefix?: string;
-  quorum?: QuorumMembership;
-}
+export type {
+  ConfigValue,
+  QuorumMembership,
+  QuorumPeerAddress,
+  TestingServerOptions,
+} from './server-config';
 
 export type TestingServerState = 'latent' | 'running' | 'stopped' | 'closed';
 
@@ -141,49 +99,6 @@ const BIND_CONFLICT = /Address already in use|BindException/;
 const STANDALONE_MODES: readonly ServerMode[] = ['standalone'];
 const QUORUM_MODES: readonly ServerMode[] = ['leader', 'follower', 'observer'];
 const AUTO_PORT_ATTEMPTS = 3;
-
-/**
- * True when the child exited within `timeoutMs` (forever when undefined). The
- * child is unref'd so a forgotten server cannot keep the runner alive, so it is
- * ref'd while someone waits for it: an awaited exit must keep Node running.
- */
-const waiters = new WeakMap<ChildProcess, number>();
-
-function exitedWithin(child: ChildProcess, timeoutMs?: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(true);
-  }
-  waiters.set(child, (waiters.get(child) ?? 0) + 1);
-  child.ref();
-  return new Promise((resolve) => {
-    const done = (exited: boolean): void => {
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      const left = (waiters.get(child) ?? 1) - 1;
-      waiters.set(child, left);
-      if (left === 0) {
-        child.unref();
-      }
-      resolve(exited);
-    };
-    const onExit = (): void => done(true);
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => done(false), timeoutMs);
-    child.once('exit', onExit);
-  });
-}
-
-function configLines(entries: TestingServerOptions['extraConfig']): string[] {
-  if (entries === undefined) {
-    return [];
-  }
-  if (Array.isArray(entries)) {
-    return [...(entries as readonly string[])];
-  }
-  return Object.entries(entries as Readonly<Record<string, ConfigValue>>).map(([key, value]) => {
-    const text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
-    return `${key}=${text}`;
-  });
-}
 
 export class TestingServer {
   private readonly timing: Timing;
@@ -298,7 +213,16 @@ export class TestingServer {
       if (this.membership !== undefined) {
         writeFileSync(join(this.dataDir, 'myid'), `${this.membership.myId}\n`);
       }
-      writeFileSync(this.configFile, this.config());
+      writeFileSync(
+        this.configFile,
+        zooCfg({
+          options: this.options,
+          dataDir: this.dataDir,
+          host: this.host,
+          port: this.port,
+          membership: this.membership,
+        }),
+      );
       try {
         await this.launch(options);
         return;
@@ -471,7 +395,7 @@ export class TestingServer {
   private async launch(options: StartOptions): Promise<void> {
     const installation = this.options.installation ?? zooKeeperInstallation();
     const args = [
-      ...this.jvmOptions(installation),
+      ...jvmOptions(installation, this.options),
       '-cp',
       installation.classpath.join(':'),
       installation.mainClass,
@@ -521,66 +445,5 @@ export class TestingServer {
       await this.kill();
       throw error;
     }
-  }
-
-  private jvmOptions(installation: ZooKeeperInstallation): string[] {
-    const heapMb = this.options.heapMb ?? 128;
-    return [
-      `-Xmx${heapMb}m`,
-      `-Xms${Math.min(heapMb, 32)}m`,
-      '-XX:+UseSerialGC',
-      '-XX:TieredStopAtLevel=1',
-      '-XX:-UsePerfData',
-      '-Xss512k',
-      '-Djava.awt.headless=true',
-      '-Djava.net.preferIPv4Stack=true',
-      // Leader election re-sends notifications with back-off up to 60 s by
-      // default; a restarted member should not wait that long in a test.
-      '-Dzookeeper.fastleader.maxNotificationInterval=1000',
-      // One thread does all client-socket work, so two connect requests for
-      // the same session are never handled at once: with parallel workers, a
-      // client reconnecting while expireSession's killer attaches can end up
-      // on a connection ZooKeeper no longer tracks, on a dead session, that
-      // nothing closes (see session-killer.ts). Plenty for tests.
-      '-Dzookeeper.nio.numSelectorThreads=1',
-      '-Dzookeeper.nio.numWorkerThreads=0',
-      ...installation.loggingJvmOptions,
-      ...(this.options.jvmOptions ?? []),
-    ];
-  }
-
-  private config(): string {
-    const tickTime = this.options.tickTimeMs ?? 100;
-    const lines = [
-      '# written by TestingServer (libs/zk/src/testing)',
-      `tickTime=${tickTime}`,
-      `dataDir=${this.dataDir}`,
-      `clientPort=${this.port}`,
-      `clientPortAddress=${this.host}`,
-      `minSessionTimeout=${this.options.minSessionTimeoutMs ?? 2 * tickTime}`,
-      `maxSessionTimeout=${this.options.maxSessionTimeoutMs ?? 60_000}`,
-      `forceSync=${this.options.forceSync === false ? 'no' : 'yes'}`,
-      // Many clients of one test come from 127.0.0.1: no per-address limit.
-      'maxClientCnxns=0',
-      '4lw.commands.whitelist=*',
-      'admin.enableServer=false',
-    ];
-    const quorum = this.membership;
-    if (quorum !== undefined) {
-      lines.push(
-        `initLimit=${quorum.initLimit}`,
-        `syncLimit=${quorum.syncLimit}`,
-        'reconfigEnabled=false',
-      );
-      if (quorum.peers.length === 1) {
-        // Without this, one server line means standalone mode.
-        lines.push('standaloneEnabled=false');
-      }
-      for (const peer of quorum.peers) {
-        lines.push(`server.${peer.id}=${peer.host}:${peer.peerPort}:${peer.electionPort}`);
-      }
-    }
-    lines.push(...configLines(this.options.extraConfig));
-    return `${lines.join('\n')}\n`;
   }
 }

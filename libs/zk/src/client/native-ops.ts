@@ -1,0 +1,113 @@
+import * as zookeeper from 'node-zookeeper-client';
+import { ZkCode, ZkError, errorForCode } from './errors';
+import { toNativeMode, toStat } from './native';
+import type { RootedPaths } from './client-root';
+import type { NodeData, Watcher, ZkOp, ZkOpResult } from './types';
+
+/**
+ * Translation between ZkClient's typed shapes and the native client's: node
+ * data, `multi` sub-operations and their results, and watch events. Pure
+ * mapping, no state beyond the watcher wrappers, so the client itself reads as
+ * the session and operation logic only.
+ */
+
+export interface NativeOpResult {
+  type: number;
+  err?: number;
+  path?: string;
+  stat?: zookeeper.Stat;
+}
+
+/** Wire op codes (jute.OP_CODES) of the multi sub-operations. */
+const NATIVE_OP = { create: 1, delete: 2, set: 5, check: 13 } as const;
+const NATIVE_ERROR_OP = -1;
+
+const WATCH_TYPES: Record<number, 'created' | 'deleted' | 'dataChanged' | 'childrenChanged'> = {
+  [zookeeper.Event.NODE_CREATED]: 'created',
+  [zookeeper.Event.NODE_DELETED]: 'deleted',
+  [zookeeper.Event.NODE_DATA_CHANGED]: 'dataChanged',
+  [zookeeper.Event.NODE_CHILDREN_CHANGED]: 'childrenChanged',
+};
+
+export function toBuffer(data: NodeData): Buffer | undefined {
+  if (data === null || data === undefined) return undefined;
+  return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+}
+
+export function toNativeOp(
+  op: ZkOp,
+  paths: RootedPaths,
+  acl: zookeeper.ACL[],
+): Record<string, unknown> {
+  const path = paths.absolute(op.path);
+  switch (op.type) {
+    case 'create':
+      return {
+        type: NATIVE_OP.create,
+        path,
+        data: toBuffer(op.data),
+        acls: acl,
+        mode: toNativeMode(op.mode ?? 'persistent'),
+      };
+    case 'set':
+      return { type: NATIVE_OP.set, path, data: toBuffer(op.data), version: op.version ?? -1 };
+    case 'delete':
+      return { type: NATIVE_OP.delete, path, version: op.version ?? -1 };
+    case 'check':
+      return { type: NATIVE_OP.check, path, version: op.version ?? -1 };
+  }
+}
+
+export function toOpResult(op: ZkOp, result: NativeOpResult, paths: RootedPaths): ZkOpResult {
+  switch (op.type) {
+    case 'create':
+      return { type: 'create', path: paths.relative(result.path ?? paths.absolute(op.path)) };
+    case 'set':
+      return { type: 'set', stat: toStat(result.stat as zookeeper.Stat) };
+    case 'delete':
+      return { type: 'delete' };
+    case 'check':
+      return { type: 'check' };
+  }
+}
+
+/**
+ * The typed error of the sub-operation that made a `multi` fail, with `opIndex`
+ * set, or undefined when no result names one.
+ */
+export function multiFailure(
+  ops: readonly ZkOp[],
+  results: readonly NativeOpResult[] | undefined,
+): ZkError | undefined {
+  if (!results || results.length !== ops.length) return undefined;
+  const failed = results.findIndex(
+    (r) =>
+      r.type === NATIVE_ERROR_OP && r.err !== ZkCode.OK && r.err !== ZkCode.RUNTIME_INCONSISTENCY,
+  );
+  if (failed < 0) return undefined;
+  const failure = errorForCode(results[failed].err ?? ZkCode.SYSTEM_ERROR, ops[failed].path);
+  failure.opIndex = failed;
+  return failure;
+}
+
+/** Native watch callbacks for typed watchers, one per watcher function. */
+export class WatcherWrappers {
+  private readonly wrappers = new WeakMap<Watcher, (event: zookeeper.Event) => void>();
+
+  constructor(private readonly paths: RootedPaths) {}
+
+  wrap(watcher: Watcher): (event: zookeeper.Event) => void {
+    // One wrapper per watcher function, so the native client's per-path de-duplication
+    // (by function identity) still applies.
+    let wrapper = this.wrappers.get(watcher);
+    if (!wrapper) {
+      wrapper = (event) =>
+        watcher({
+          type: WATCH_TYPES[event.getType()] ?? 'dataChanged',
+          path: this.paths.relative(event.getPath()),
+        });
+      this.wrappers.set(watcher, wrapper);
+    }
+    return wrapper;
+  }
+}
