@@ -38,8 +38,20 @@
  * #404). Every loop here is bounded by the search window, results are strictly
  * increasing, and `next` looks at most {@link NEXT_HORIZON_MS} ahead.
  */
-import { CronExpressionParser } from 'cron-parser';
+import { daysInMonth, civilFromDays } from './civil-calendar';
+import {
+  FIELD_FORMS,
+  FIELD_NAMES,
+  InvalidScheduleError,
+  MACROS,
+  fieldError,
+  parseFields,
+  truncate,
+  type Matcher,
+} from './cron-fields';
 import { ZoneOffsets, isValidTimeZone, type OffsetTransition } from './time-zone';
+
+export { InvalidScheduleError } from './cron-fields';
 
 export { isValidTimeZone } from './time-zone';
 
@@ -60,66 +72,6 @@ const MAX_BETWEEN_LIMIT = 1_000_000;
  * the distinct schedules of a large cluster should fit (about 1 KB each).
  */
 const PARSE_CACHE_SIZE = 8_192;
-
-const FIELD_NAMES = ['second', 'minute', 'hour', 'day-of-month', 'month', 'day-of-week'] as const;
-type FieldName = (typeof FIELD_NAMES)[number];
-const FIELD_FORMS =
-  'expected 5 fields (minute hour day-of-month month day-of-week) or 6 (second minute hour day-of-month month day-of-week)';
-
-const MACROS: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
-
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** A schedule or time zone that cannot be used; `reason` is meant for the API user. */
-export class InvalidScheduleError extends Error {
-  constructor(
-    readonly field: 'schedule' | 'timezone',
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-    this.name = 'InvalidScheduleError';
-  }
-}
-
-/** The expanded fields, as lookup tables for the wall-clock search. */
-interface Matcher {
-  /** `nextX[v]`: the first allowed value >= v, or -1 (index max + 1 is always -1). */
-  readonly nextSecond: Int8Array;
-  readonly nextMinute: Int8Array;
-  readonly nextHour: Int8Array;
-  readonly months: Uint8Array;
-  readonly days: Uint8Array;
-  readonly lastDayOfMonth: boolean;
-  readonly dayOfMonthRestricted: boolean;
-  readonly weekdays: Uint8Array;
-  /** `#n`: only the n-th such weekday of the month; 0 = any. */
-  readonly nthWeekday: number;
-  /** `nL`: the last such weekday of the month. */
-  readonly lastWeekdays: Uint8Array;
-  readonly dayOfWeekRestricted: boolean;
-}
 
 const cache = new Map<string, CronSchedule>();
 
@@ -370,63 +322,6 @@ export class CronSchedule {
   }
 }
 
-interface ParsedFields {
-  matcher: Matcher;
-  /** How many hours of the day the hour field allows. */
-  hourCount: number;
-}
-
-/** Runs cron-parser on the 6-field form and turns its fields into lookup tables. */
-function parseFields(fields: string[]): ParsedFields {
-  let parsed: ReturnType<typeof CronExpressionParser.parse>;
-  try {
-    parsed = CronExpressionParser.parse(fields.join(' '), { tz: 'UTC', currentDate: 0 });
-  } catch (error: unknown) {
-    throw explain(fields, error);
-  }
-  const f = parsed.fields;
-  const numbers = (values: readonly (number | string)[]): number[] =>
-    values.filter((value): value is number => typeof value === 'number');
-  const weekdays = new Uint8Array(7);
-  const lastWeekdays = new Uint8Array(7);
-  for (const value of f.dayOfWeek.values as readonly (number | string)[]) {
-    if (typeof value === 'number') weekdays[value % 7] = 1;
-    else if (/^[0-7]L$/.test(value)) lastWeekdays[Number(value[0]) % 7] = 1;
-  }
-  const days = new Uint8Array(32);
-  for (const value of numbers(f.dayOfMonth.values)) days[value] = 1;
-  const months = new Uint8Array(13);
-  for (const value of numbers(f.month.values)) months[value] = 1;
-  return {
-    hourCount: numbers(f.hour.values).length,
-    matcher: {
-      nextSecond: nextTable(numbers(f.second.values), 60),
-      nextMinute: nextTable(numbers(f.minute.values), 60),
-      nextHour: nextTable(numbers(f.hour.values), 24),
-      months,
-      days,
-      lastDayOfMonth: f.dayOfMonth.hasLastChar,
-      dayOfMonthRestricted: !f.dayOfMonth.isWildcard,
-      weekdays,
-      nthWeekday: f.dayOfWeek.nthDay,
-      lastWeekdays,
-      dayOfWeekRestricted: !f.dayOfWeek.isWildcard,
-    },
-  };
-}
-
-/** `table[v]` = first allowed value >= v, or -1; sized size + 1 so `v + 1` never overflows. */
-function nextTable(values: number[], size: number): Int8Array {
-  const table = new Int8Array(size + 1).fill(-1);
-  const allowed = new Uint8Array(size);
-  for (const value of values) allowed[value] = 1;
-  for (let v = size - 1, next = -1; v >= 0; v--) {
-    if (allowed[v] === 1) next = v;
-    table[v] = next;
-  }
-  return table;
-}
-
 /** The first allowed second of the day >= `secondOfDay`, or -1. */
 function firstTimeOfDay(m: Matcher, secondOfDay: number): number {
   const hour = Math.floor(secondOfDay / 3_600);
@@ -449,31 +344,6 @@ function firstTimeOfDay(m: Matcher, secondOfDay: number): number {
   return laterHour < 0 ? -1 : laterHour * 3_600 + firstMinute * 60 + firstSecond;
 }
 
-/** Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`). */
-function civilFromDays(days: number): { year: number; month: number; dayOfMonth: number } {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const dayOfEra = z - era * 146_097;
-  const yearOfEra = Math.floor(
-    (dayOfEra -
-      Math.floor(dayOfEra / 1_460) +
-      Math.floor(dayOfEra / 36_524) -
-      Math.floor(dayOfEra / 146_096)) /
-      365,
-  );
-  const dayOfYear =
-    dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
-  const shiftedMonth = Math.floor((5 * dayOfYear + 2) / 153);
-  const dayOfMonth = dayOfYear - Math.floor((153 * shiftedMonth + 2) / 5) + 1;
-  const month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9;
-  return { year: yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, dayOfMonth };
-}
-
-function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return DAYS_IN_MONTH[month - 1];
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-}
-
 function checkInstant(name: string, value: number): void {
   if (typeof value !== 'number' || !(value >= MIN_INSTANT && value <= MAX_INSTANT)) {
     throw new RangeError(`${name} must be epoch milliseconds between years 1900 and 9999`);
@@ -486,94 +356,4 @@ function checked(instant: number, after: number): number {
     throw new Error(`cron search returned ${instant}, not after ${after}`);
   }
   return instant;
-}
-
-function fieldError(field: FieldName, reason: string): InvalidScheduleError {
-  return new InvalidScheduleError('schedule', `${field} field: ${reason}`);
-}
-
-function truncate(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}
-
-/**
- * Turns a cron-parser error into a reason that names the field: each field is
- * tried alone (the others `*`) to find the culprit, then the library's message
- * is reworded.
- */
-function explain(fields: string[], error: unknown): InvalidScheduleError {
-  const message = error instanceof Error ? error.message : String(error);
-  for (let index = 0; index < fields.length; index++) {
-    const alone = fields.map((raw, i) => (i === index ? raw : '*'));
-    try {
-      CronExpressionParser.parse(alone.join(' '), { tz: 'UTC', currentDate: 0 });
-    } catch (fieldFailure: unknown) {
-      const text = fieldFailure instanceof Error ? fieldFailure.message : String(fieldFailure);
-      return fieldError(
-        FIELD_NAMES[index],
-        reword(text, truncate(fields[index]), FIELD_NAMES[index]),
-      );
-    }
-  }
-  if (message === 'Invalid explicit day of month definition') {
-    const months = fields[4];
-    const where = /^\d+$/.test(months)
-      ? (MONTH_NAMES[Number(months) - 1] ?? months)
-      : `months '${truncate(months)}'`;
-    return fieldError(
-      'day-of-month',
-      `'${truncate(fields[3])}' never occurs in ${where}, so the schedule would never fire`,
-    );
-  }
-  return new InvalidScheduleError('schedule', `invalid expression (${message})`);
-}
-
-/** cron-parser's messages (5.x), in words for an API user; unknown ones pass through. */
-function reword(message: string, raw: string, field: FieldName): string {
-  let match: RegExpExecArray | null;
-  if ((match = /^Constraint error, got value (\S+) expected range (\d+-\d+)$/.exec(message))) {
-    return `${match[1]} is out of range ${match[2]}`;
-  }
-  if (
-    (match = /^Constraint error, got range (\d+)-(\d+) expected range (\d+-\d+)$/.exec(message))
-  ) {
-    return `range ${match[1]}-${match[2]} is out of range ${match[3]}`;
-  }
-  if (/^Constraint error, got range /.test(message) || /^Invalid range: [^,]*$/.test(message)) {
-    return `'${raw}' is not a valid value or range`;
-  }
-  if ((match = /^Invalid range: (\d+)-(\d+), min/.exec(message))) {
-    return `range ${match[1]}-${match[2]} runs backwards (${match[1]} > ${match[2]})`;
-  }
-  if (/^Constraint error, cannot repeat at every/.test(message)) {
-    return `the step in '${raw}' must be a positive integer`;
-  }
-  if (/^Invalid characters/.test(message)) {
-    return `'${raw}' contains characters that are not allowed here`;
-  }
-  if (/^Invalid wildcard/.test(message)) {
-    return `in '${raw}', '*' must stand alone or before a step (as in */5)`;
-  }
-  if (/^Invalid repeat/.test(message)) return `'${raw}' has more than one '/'`;
-  if (/^Invalid list value format/.test(message)) return `'${raw}' has an empty list item`;
-  if ((match = /^Validation error, cannot resolve alias "(.*)"$/.exec(message))) {
-    const names = field === 'month' ? 'a month name (JAN-DEC)' : 'a weekday name (SUN-SAT)';
-    return `'${match[1]}' is not ${names}`;
-  }
-  if ((match = /duplicate values found: (\S+)$/.exec(message))) {
-    return `${match[1]} is listed more than once in '${raw}'`;
-  }
-  if (/occurrence number \(#\)/.test(message)) {
-    return `in '${raw}', '#' must be followed by 1-5 (as in 1#2, the second Monday)`;
-  }
-  if (/special characters are incompatible/.test(message)) {
-    return `'#' cannot be combined with ',', '-', '/' or 'L' (in '${raw}')`;
-  }
-  if (/standalone L/.test(message)) {
-    return `'L' must follow a weekday number (as in 5L, the last Friday)`;
-  }
-  if ((match = /Validation error, got value (\S+) expected range (\d+-\d+)/.exec(message))) {
-    return `${match[1]} is not valid (expected ${match[2]} or L)`;
-  }
-  return `'${raw}' is invalid (${message})`;
 }
