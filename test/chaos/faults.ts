@@ -12,6 +12,7 @@
 import { WaitTimeoutError, timing } from '@app/zk/testing';
 import { ZkLayout } from '@app/contracts';
 import type { AppExit, AppName } from '../support/app-process';
+import { summarizeNodeReport } from '../support/node-report';
 import { SESSION_TIMEOUT_MS, type ChaosCluster, type Slot } from './chaos-cluster';
 import type { Rng } from '../support/rng';
 import { pidsRunningHandlers, readExecutionLogs } from './execution-log';
@@ -316,8 +317,15 @@ export class FaultInjector {
       exit = (await process.signal(signal))!;
     } catch (error) {
       if (!(error instanceof WaitTimeoutError)) throw error;
-      // Its output (kept in the slot's log) says where the shutdown hung.
+      // Its output (kept in the slot's log, with ShutdownWatch's lines) and a
+      // diagnostic report say where the shutdown hung.
+      const report = await process.diagnose();
       exit = `${slot.id} (pid ${process.pid}) did not exit within 45 s of ${signal}: killed`;
+      if (report !== undefined) {
+        const summary = summarizeNodeReport(report);
+        this.log(`${exit}\n${summary}`);
+        exit += ` (${report})`;
+      }
       await process.signal('SIGKILL');
     }
     const downMs = this.rng.int(500, 3_000);

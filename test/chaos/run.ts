@@ -24,7 +24,7 @@ import { Rng } from '../support/rng';
 import { printSummary, summarize } from './summary';
 import { Workload } from './workload';
 import { NotificationWatch } from './notifications';
-import { sameCounts, znodeCounts } from './zk-state';
+import { sameCounts, subtreePaths, znodeCounts } from './zk-state';
 
 const started = Date.now();
 const log = (line: string): void => {
@@ -106,7 +106,13 @@ async function runOnce(options: ChaosOptions): Promise<number> {
         },
         { timeoutMs: 120_000, intervalMs: 1_000 },
       )
-      .catch(() => log('not quiescent after 120 s: checking anyway'));
+      .catch(async () => {
+        log('not quiescent after 120 s: checking anyway');
+        for (const branch of Object.keys({ ...baseline, ...final })) {
+          if ((final[branch] ?? 0) === (baseline[branch] ?? 0) || branch === '/tasks') continue;
+          log(`  ${branch} now holds: ${(await subtreePaths(zk, branch)).join(', ')}`);
+        }
+      });
     const leftTasks = (await zk.children(ZkLayout.tasks)).children.length;
     const leftOutbox = (await zk.children(ZkLayout.outbox)).children.length;
     log(`quiescent: ${leftTasks} tasks, ${leftOutbox} outbox nodes left`);

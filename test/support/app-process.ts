@@ -4,6 +4,8 @@
  * process dying: `kill -9`, SIGSTOP past the session timeout, SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentDeathGuard, trackProcess } from '@app/zk/testing/cleanup';
 import { freePort, timing } from '@app/zk/testing';
@@ -16,6 +18,14 @@ export interface AppExit {
 }
 
 const ROOT = join(__dirname, '..', '..');
+/** Node's diagnostic reports of the services (`diagnose()`): one folder for every test run. */
+const REPORT_DIR = join(tmpdir(), 'zks-node-reports');
+/** SIGUSR2 writes a report (`--report-on-signal`); the services use no SIGUSR2 of their own. */
+const REPORT_FLAGS = [
+  '--report-on-signal',
+  '--report-signal=SIGUSR2',
+  `--report-directory=${REPORT_DIR}`,
+];
 
 export class AppProcess {
   readonly exited: Promise<AppExit>;
@@ -54,7 +64,7 @@ export class AppProcess {
     const main = entry ?? join(ROOT, 'apps', app, 'src', 'main.ts');
     // A compiled entry (`dist/…/main.js`) runs as it is; sources through swc.
     const loader = main.endsWith('.js') ? [] : ['-r', '@swc-node/register'];
-    const command = [...parentDeathGuard(), process.execPath, ...loader, main];
+    const command = [...parentDeathGuard(), process.execPath, ...REPORT_FLAGS, ...loader, main];
     const child = spawn(command[0], command.slice(1), {
       cwd: ROOT,
       env: {
@@ -111,6 +121,31 @@ export class AppProcess {
     this.child.kill(signal);
     if (signal === 'SIGSTOP' || signal === 'SIGCONT') return undefined;
     return timing.withTimeout(this.exited, 45_000, `${this.memberId} did not exit on ${signal}`);
+  }
+
+  /**
+   * Has the process write Node's diagnostic report (its JavaScript stack and
+   * every libuv handle it holds: what keeps a process that does not exit
+   * alive) and returns the file's path, or undefined when none came within 3 s.
+   */
+  async diagnose(): Promise<string | undefined> {
+    if (!this.isRunning) return undefined;
+    mkdirSync(REPORT_DIR, { recursive: true });
+    const mine = (): string[] =>
+      readdirSync(REPORT_DIR).filter(
+        (name) => name.includes(`.${this.pid}.`) && name.endsWith('.json'),
+      );
+    const before = new Set(mine());
+    this.child.kill('SIGUSR2');
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline) {
+      await timing.sleep(100);
+      const written = mine().find((name) => !before.has(name));
+      if (written === undefined) continue;
+      await timing.sleep(200); // the file appears before it is complete
+      return join(REPORT_DIR, written);
+    }
+    return undefined;
   }
 
   async waitUntilReady(timeoutMs = 30_000): Promise<void> {

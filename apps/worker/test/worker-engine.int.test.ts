@@ -5,6 +5,7 @@
  * (and step 5 for retries) does, and reads what the worker wrote.
  */
 import { Registry } from 'prom-client';
+import { ACL, Id, Permission, createClient } from 'node-zookeeper-client';
 import { ZkClient } from '@app/zk';
 import { expireSession, TestingServer, timing } from '@app/zk/testing';
 import { Op } from '@app/zk';
@@ -358,4 +359,48 @@ describe('assignment notes', () => {
     const after = await cluster.waitForTask(task.id, (r) => r.state === 'running');
     expect(after).toMatchObject({ version: version + 1, record: { attempt: 2, workerId: W } });
   });
+
+  test('a note whose delete failed is deleted on a later try, not left for the life of the process', async () => {
+    await cluster.bootWorker(W);
+    // Deleting a child needs DELETE on its parent: without it the worker's delete is refused,
+    // as a delete lost with the link or the session would leave the note.
+    const setDirPermissions = (permission: number): Promise<void> =>
+      withRawClient(
+        (raw) =>
+          new Promise<void>((resolve, reject) =>
+            raw.setACL(
+              `${cluster.root}${ZkLayout.assignments(W)}`,
+              [new ACL(permission, new Id('world', 'anyone'))],
+              -1,
+              (error) => (error ? reject(error) : resolve()),
+            ),
+          ),
+      );
+    await setDirPermissions(Permission.ALL & ~Permission.DELETE);
+    const task = await createAndAssign('test.hang'); // runs on: no result write needs the delete
+    expect(await probe.started(task.id)).toMatchObject({ attempt: 1 });
+    await timing.sleep(1_000);
+    expect(await notesLeft()).toHaveLength(1); // refused, so far
+
+    await setDirPermissions(Permission.ALL);
+    await timing.waitFor(async () => ((await notesLeft()).length === 0 ? true : undefined), {
+      message: async () => `notes left: ${(await notesLeft()).join(', ')}`,
+    });
+  });
 });
+
+/** A plain client of the test's server, for what ZkClient does not offer (setACL). */
+async function withRawClient(
+  use: (raw: ReturnType<typeof createClient>) => Promise<void>,
+): Promise<void> {
+  const raw = createClient(server.connectString);
+  await new Promise<void>((resolve) => {
+    raw.once('connected', () => resolve());
+    raw.connect();
+  });
+  try {
+    await use(raw);
+  } finally {
+    raw.close();
+  }
+}

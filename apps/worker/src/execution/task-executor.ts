@@ -195,7 +195,14 @@ export class TaskExecutor {
         }
         for (const assignment of parseAssignmentNote(data)) this.learn(assignment);
         // Its work is done (a note lost costs a read per task, nothing else).
-        this.options.writes.submit({ ops: [Op.delete(path)] }).catch(() => undefined);
+        this.options.writes.submit({ ops: [Op.delete(path)] }).catch((error: unknown) => {
+          if (error instanceof NoNodeError || error instanceof ClientClosedError) return;
+          // Still there (the delete went with the link or the session, or was
+          // refused): read again on a later listing and deleted then, else it
+          // would stay for this process's life (chaos seed 99153971).
+          this.notesSeen.delete(name);
+          setTimeout(this.options.relist, 500).unref();
+        });
       }),
     ).then(() => undefined);
     this.noteReads.add(read);
