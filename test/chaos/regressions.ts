@@ -63,4 +63,14 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'waits for a live target and AppProcess.signal throws for a process already gone ' +
       '(faults.ts, app-process.ts)',
   },
+  {
+    seed: 99153971,
+    minutes: 5,
+    found:
+      "'/assign: 3 znodes at the start, 4 at the end' (invariant 6; its replay passed, so the " +
+      'cause is inferred, and the run now lists what such a branch holds): a worker that read an ' +
+      'assignment note and whose delete of it failed (sent into a cut or a lost session) never ' +
+      'tried again while it lived, the note listed but taken as read; fixed by reading and ' +
+      'deleting it again on a later listing (task-executor.ts; worker-engine.int.test.ts)',
+  },
 ];
