@@ -104,7 +104,11 @@ describe('worker shutdown', () => {
         (e) => e.type === 'task.reassigned',
       );
       expect(reassigned).toHaveLength(1);
-      expect(reassigned[0].detail).toMatchObject({ reason: 'handed back', from: 'running' });
+      expect(reassigned[0].detail).toMatchObject({
+        reason: 'handed back',
+        from: id,
+        state: 'running',
+      });
 
       expect(await exited).toEqual({ code: 0, signal: null });
       expect(await cluster.leader.exists(member)).toBeNull();

@@ -96,7 +96,14 @@ export class ReportChanges {
   handedBack(task: HeldTask, reason = 'handed back'): Change {
     return {
       apply: toPending,
-      events: () => [this.event('task.reassigned', task, { reason, from: task.record.state })],
+      events: () => [
+        // `from`: the worker it leaves, as in the leader's reassignments; `state`: how far it got.
+        this.event('task.reassigned', task, {
+          reason,
+          from: this.workerId,
+          state: task.record.state,
+        }),
+      ],
       release: task.gang ? 'gang' : 'own',
       notify: true,
     };

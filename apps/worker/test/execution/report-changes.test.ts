@@ -95,7 +95,7 @@ describe('report changes', () => {
     expect(change.notify).toBe(true);
     expect(change.events(next)[0]).toMatchObject({
       type: 'task.reassigned',
-      detail: { reason: 'handed back', from: 'assigned' },
+      detail: { reason: 'handed back', from: 'w1', state: 'assigned' },
     });
   });
 });
