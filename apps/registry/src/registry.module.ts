@@ -5,6 +5,7 @@ import {
   AppConfigModule,
   HealthModule,
   LoggingModule,
+  ShutdownModule,
   MetricsModule,
   ZooKeeperModule,
   WEBHOOK_SETTINGS,
@@ -48,6 +49,7 @@ export const REGISTRY_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(REGISTRY_SERVICE),
     LoggingModule,
+    ShutdownModule,
     ApiAuthModule,
     HealthModule,
     MetricsModule,

@@ -3,6 +3,7 @@ import {
   AppConfigModule,
   HealthModule,
   LoggingModule,
+  ShutdownModule,
   MetricsModule,
   ZooKeeperModule,
   type ServiceDescriptor,
@@ -21,6 +22,7 @@ export const SCHEDULER_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(SCHEDULER_SERVICE),
     LoggingModule,
+    ShutdownModule,
     HealthModule,
     MetricsModule,
     ZooKeeperModule,

@@ -4,6 +4,7 @@ import {
   AppConfigModule,
   HealthModule,
   LoggingModule,
+  ShutdownModule,
   MetricsModule,
   ZooKeeperModule,
   loadAppConfig,
@@ -28,6 +29,7 @@ export const WORKER_SERVICE: ServiceDescriptor = {
   imports: [
     AppConfigModule.forRoot(WORKER_SERVICE),
     LoggingModule,
+    ShutdownModule,
     // Only /metrics (API_METRICS_REQUIRE_TOKEN) and /health (always open) here.
     ApiAuthModule,
     HealthModule,

@@ -20,3 +20,4 @@ export * from './membership/member-registration';
 export * from './leadership/leadership-terms';
 export * from './outbound';
 export * from './logging/redact-url';
+export * from './shutdown/shutdown.module';

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ShutdownWatch } from '../src/logging/shutdown-watch';
+import { HttpShutdown } from '../src/shutdown/http-shutdown';
+import { ShutdownWatch } from '../src/shutdown/shutdown-watch';
 
 @Injectable()
 class SlowToClose implements BeforeApplicationShutdown {
@@ -24,7 +25,7 @@ describe('ShutdownWatch', () => {
         (message: unknown) => void warnings.push(message as Record<string, unknown>),
       );
     const app = await Test.createTestingModule({
-      providers: [ShutdownWatch, SlowToClose],
+      providers: [ShutdownWatch, HttpShutdown, SlowToClose],
     }).compile();
     await app.init();
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });

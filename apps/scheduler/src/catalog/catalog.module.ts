@@ -3,8 +3,8 @@ import {
   Logger,
   Module,
   Optional,
+  type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ReadinessRegistry, ZooKeeperModule } from '@app/common';
 import { ZkClient } from '@app/zk';
@@ -19,7 +19,7 @@ import { JobCatalog } from './job-catalog';
  * `zks_scheduler_job_view_jobs`, `zks_scheduler_job_view_current`.
  */
 @Injectable()
-export class JobCatalogLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+export class JobCatalogLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('JobView');
   private unregister: (() => void) | undefined;
 
@@ -56,7 +56,13 @@ export class JobCatalogLifecycle implements OnApplicationBootstrap, OnApplicatio
       );
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * Before the servers close, not after: a request waiting for the view to
+   * catch up (`GET /v1/jobs`) is released by the close, and the HTTP server's
+   * close waits for the requests in flight (chaos seed 1337125550: a leader
+   * that never exited on SIGTERM).
+   */
+  beforeApplicationShutdown(): void {
     this.unregister?.();
     this.catalog.close();
   }

@@ -4,7 +4,6 @@ import { Module } from '@nestjs/common';
 import { LoggerModule, type Params } from 'nestjs-pino';
 import { stdTimeFunctions } from 'pino';
 import { AppConfig } from '../config/app-config';
-import { ShutdownWatch } from './shutdown-watch';
 
 /** Probes and scrapes arrive every few seconds; logging each would drown the rest. */
 const QUIET_PATHS = /^\/(health|metrics)(\/|\?|$)/;
@@ -37,11 +36,9 @@ export function loggerParams(config: AppConfig): Params {
 /**
  * Structured JSON logs on stdout (pino), one line per event, with the service
  * name, member id and pid on every line; Nest's own logger is routed there by
- * bootstrapService (`app.useLogger(app.get(Logger))`). A slow shutdown says
- * what it waits for (ShutdownWatch).
+ * bootstrapService (`app.useLogger(app.get(Logger))`).
  */
 @Module({
   imports: [LoggerModule.forRootAsync({ inject: [AppConfig], useFactory: loggerParams })],
-  providers: [ShutdownWatch],
 })
 export class LoggingModule {}

@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
+import { HttpShutdown } from './http-shutdown';
 
 const HOOKS = ['onModuleDestroy', 'beforeApplicationShutdown', 'onApplicationShutdown'] as const;
 type Hook = (typeof HOOKS)[number];
@@ -9,13 +10,13 @@ const REPORT_EVERY_MS = 10_000;
 
 /**
  * Says where a slow shutdown waits. A service that does not exit on SIGTERM
- * leaves, without this, only its silence (chaos seed 540173212: a standby
- * scheduler killed 45 s after SIGTERM). Every shutdown hook of the
+ * leaves, without this, only its silence (chaos seeds 540173212 and
+ * 1337125550: a scheduler killed 45 s after SIGTERM). Every shutdown hook of the
  * application is timed (each instance's hook wrapped once at bootstrap, so no
  * module has to take part); from the first hook on, every 10 s a warning
  * names the hooks still running (none: Nest is closing the HTTP and gRPC
- * servers, which wait for their open requests and calls) and the kinds of
- * handles that keep the process alive.
+ * servers, which wait for their open requests and calls), the HTTP requests
+ * in flight, and the kinds of handles that keep the process alive.
  */
 @Injectable()
 export class ShutdownWatch implements OnApplicationBootstrap {
@@ -25,7 +26,10 @@ export class ShutdownWatch implements OnApplicationBootstrap {
   private phase: Hook | undefined;
   private report: NodeJS.Timeout | undefined;
 
-  constructor(private readonly modules: ModulesContainer) {}
+  constructor(
+    private readonly modules: ModulesContainer,
+    private readonly http: HttpShutdown,
+  ) {}
 
   onApplicationBootstrap(): void {
     const seen = new Set<object>();
@@ -82,6 +86,7 @@ export class ShutdownWatch implements OnApplicationBootstrap {
           : this.phase === 'onApplicationShutdown'
             ? 'no hook: the exit'
             : 'no hook: Nest closing the HTTP and gRPC servers',
+      requests: this.http.describeInFlight(now),
       handles,
     });
   }
