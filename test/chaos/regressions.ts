@@ -73,4 +73,15 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
       'tried again while it lived, the note listed but taken as read; fixed by reading and ' +
       'deleting it again on a later listing (task-executor.ts; worker-engine.int.test.ts)',
   },
+  {
+    seed: 1337125550,
+    minutes: 30,
+    found:
+      "'scheduler-2 did not exit within 45 s of SIGTERM' (a leader elected 33 s after its start): " +
+      "its shutdown steps were done; Node's HTTP server close waited for a request in flight " +
+      '(seen with the shutdown watch and a diagnostic report: no hook running, the listening ' +
+      'socket closed, one client connection open); fixed by bounding that wait (5 s, then the ' +
+      'connections are closed) and closing the job view, which a request can wait for, before ' +
+      'the servers (http-shutdown.ts, catalog.module.ts; test/e2e/shutdown.int.test.ts)',
+  },
 ];
