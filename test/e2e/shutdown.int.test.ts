@@ -3,10 +3,11 @@ import { TestingServer, timing } from '@app/zk/testing';
 import { LocalCluster } from '../support/local-cluster';
 
 /**
- * SIGTERM is bounded by the service, not by its clients: a request that never
- * completes (here its body never arrives; in chaos seed 1337125550 a request
- * waited for what only a later shutdown step released) does not keep a
- * process from exiting. Real processes, real ZooKeeper.
+ * SIGTERM is bounded by the service, not by its clients (chaos seed
+ * 1337125550: a scheduler under the workload never exited): a keep-alive
+ * client that goes on sending is told to close its connection, and a request
+ * that never completes (its body never arrives) is cut after a few seconds.
+ * Real processes, real ZooKeeper.
  */
 
 jest.setTimeout(120_000);
@@ -33,11 +34,16 @@ afterAll(async () => {
 });
 
 /** Opens a request whose body never comes: it stays in flight until the server closes the connection. */
-async function requestThatNeverEnds(port: number): Promise<Socket> {
+async function openSocket(port: number): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
   sockets.push(socket);
   socket.on('error', () => undefined);
   await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  return socket;
+}
+
+async function requestThatNeverEnds(port: number): Promise<Socket> {
+  const socket = await openSocket(port);
   socket.write(
     'POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
       'Content-Length: 1000\r\n\r\n{"type":',
@@ -66,3 +72,46 @@ test.each(['scheduler', 'worker', 'registry'] as const)(
     expect(service.output).toContain('POST /v1/tasks');
   },
 );
+
+/**
+ * A keep-alive client that never lets its connection idle: it pipelines, two
+ * requests always outstanding, until the connection ends.
+ */
+async function busyClient(port: number): Promise<{ answers: () => number; ended: Promise<void> }> {
+  const socket = await openSocket(port);
+  const request = 'GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  let answers = 0;
+  socket.on('data', (chunk: Buffer) => {
+    const count = chunk.toString('latin1').split('HTTP/1.1 ').length - 1;
+    answers += count;
+    for (let i = 0; i < count; i++) socket.write(request);
+  });
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  socket.write(request + request);
+  return { answers: () => answers, ended };
+}
+
+test('a draining worker tells its keep-alive clients to close from its first shutdown step, not once its tasks are done', async () => {
+  const scheduler = await cluster.start('scheduler');
+  const worker = await cluster.start('worker', { WORKER_SHUTDOWN_GRACE_MS: '4000' });
+  const submitted = await cluster.api<{ id: string }>(scheduler, 'POST', '/v1/tasks', {
+    type: 'sleep',
+    payload: { ms: 60_000 },
+  });
+  expect(submitted.status).toBe(202);
+  await cluster.waitForTask(submitted.body.id, (task) => task.state === 'running');
+  const client = await busyClient(worker.httpPort);
+  await timing.waitFor(() => client.answers() >= 20, { message: 'the client is going' });
+
+  const exit = worker.signal('SIGTERM');
+  const signalledAt = Date.now();
+  await client.ended; // told to close: it closed
+  const clientGoneMs = Date.now() - signalledAt;
+  await exit;
+  const exitedMs = Date.now() - signalledAt;
+
+  // The worker drains its running task for the whole grace; its clients went at once.
+  expect(exitedMs).toBeGreaterThanOrEqual(4_000);
+  expect(clientGoneMs).toBeLessThan(2_000);
+  expect(worker.output).not.toMatch(/requests still open/);
+});

@@ -1,5 +1,10 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 
 /** How long the HTTP server's close waits for the requests in flight before it closes their connections. */
@@ -9,23 +14,28 @@ interface RequestInFlight {
   method: string;
   url: string;
   since: number;
+  response: ServerResponse;
 }
 
 /**
  * The HTTP server's part of a shutdown. Node's `server.close()` (which Nest
  * calls once the `beforeApplicationShutdown` hooks ran) waits for every
- * request in flight, for as long as they take: one request that waits for
- * something only a later hook would release kept a scheduler from exiting
- * (chaos seed 1337125550). The close waits OPEN_REQUEST_GRACE_MS, then
- * closes the connections still open (their clients see the connection end
- * and may retry elsewhere; a write they sent is kept or not by ZooKeeper,
- * as on any lost answer). The requests in flight are kept for the
+ * connection with a request in flight, and a keep-alive client that goes on
+ * sending keeps its connection busy for ever: a scheduler under the chaos
+ * workload never exited (seed 1337125550). So, from the first shutdown step
+ * on, every response says `Connection: close` (a client's next request opens
+ * a connection elsewhere, or finds none: the listening socket closes with
+ * the server), and the close waits OPEN_REQUEST_GRACE_MS for the requests
+ * still in flight, then closes their connections (their clients see the
+ * connection end and may retry; a write they sent is kept or not by
+ * ZooKeeper, as on any lost answer). The requests in flight are kept for the
  * ShutdownWatch's report.
  */
 @Injectable()
-export class HttpShutdown implements OnApplicationBootstrap {
+export class HttpShutdown implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Shutdown');
   private readonly inFlight = new Set<RequestInFlight>();
+  private stopping = false;
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
@@ -33,7 +43,13 @@ export class HttpShutdown implements OnApplicationBootstrap {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (server === undefined) return;
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      const entry = { method: request.method ?? '?', url: request.url ?? '?', since: Date.now() };
+      if (this.stopping) response.shouldKeepAlive = false;
+      const entry = {
+        method: request.method ?? '?',
+        url: request.url ?? '?',
+        since: Date.now(),
+        response,
+      };
       this.inFlight.add(entry);
       response.once('close', () => this.inFlight.delete(entry));
     });
@@ -46,6 +62,14 @@ export class HttpShutdown implements OnApplicationBootstrap {
         callback?.(error);
       });
     };
+  }
+
+  /** The shutdown's first step: the connections end with their current answers. */
+  onModuleDestroy(): void {
+    this.stopping = true;
+    for (const { response } of this.inFlight) {
+      if (!response.headersSent) response.shouldKeepAlive = false;
+    }
   }
 
   /** The requests in flight, oldest first: `GET /v1/jobs (12034 ms)`. */
