@@ -77,11 +77,13 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     seed: 1337125550,
     minutes: 30,
     found:
-      "'scheduler-2 did not exit within 45 s of SIGTERM' (a leader elected 33 s after its start): " +
-      "its shutdown steps were done; Node's HTTP server close waited for a request in flight " +
-      '(seen with the shutdown watch and a diagnostic report: no hook running, the listening ' +
-      'socket closed, one client connection open); fixed by bounding that wait (5 s, then the ' +
-      'connections are closed) and closing the job view, which a request can wait for, before ' +
-      'the servers (http-shutdown.ts, catalog.module.ts; test/e2e/shutdown.int.test.ts)',
+      "'scheduler-2 did not exit within 45 s of SIGTERM' (a leader under the workload): its " +
+      "shutdown steps were done and Node's HTTP server close waited (seen with the shutdown " +
+      'watch and a diagnostic report: no hook running, the listening socket closed, a client ' +
+      'connection open): close() closes only the keep-alive connections idle at that moment; ' +
+      "one busy then served its client's next requests, and a client sending more often than " +
+      'the keep-alive timeout held it open for ever; fixed by answering with Connection: close ' +
+      'from the first shutdown step and bounding the wait for requests in flight (5 s, then ' +
+      'their connections are closed) (http-shutdown.ts; test/e2e/shutdown.int.test.ts)',
   },
 ];

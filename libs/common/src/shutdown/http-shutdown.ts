@@ -19,10 +19,13 @@ interface RequestInFlight {
 
 /**
  * The HTTP server's part of a shutdown. Node's `server.close()` (which Nest
- * calls once the `beforeApplicationShutdown` hooks ran) waits for every
- * connection with a request in flight, and a keep-alive client that goes on
- * sending keeps its connection busy for ever: a scheduler under the chaos
- * workload never exited (seed 1337125550). So, from the first shutdown step
+ * calls once the `beforeApplicationShutdown` hooks ran) closes the
+ * keep-alive connections idle at that moment and waits for the others; one
+ * busy then stays open after its answer and serves its client's next
+ * requests, so a client that sends more often than the keep-alive timeout
+ * holds it for ever: a scheduler under the chaos workload never exited (seed
+ * 1337125550; the next run showed a close waiting with no request in flight,
+ * and a request that began 5 s into it). So, from the first shutdown step
  * on, every response says `Connection: close` (a client's next request opens
  * a connection elsewhere, or finds none: the listening socket closes with
  * the server), and the close waits OPEN_REQUEST_GRACE_MS for the requests
