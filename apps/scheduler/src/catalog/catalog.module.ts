@@ -58,9 +58,8 @@ export class JobCatalogLifecycle implements OnApplicationBootstrap, BeforeApplic
 
   /**
    * Before the servers close, not after: a request waiting for the view to
-   * catch up (`GET /v1/jobs`) is released by the close, and the HTTP server's
-   * close waits for the requests in flight (chaos seed 1337125550: a leader
-   * that never exited on SIGTERM).
+   * catch up (`GET /v1/jobs`) is released by the close, where it would hold
+   * the HTTP server's close until HttpShutdown cuts it.
    */
   beforeApplicationShutdown(): void {
     this.unregister?.();
