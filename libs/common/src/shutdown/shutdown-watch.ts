@@ -24,7 +24,6 @@ export class ShutdownWatch implements OnApplicationBootstrap {
   private readonly pending = new Map<string, number>();
   private startedAt: number | undefined;
   private phase: Hook | undefined;
-  private report: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly modules: ModulesContainer,
@@ -67,8 +66,7 @@ export class ShutdownWatch implements OnApplicationBootstrap {
     this.phase = hook;
     if (this.startedAt !== undefined) return;
     this.startedAt = Date.now();
-    this.report = setInterval(() => this.reportProgress(), REPORT_EVERY_MS);
-    this.report.unref();
+    setInterval(() => this.reportProgress(), REPORT_EVERY_MS).unref();
   }
 
   private reportProgress(): void {
