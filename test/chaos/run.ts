@@ -24,7 +24,8 @@ import { Rng } from '../support/rng';
 import { printSummary, summarize } from './summary';
 import { Workload } from './workload';
 import { NotificationWatch } from './notifications';
-import { sameCounts, subtreePaths, znodeCounts } from './zk-state';
+import { subtreePaths } from '../support/znodes';
+import { sameCounts, znodeCounts } from './zk-state';
 
 const started = Date.now();
 const log = (line: string): void => {

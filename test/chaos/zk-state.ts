@@ -1,5 +1,4 @@
 import type { ZkClient } from '@app/zk';
-import { NoNodeError } from '@app/zk';
 import { subtreeSize } from '../support/znodes';
 
 /**
@@ -27,25 +26,4 @@ export async function znodeCounts(zk: ZkClient): Promise<Record<string, number>>
 export function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].every((key) => (a[key] ?? 0) === (b[key] ?? 0));
-}
-
-/** The paths below `path` (at most `limit`), to say what a branch that differs from the baseline holds. */
-export async function subtreePaths(zk: ZkClient, path: string, limit = 20): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (at: string): Promise<void> => {
-    let children: string[];
-    try {
-      children = (await zk.children(at)).children;
-    } catch (error) {
-      if (error instanceof NoNodeError) return;
-      throw error;
-    }
-    for (const child of children) {
-      if (found.length >= limit) return;
-      found.push(`${at}/${child}`);
-      await walk(`${at}/${child}`);
-    }
-  };
-  await walk(path);
-  return found;
 }

@@ -4,3 +4,4 @@ export * from './members';
 export * from './task';
 export * from './task-state';
 export * from './zk-layout';
+export * from './calendar-names';

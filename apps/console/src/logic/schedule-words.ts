@@ -6,22 +6,9 @@
  * exact answer; these words are the quick read.
  */
 
-const DAY_NAMES = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-const DAY_ALIASES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+import { DAY_NAMES, MONTH_NAMES } from '@app/contracts/calendar-names';
+
+const DAY_ALIASES = DAY_NAMES.map((name) => name.slice(0, 3).toUpperCase());
 const MONTH_ALIASES = MONTH_NAMES.map((name) => name.slice(0, 3).toUpperCase());
 
 interface Field {

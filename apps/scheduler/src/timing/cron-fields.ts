@@ -4,6 +4,7 @@
  * API-facing errors that name the field and the reason.
  */
 import { CronExpressionParser } from 'cron-parser';
+import { MONTH_NAMES } from '@app/contracts';
 
 export const FIELD_NAMES = [
   'second',
@@ -26,21 +27,6 @@ export const MACROS: Readonly<Record<string, string>> = {
   '@midnight': '0 0 * * *',
   '@hourly': '0 * * * *',
 };
-
-const MONTH_NAMES = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 /** A schedule or time zone that cannot be used; `reason` is meant for the API user. */
 export class InvalidScheduleError extends Error {
