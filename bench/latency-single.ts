@@ -23,10 +23,13 @@ import type { SubmittedTaskView } from '@app/contracts/dto/scheduler-api';
 import { ZkLayout } from '@app/contracts';
 import { decodeJson } from '@app/store';
 import type { ZkClient } from '@app/zk';
-import { BenchCluster, request } from './support/bench-cluster';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BenchCluster, request, zkRequestsOf } from './support/bench-cluster';
 import { parseOptions } from './support/cli-options';
 import { runMain } from './support/run-main';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
+import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-top';
 import { summarize, type Summary } from './support/stats';
 import { keyValues, table } from './support/table';
 import { zkActivity } from './support/zk-counters';
@@ -37,6 +40,11 @@ const OPTIONS = [
   { name: 'gap', help: 'pause between one task finishing and the next (ms)', fallback: 5 },
   { name: 'registry', help: '1: run a registry draining the audit outbox; 0: none', fallback: 1 },
   { name: 'session-timeout', help: 'ZK_SESSION_TIMEOUT_MS of the services', fallback: 10_000 },
+  {
+    name: 'profile',
+    help: '1: record V8 CPU profiles of the services over the measurement',
+    fallback: 0,
+  },
 ] as const;
 
 type OptionName = (typeof OPTIONS)[number]['name'];
@@ -57,13 +65,24 @@ export interface LatencyResult {
   zk: { meanFsyncMs: number; meanWriteLatencyMs: number };
   bars: typeof BARS;
   meetsBars: boolean;
+  /** ZooKeeper requests per task each service sent, by operation (zks_zookeeper_requests_total). */
+  requestsPerTask: Record<string, Record<string, number>>;
   cpu: CpuReport;
+  /** With `--profile 1`: the hottest functions of each service over the measurement. */
+  cpuProfiles: ProfileSummary[];
 }
 
 async function main(): Promise<void> {
   const options = parseOptions<OptionName>(OPTIONS);
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const bench = await BenchCluster.start({ sessionTimeoutMs: options['session-timeout'], log });
+  const profileDir = options.profile
+    ? join(tmpdir(), `zks-bench-profile-${Date.now()}`)
+    : undefined;
+  const bench = await BenchCluster.start({
+    sessionTimeoutMs: options['session-timeout'],
+    profileDir,
+    log,
+  });
   try {
     await bench.startServices(1, 2);
     if (options.registry) {
@@ -110,11 +129,17 @@ async function measure(
   log(`measuring: ${options.tasks} tasks, one at a time, ${options.gap} ms apart…`);
   const cpu = new CpuMeter(bench.watched());
   const zkBefore = await bench.counters();
+  const services = bench.cluster.processes.filter((p) => p.isRunning);
+  const requestsBefore = await Promise.all(services.map(zkRequestsOf));
+  bench.startProfiles();
   const samples: Sample[] = [];
   for (let i = 0; i < options.tasks; i++) {
     samples.push(await one());
     await pause();
   }
+  const cpuUsage = cpu.usage();
+  const requestsAfter = await Promise.all(services.map(zkRequestsOf));
+  const profiles = await bench.stopProfiles();
   const activity = zkActivity(zkBefore, await bench.counters());
   const latencyMs = summarize(samples.map((s) => s.latency));
   return {
@@ -129,8 +154,29 @@ async function measure(
     zk: { meanFsyncMs: activity.meanFsyncMs, meanWriteLatencyMs: activity.meanWriteLatencyMs },
     bars: BARS,
     meetsBars: latencyMs.p50 <= BARS.p50 && latencyMs.p99 <= BARS.p99,
-    cpu: cpuReport(cpu.usage()),
+    requestsPerTask: Object.fromEntries(
+      services.map((service, i) => [
+        service.memberId,
+        perTask(requestsBefore[i], requestsAfter[i], options.tasks),
+      ]),
+    ),
+    cpu: cpuReport(cpuUsage),
+    cpuProfiles: profiles.map((file) => summarizeProfile(file)),
   };
+}
+
+/** Each operation's count per task between two readings of a service's counters. */
+function perTask(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  tasks: number,
+): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [op, count] of Object.entries(after)) {
+    const delta = count - (before[op] ?? 0);
+    if (delta > 0) counts[op] = Math.round((delta / tasks) * 100) / 100;
+  }
+  return counts;
 }
 
 /** The record once its handler has started (a data watch on the node, read again on each change). */
@@ -177,8 +223,21 @@ function format(r: LatencyResult): string {
       ],
     ]),
     '',
+    'ZooKeeper requests per task, as each service sent them:',
+    table(
+      ['service', 'total', 'by operation'],
+      Object.entries(r.requestsPerTask).map(([name, ops]) => [
+        name,
+        (Math.round(Object.values(ops).reduce((a, b) => a + b, 0) * 100) / 100).toString(),
+        Object.entries(ops)
+          .map(([op, n]) => `${op} ${n}`)
+          .join(', '),
+      ]),
+    ),
+    '',
     `CPU over the measurement (${r.cpu.wallSeconds} s wall, 2 cores = 200 %):`,
     cpuTable(r.cpu),
+    ...r.cpuProfiles.flatMap((profile) => ['', formatProfile(profile)]),
   ].join('\n');
 }
 

@@ -65,7 +65,8 @@ export function readSettings(env: NodeJS.ProcessEnv, root: string): LocalSetting
 
 /**
  * A cluster on one machine listens on loopback only (its APIs have no token),
- * and its workers compress logs in the demo folder; each one yours when set.
+ * logs every request, and its workers compress logs in the demo folder; each
+ * one yours when set.
  */
 export function localSafeDefaults(
   env: NodeJS.ProcessEnv,
@@ -74,6 +75,8 @@ export function localSafeDefaults(
   const bindHost = env.BIND_HOST?.trim() || '127.0.0.1';
   const roots = env.WORKER_LOGS_ROOTS?.trim();
   return {
+    // A developer's cluster shows every request on the console (few, and they tell the story).
+    LOG_REQUESTS: env.LOG_REQUESTS?.trim() || 'all',
     BIND_HOST: bindHost,
     ADVERTISED_HOST: env.ADVERTISED_HOST?.trim() || bindHost,
     WORKER_LOGS_ROOTS: roots ? `${roots},${demoDirectory}` : demoDirectory,

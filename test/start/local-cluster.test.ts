@@ -215,18 +215,25 @@ describe('webhook key of a local cluster', () => {
 });
 
 describe('safe defaults of a local cluster', () => {
-  test('loopback and the demo folder unless set, the demo folder added to given roots', () => {
+  test('loopback, every request logged and the demo folder unless set, the demo folder added to given roots', () => {
     expect(localSafeDefaults({}, '/d/demo-logs')).toEqual({
+      LOG_REQUESTS: 'all',
       BIND_HOST: '127.0.0.1',
       ADVERTISED_HOST: '127.0.0.1',
       WORKER_LOGS_ROOTS: '/d/demo-logs',
     });
     expect(
       localSafeDefaults(
-        { BIND_HOST: '0.0.0.0', ADVERTISED_HOST: 'box', WORKER_LOGS_ROOTS: '/var/log' },
+        {
+          BIND_HOST: '0.0.0.0',
+          ADVERTISED_HOST: 'box',
+          WORKER_LOGS_ROOTS: '/var/log',
+          LOG_REQUESTS: 'failed',
+        },
         '/d/demo-logs',
       ),
     ).toEqual({
+      LOG_REQUESTS: 'failed',
       BIND_HOST: '0.0.0.0',
       ADVERTISED_HOST: 'box',
       WORKER_LOGS_ROOTS: '/var/log,/d/demo-logs',

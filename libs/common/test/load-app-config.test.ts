@@ -45,6 +45,7 @@ describe('loadAppConfig', () => {
       worker: { capacity: 8, labels: {}, allowShell: false },
       apiToken: undefined,
       logLevel: 'info',
+      logRequests: 'failed',
       memberId: `${hostname()}-${process.pid}`,
       advertisedHost: hostname(),
     });
@@ -96,6 +97,7 @@ describe('loadAppConfig', () => {
         WORKER_ALLOW_SHELL: 'TRUE',
         API_TOKEN: 's3cr3t-token-0123456789',
         LOG_LEVEL: 'debug',
+        LOG_REQUESTS: 'all',
       },
       SCHEDULER,
     );
@@ -114,6 +116,7 @@ describe('loadAppConfig', () => {
     });
     expect(config.apiToken).toBe('s3cr3t-token-0123456789');
     expect(config.logLevel).toBe('debug');
+    expect(config.logRequests).toBe('all');
     expect(Object.isFrozen(config.worker.labels)).toBe(true);
   });
 
@@ -167,6 +170,7 @@ describe('loadAppConfig', () => {
       { LOG_LEVEL: 'verbose' },
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     ],
+    [{ LOG_REQUESTS: 'some' }, 'LOG_REQUESTS must be one of failed, all'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL must be a URL'],
     [
       { DATABASE_URL: 'mysql://u@h/db' },

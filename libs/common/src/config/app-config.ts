@@ -1,5 +1,5 @@
 import { classifyAddress } from '../outbound/address-ranges';
-import type { LogLevel } from './environment-variables';
+import type { LogLevel, RequestLogMode } from './environment-variables';
 
 export type ServiceName = 'scheduler' | 'worker' | 'registry';
 
@@ -39,6 +39,8 @@ export interface AppConfigValues {
   /** When set, the APIs require `Authorization: Bearer <token>`. */
   readonly apiToken: string | undefined;
   readonly logLevel: LogLevel;
+  /** LOG_REQUESTS: a line for every answered HTTP request, or for failed ones only. */
+  readonly logRequests: RequestLogMode;
   /** This process's id in the cluster: its member node and audit actor. */
   readonly memberId: string;
   /** The host others reach this process at: the host part of its member endpoint. */
@@ -61,6 +63,7 @@ export class AppConfig implements AppConfigValues {
   readonly worker: WorkerConfig;
   readonly apiToken: string | undefined;
   readonly logLevel: LogLevel;
+  readonly logRequests: RequestLogMode;
   readonly memberId: string;
   readonly advertisedHost: string;
   readonly bindHost: string | undefined;
@@ -77,6 +80,7 @@ export class AppConfig implements AppConfigValues {
     });
     this.apiToken = values.apiToken;
     this.logLevel = values.logLevel;
+    this.logRequests = values.logRequests;
     this.memberId = values.memberId;
     this.advertisedHost = values.advertisedHost;
     this.bindHost = values.bindHost;

@@ -16,6 +16,10 @@ import {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Which HTTP requests get a log line: `failed` (4xx and 5xx) or `all`. */
+export const REQUEST_LOG_MODES = ['failed', 'all'] as const;
+export type RequestLogMode = (typeof REQUEST_LOG_MODES)[number];
+
 /**
  * Session timeout bounds. Below 1 s a GC pause or a slow fsync expires healthy
  * sessions; above 2 min a dead worker keeps its tasks far too long. The server
@@ -34,6 +38,9 @@ export const ENVIRONMENT_DEFAULTS = {
   WORKER_LABELS: '',
   WORKER_ALLOW_SHELL: 'false',
   LOG_LEVEL: 'info',
+  // A line per answered request costs more CPU than a submission's own work
+  // at thousands of requests per second: failures only, unless asked.
+  LOG_REQUESTS: 'failed',
 } as const;
 
 /** Variables whose value must never appear in an error message or a log line. */
@@ -141,6 +148,11 @@ export class EnvironmentVariables {
   @IsIn(LOG_LEVELS, { message: `$property must be one of ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL!: LogLevel;
 
+  @IsIn(REQUEST_LOG_MODES, {
+    message: `$property must be one of ${REQUEST_LOG_MODES.join(', ')}`,
+  })
+  LOG_REQUESTS!: RequestLogMode;
+
   /** This process's id in the cluster (member node name); default `<hostname>-<pid>`. */
   @IsOptional()
   @Satisfies('memberId', memberIdProblem)
@@ -172,6 +184,7 @@ export const ENVIRONMENT_VARIABLE_NAMES: readonly EnvironmentVariableName[] = [
   'WORKER_ALLOW_SHELL',
   'API_TOKEN',
   'LOG_LEVEL',
+  'LOG_REQUESTS',
   'MEMBER_ID',
   'ADVERTISED_HOST',
   'BIND_HOST',

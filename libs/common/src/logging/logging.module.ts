@@ -28,7 +28,9 @@ export function loggerParams(config: AppConfig): Params {
           ? 'error'
           : res.statusCode >= 400
             ? 'warn'
-            : 'info',
+            : config.logRequests === 'all'
+              ? 'info'
+              : 'silent',
     },
   };
 }
