@@ -13,6 +13,7 @@ import { TestingServer } from '@app/zk/testing';
 import type { AppName, AppProcess } from '../../test/support/app-process';
 import { LocalCluster } from '../../test/support/local-cluster';
 import type { WatchedProcess } from './process-cpu';
+import { closeHttpClient, sendRequest } from './http-client';
 import { readConnections, type ConnectionCounters } from './zk-connections';
 import { readZkCounters, type ZkCounters } from './zk-counters';
 
@@ -152,6 +153,7 @@ export class BenchCluster {
 
   /** Kills the services, then stops ZooKeeper. */
   async close(): Promise<void> {
+    closeHttpClient();
     await this.cluster.close();
     await this.server.close();
   }
@@ -190,13 +192,10 @@ export async function request<T>(
   path: string,
   body?: unknown,
 ): Promise<T> {
-  const response = await fetch(process.url(path), {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
+  const { status, text } = await sendRequest(process.url(path), method, body);
+  if (status < 200 || status >= 300) {
+    throw new Error(`${method} ${path}: ${status} ${text.slice(0, 500)}`);
+  }
   return (text ? JSON.parse(text) : undefined) as T;
 }
 

@@ -19,13 +19,15 @@ export const TASK_STATES = [
 
 export type TaskState = (typeof TASK_STATES)[number];
 
-export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set([
+export type TerminalTaskState = 'succeeded' | 'failed' | 'cancelled';
+
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskState> = new Set<TerminalTaskState>([
   'succeeded',
   'failed',
   'cancelled',
 ]);
 
-export function isTerminal(state: TaskState): boolean {
+export function isTerminal(state: TaskState): state is TerminalTaskState {
   return TERMINAL_TASK_STATES.has(state);
 }
 

@@ -1,5 +1,5 @@
 import type { RetrySpec, Selector } from './job';
-import type { TaskState } from './task-state';
+import type { TaskState, TerminalTaskState } from './task-state';
 
 export interface TaskError {
   message: string;
@@ -68,11 +68,19 @@ export interface TaskExecution {
  * `/queue/q-<seq>`: tasks the leader must look at. A writer that knows the
  * record it wrote puts it in `tasks` with the znode version it made, so the
  * leader need not read it back (a record older than one the leader holds is
- * ignored: versions order every change); `ids` names tasks to read.
+ * ignored: versions order every change); `ids` names tasks to read. A task
+ * that finished (a terminal state) is told by its id and state only: all the
+ * leader does with it is let it go.
  */
 export interface QueueNote {
   ids: string[];
-  tasks?: Array<{ version: number; record: TaskRecord }>;
+  tasks?: Array<{ version: number; record: TaskRecord | FinishedTaskNotice }>;
+}
+
+/** A finished task in a QueueNote: no more than the leader needs to let it go. */
+export interface FinishedTaskNotice {
+  id: string;
+  state: TerminalTaskState;
 }
 
 /** `/assign/<worker>/<task>`: the worker's right to run the task's attempt. */

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { NoNodeError, NodeExistsError, sortBySequence, type ZkClient } from '@app/zk';
+import {
+  NoNodeError,
+  NodeExistsError,
+  NotLeaderError,
+  sortBySequence,
+  type ZkClient,
+} from '@app/zk';
 import {
   DEFAULT_RETRY,
   ZkLayout,
@@ -47,6 +53,20 @@ export interface TaskFilter {
   /** Ids sort by name; the page starts after this id. */
   after?: string;
   limit: number;
+}
+
+/**
+ * The leader running in the submitting process, while it leads: a new task is
+ * written through its fenced writer and handed to its dispatcher in memory, so
+ * it needs no queue note (no watch, listing and read before its assignment).
+ * Safe because the write is fenced: it lands only while this leader leads, and
+ * a later leader reads every task when elected.
+ */
+export interface LocalLeader {
+  /** The term's fenced writer: refuses (NotLeaderError) once the term is over. */
+  readonly writes: WriteBatcher;
+  /** Takes a task this process has just created (version 0). */
+  adopt(record: TaskRecord): void;
 }
 
 /** Task records one list call reads at most (a filter on state may match few of them). */
@@ -119,9 +139,15 @@ export class TaskStore {
     this.tasks = new TaskWrites(client, writes);
   }
 
-  /** Submits tasks, in order; a repeated idempotency key returns the earlier task. */
-  submit(submissions: readonly TaskSubmission[]): Promise<SubmittedTask[]> {
-    return Promise.all(submissions.map((submission) => this.submitOne(submission)));
+  /**
+   * Submits tasks, in order; a repeated idempotency key returns the earlier task.
+   * `leader`: this process's leader, asked at each write, if it leads.
+   */
+  submit(
+    submissions: readonly TaskSubmission[],
+    leader?: () => LocalLeader | undefined,
+  ): Promise<SubmittedTask[]> {
+    return Promise.all(submissions.map((submission) => this.submitOne(submission, leader)));
   }
 
   get(id: string): Promise<VersionedTask | undefined> {
@@ -182,16 +208,20 @@ export class TaskStore {
     throw new Error(`cancel of task ${id}: unexpected outcome ${outcome.kind}`);
   }
 
-  private async submitOne(submission: TaskSubmission): Promise<SubmittedTask> {
+  private async submitOne(
+    submission: TaskSubmission,
+    localLeader?: () => LocalLeader | undefined,
+  ): Promise<SubmittedTask> {
+    let leader = localLeader?.();
     for (;;) {
       const record = newTaskRecord(submission, this.now());
       const json = JSON.stringify(record);
       const ops = createTaskOps(record, json);
       try {
-        await this.writes.submit({
+        await (leader?.writes ?? this.writes).submit({
           ops,
           // The record rides in the queue note: the leader need not read it.
-          notify: [{ version: 0, json }],
+          ...(leader ? {} : { notify: [{ version: 0, json }] }),
           events: [
             this.audit.event('task.created', {
               taskId: record.id,
@@ -200,8 +230,14 @@ export class TaskStore {
             }),
           ],
         });
+        leader?.adopt(record);
         return { id: record.id, state: 'pending', existing: false };
       } catch (error) {
+        if (leader && error instanceof NotLeaderError) {
+          // The term ended before the write landed (a refused fence writes nothing): the usual way.
+          leader = undefined;
+          continue;
+        }
         const key = record.idempotencyKey;
         if (!(error instanceof NodeExistsError && error.opIndex === 1 && key !== undefined))
           throw error;

@@ -8,7 +8,14 @@ import {
   type ZkClient,
   type ZkOp,
 } from '@app/zk';
-import { ZkLayout, type Assignment, type AuditEvent, type TaskRecord } from '@app/contracts';
+import {
+  ZkLayout,
+  isTerminal,
+  type Assignment,
+  type AuditEvent,
+  type FinishedTaskNotice,
+  type TaskRecord,
+} from '@app/contracts';
 import { decodeJson, encodeJson } from './json-codec';
 import type { WriteBatcher } from './write-batcher';
 
@@ -101,6 +108,13 @@ export function createTaskOps(record: TaskRecord, json = JSON.stringify(record))
   return ops;
 }
 
+/** What the leader's queue note says of a task as written: all of it, or that it finished. */
+function noticeJson(record: TaskRecord, json: string): string {
+  if (!isTerminal(record.state)) return json;
+  const notice: FinishedTaskNotice = { id: record.id, state: record.state };
+  return JSON.stringify(notice);
+}
+
 /**
  * The one way a task's record changes in ZooKeeper, for the API, the leader,
  * the workers and retention alike: the record at the version read, the
@@ -147,7 +161,7 @@ export class TaskWrites {
         await this.batcher.submit({
           ops,
           events: [...change.events],
-          ...(change.notify ? { notify: [{ version, json }] } : {}),
+          ...(change.notify ? { notify: [{ version, json: noticeJson(change.next, json) }] } : {}),
           ...(assignmentNotes.length > 0 ? { assignmentNotes } : {}),
         });
         return { kind: 'written', task: { record: change.next, version } };

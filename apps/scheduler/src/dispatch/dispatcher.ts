@@ -1,6 +1,7 @@
 import { NotLeaderError, Op, isConnectionProblem } from '@app/zk';
 import {
   ZkLayout,
+  isTerminal,
   type AuditEvent,
   type QueueNote,
   type TaskRecord,
@@ -167,7 +168,10 @@ export class Dispatcher {
    */
   private async onNote(note: QueueNote): Promise<void> {
     if (!this.ctx.active) return;
-    for (const { record, version } of note.tasks ?? []) this.reconcile(record, version);
+    for (const { record, version } of note.tasks ?? []) {
+      if (isTerminal(record.state)) this.finished(record.id, version);
+      else this.reconcile(record as TaskRecord, version);
+    }
     await this.refreshAll(note.ids.filter((id) => !this.tasks.has(id)));
   }
 
@@ -206,6 +210,13 @@ export class Dispatcher {
       this.ctx.logger.warn('could not read a task; retrying', { taskId: id, error: String(error) });
       setTimeout(() => void this.refresh(id), 500);
     }
+  }
+
+  /** A task that finished (told by a queue note): let it go, unless we hold a later version. */
+  private finished(id: string, version: number): void {
+    const known = this.tasks.get(id);
+    if (known && known.version > version) return;
+    this.forget(id);
   }
 
   /** The one place that maps a task's stored state to what the leader does next. */

@@ -7,7 +7,13 @@ import {
   type ZkClient,
 } from '@app/zk';
 import { ZkLayout, type LeaderInfo } from '@app/contracts';
-import { WriteBatcher, decodeJson, encodeJson, type AuditWriter } from '@app/store';
+import {
+  WriteBatcher,
+  decodeJson,
+  encodeJson,
+  type AuditWriter,
+  type LocalLeader,
+} from '@app/store';
 import { Dispatcher } from '../dispatch/dispatcher';
 import type { SchedulerTuning } from '../scheduler-tuning';
 import type { JobCatalog } from '../catalog/job-catalog';
@@ -39,6 +45,8 @@ export interface LeaderTermDependencies {
 export class LeaderTerm {
   readonly context: LeaderContext;
   readonly dispatcher: Dispatcher;
+  /** What this replica's API hands its new tasks to while the term lasts. */
+  readonly intake: LocalLeader;
   private readonly jobs: JobScheduler;
   private readonly dispatching: Promise<void>;
   private startDispatching!: () => void;
@@ -61,6 +69,15 @@ export class LeaderTerm {
     const begun = new Promise<void>((resolve) => (this.startDispatching = resolve));
     this.dispatching = begun.then(() => this.dispatcher.start());
     this.dispatching.catch(() => undefined); // start() reports it
+    this.intake = {
+      writes,
+      // Like a fire: taken once the dispatcher knows the live tasks.
+      adopt: (record) =>
+        void this.dispatching.then(
+          () => this.dispatcher.adopt(record, 0),
+          () => undefined,
+        ),
+    };
     this.jobs = new JobScheduler(
       this.context,
       this.dispatcher,

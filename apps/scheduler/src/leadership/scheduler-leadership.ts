@@ -8,7 +8,7 @@ import { LeaderElection, ZkClient } from '@app/zk';
 import { structuredLogger } from '@app/zk/nest';
 import { AppConfig, LeadershipTerms, MemberRegistration, memberEndpoint } from '@app/common';
 import { ZkLayout } from '@app/contracts';
-import { AuditWriter } from '@app/store';
+import { AuditWriter, type LocalLeader } from '@app/store';
 import { Registry } from 'prom-client';
 import { SCHEDULER_TUNING, type SchedulerTuning } from '../scheduler-tuning';
 import { JobCatalog } from '../catalog/job-catalog';
@@ -83,6 +83,12 @@ export class SchedulerLeadership implements OnApplicationBootstrap, BeforeApplic
 
   get isLeader(): boolean {
     return this.election.isLeader;
+  }
+
+  /** While this replica leads: where its API's new tasks go (TaskStore.submit). */
+  localLeader(): LocalLeader | undefined {
+    const term = this.terms.current;
+    return term && this.election.isLeader && term.context.active ? term.intake : undefined;
   }
 
   /** The running term, if this replica leads (for tests and diagnostics). */

@@ -1,7 +1,15 @@
-import { ZkClient } from '@app/zk';
+import { NotLeaderError, ZkClient, sortBySequence } from '@app/zk';
 import { timing } from '@app/zk/testing';
-import { ZkLayout, type AuditEvent, type TaskRecord } from '@app/contracts';
+import {
+  PERSISTENT_PARENTS,
+  ZkLayout,
+  type AuditEvent,
+  type QueueNote,
+  type TaskRecord,
+} from '@app/contracts';
 import { AuditWriter, TaskStore, WriteBatcher, decodeJson, type TaskSubmission } from '@app/store';
+import type { SubmitTaskDto } from '../../src/api/dto/task.dto';
+import { TasksService } from '../../src/api/tasks/tasks.service';
 import { LeaderFixture } from '../support/leader-fixture';
 import { ProtocolWorker } from '../support/protocol-worker';
 
@@ -64,6 +72,68 @@ test('tasks are assigned to the least-loaded workers and all succeed, each once'
   expect(seen.sort()).toEqual([...ids].sort()); // each task reached exactly one worker once
   expect(Math.min(a.seen.length, b.seen.length)).toBeGreaterThan(40);
   expect((await zk.children(ZkLayout.queue)).children).toEqual([]); // the leader consumed the notifications
+});
+
+/** Children created or deleted under `/queue` so far (its cversion). */
+async function queueChanges(zk: ZkClient): Promise<number> {
+  return (await zk.exists(ZkLayout.queue))!.cversion;
+}
+
+test("a task submitted to the leader's own API goes to its dispatcher in memory, without a queue note; a standby's goes through the queue", async () => {
+  const s1 = await scheduler('s1');
+  await timing.waitFor(() => s1.leadership.localLeader() !== undefined, {
+    message: 's1 did not lead',
+  });
+  const s2 = await scheduler('s2');
+  const a = await worker('a', { capacity: 4 }, () => 'hold');
+  const zk = await client();
+  const task = { type: 'noop', payload: {} } as SubmitTaskDto;
+
+  const before = await queueChanges(zk);
+  const [viaLeader] = await s1.app.get(TasksService).submitBatch([task]);
+  await timing.waitFor(() => a.held.has(viaLeader.id), { message: 'not assigned via the leader' });
+  expect(await queueChanges(zk)).toBe(before); // no note was created (nor deleted)
+
+  const [viaStandby] = await s2.app.get(TasksService).submitBatch([task]);
+  await timing.waitFor(() => a.held.has(viaStandby.id), { message: 'not assigned via the queue' });
+  expect(await queueChanges(zk)).toBe(before + 2); // its note, created, then taken by the leader
+});
+
+test('a leader whose term ended before the write: the submission goes through the queue instead', async () => {
+  await scheduler('s1');
+  await worker('a', { capacity: 10 });
+  const { store, zk } = await submitter();
+  const adopted: TaskRecord[] = [];
+  const endedTerm = {
+    writes: new WriteBatcher({ commit: () => Promise.reject(new NotLeaderError()) }),
+    adopt: (record: TaskRecord) => void adopted.push(record),
+  };
+  const ids = (await store.submit(noop(5), () => endedTerm)).map((t) => t.id);
+  await waitForStates(zk, ids, ['succeeded']);
+  expect(adopted).toEqual([]);
+});
+
+test("a finished task's queue note names it and its state only, and the leader lets the task go", async () => {
+  const { store, zk } = await submitter();
+  await Promise.all(PERSISTENT_PARENTS.map((path) => zk.mkdirp(path))); // no scheduler yet
+  const [task] = await store.submit(noop(1));
+  await store.cancel(task.id);
+  const notes = await Promise.all(
+    sortBySequence((await zk.children(ZkLayout.queue)).children).map(
+      async (name) => decodeJson<QueueNote>((await zk.get(ZkLayout.queueEntry(name))).data).tasks,
+    ),
+  );
+  expect(notes[1]).toEqual([{ version: 1, record: { id: task.id, state: 'cancelled' } }]);
+
+  await scheduler('s1');
+  const a = await worker('a', { capacity: 4 });
+  await timing.waitFor(async () => (await zk.children(ZkLayout.queue)).children.length === 0, {
+    message: 'the leader did not take the notes',
+  });
+  const [other] = await store.submit(noop(1));
+  await waitForStates(zk, [other.id], ['succeeded']);
+  expect(a.seen.map((held) => held.record.id)).toEqual([other.id]);
+  expect((await readTask(zk, task.id)).state).toBe('cancelled');
 });
 
 // The race behind a stall seen with separate worker processes (a listing that

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import {
   DEFAULT_PAGE_LIMIT,
   type Page,
@@ -17,6 +17,7 @@ import { historyCursor, parseTaskCursor } from './task-cursor';
 import { LiveTaskLimit } from '../limits/live-task-limit';
 import { callerName, checkOwner } from '../ownership';
 import { TaskHistoryReader } from './task-history';
+import { SchedulerLeadership } from '../../leadership/scheduler-leadership';
 
 /**
  * Task operations shared by the HTTP and gRPC controllers; inputs are validated DTOs.
@@ -39,6 +40,8 @@ export class TasksService {
     private readonly tasks: TaskStore,
     private readonly history: TaskHistoryReader,
     private readonly liveTasks: LiveTaskLimit,
+    /** Absent where the API runs without an election (its tests). */
+    @Optional() private readonly leadership?: SchedulerLeadership,
   ) {}
 
   async submit(task: SubmitTaskDto): Promise<SubmittedTaskView> {
@@ -61,7 +64,7 @@ export class TasksService {
       ...(owner === undefined ? {} : { owner }),
     }));
     const submitted = await this.liveTasks.admit(fresh.length, () =>
-      this.tasks.submit(submissions),
+      this.tasks.submit(submissions, () => this.leadership?.localLeader()),
     );
     let next = 0;
     return tasks.map((task) => {
