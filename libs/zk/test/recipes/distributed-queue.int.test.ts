@@ -257,8 +257,9 @@ describe('DistributedQueue', () => {
       await queueA.put('first');
       expect(await inHandler.next()).toBe('A');
       const [item] = await childrenOf(clientA, '/queue/items');
+      // Read through B: A's own operations fail while its session is replaced.
       const claimOf = async (): Promise<string | null> =>
-        (await clientA.get(`/queue/claims/${item}`)).stat.ephemeralOwner;
+        (await clientB.get(`/queue/claims/${item}`)).stat.ephemeralOwner;
       const sessionA = clientA.sessionInfo?.sessionId;
       expect(await claimOf()).toBe(sessionA);
 
