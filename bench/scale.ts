@@ -67,6 +67,10 @@ interface ProcessSize {
   name: string;
   rssMb: number;
   heapUsedMb?: number;
+  /** V8 heap committed (used or not): RSS keeps it until V8 gives pages back. */
+  heapTotalMb?: number;
+  /** Memory outside the V8 heap that V8 knows of (Buffers). */
+  externalMb?: number;
 }
 
 interface Takeover {
@@ -74,6 +78,11 @@ interface Takeover {
   killedAt: string;
   electedMs: number;
   firstFireMs: number;
+  /**
+   * The first fire's task created − its instant: how late the successor fired
+   * (elected → first fire also holds the wait for the next instant, up to 1 s).
+   */
+  firstFireLateMs: number;
   /** elected → first fire */
   electedToFirstFireMs: number;
   successorRssMb: number;
@@ -261,8 +270,15 @@ async function metricsOf(process: AppProcess): Promise<string> {
 async function processSizes(bench: BenchCluster, registry: AppProcess): Promise<ProcessSize[]> {
   const sizes: ProcessSize[] = [{ name: 'zookeeper (JVM)', rssMb: rssMb(bench.server.pid!) }];
   for (const p of [...bench.schedulers, ...bench.workers, registry].filter((p) => p.isRunning)) {
-    const heap = metricSum(await metricsOf(p), 'nodejs_heap_size_used_bytes');
-    sizes.push({ name: p.memberId, rssMb: rssMb(p.pid), heapUsedMb: round(heap / 1e6, 1) });
+    const metrics = await metricsOf(p);
+    const mb = (name: string): number => round(metricSum(metrics, name) / 1e6, 1);
+    sizes.push({
+      name: p.memberId,
+      rssMb: rssMb(p.pid),
+      heapUsedMb: mb('nodejs_heap_size_used_bytes'),
+      heapTotalMb: mb('nodejs_heap_size_total_bytes'),
+      externalMb: mb('nodejs_external_memory_bytes'),
+    });
   }
   return sizes;
 }
@@ -327,17 +343,22 @@ async function takeover(
     120_000,
     20,
   );
-  const firstFire = await poll(
+  const first = await poll(
     async () => {
       const { children } = await zk.children(ZkLayout.tasks);
       const mine = children.filter((id) => probes.some((probe) => id.startsWith(`${probe}@`)));
       const stats = await Promise.all(mine.map((id) => zk.exists(ZkLayout.task(id))));
-      const after = stats.filter((s) => s !== null && s.ctime >= elected).map((s) => s!.ctime);
-      return after.length > 0 ? Math.min(...after) : undefined;
+      const after = mine
+        .map((id, i) => ({ instant: Number(id.slice(id.lastIndexOf('@') + 1)), stat: stats[i] }))
+        .filter(({ stat }) => stat !== null && stat.ctime >= elected)
+        .map(({ instant, stat }) => ({ instant, createdAt: stat!.ctime }))
+        .sort((a, b) => a.createdAt - b.createdAt);
+      return after[0];
     },
     120_000,
     20,
   );
+  const firstFire = first.createdAt;
   const successor = await bench.cluster.leader();
   await sleep(5_000);
   const sizesAfter = await processSizes(bench, registry);
@@ -348,6 +369,7 @@ async function takeover(
     electedMs: elected - killedAt,
     firstFireMs: firstFire - killedAt,
     electedToFirstFireMs: firstFire - elected,
+    firstFireLateMs: firstFire - first.instant,
     successorRssMb: mine.rssMb,
     successorHeapUsedMb: mine.heapUsedMb ?? NaN,
     sizesAfter,
@@ -459,13 +481,15 @@ function format(r: ScaleResult): string {
       ],
     ]),
     '',
-    'Processes before the kills (RSS / V8 heap used, MB):',
+    'Processes before the kills (MB; V8 heap used / committed, memory outside it V8 knows of):',
     table(
-      ['process', 'RSS', 'heap'],
+      ['process', 'RSS', 'heap', 'heap committed', 'external'],
       r.sizes.map((s) => [
         s.name,
         String(s.rssMb),
         s.heapUsedMb === undefined ? '' : String(s.heapUsedMb),
+        s.heapTotalMb === undefined ? '' : String(s.heapTotalMb),
+        s.externalMb === undefined ? '' : String(s.externalMb),
       ]),
     ),
     '',
@@ -475,14 +499,23 @@ function format(r: ScaleResult): string {
       Object.entries(r.list).map(([name, l]) => [name, ms(l.page), ms(l.search)]),
     ),
     '',
-    'Takeovers (ms from the signal; elected = `/leader` commit; first fire = first probe task created):',
+    'Takeovers (ms from the signal; elected = `/leader` commit; first fire = first probe task created;',
+    '  vs its instant: created − the instant it is for, negative when ahead as fires are created ahead):',
     table(
-      ['signal', 'elected', 'first fire', 'elected → first fire', 'successor RSS / heap MB'],
+      [
+        'signal',
+        'elected',
+        'first fire',
+        'elected → first fire',
+        'vs its instant',
+        'successor RSS / heap MB',
+      ],
       r.takeovers.map((t) => [
         t.signal,
         String(t.electedMs),
         String(t.firstFireMs),
         String(t.electedToFirstFireMs),
+        String(t.firstFireLateMs),
         `${t.successorRssMb} / ${t.successorHeapUsedMb}`,
       ]),
     ),

@@ -46,6 +46,7 @@ describe('loadAppConfig', () => {
       apiToken: undefined,
       logLevel: 'info',
       logRequests: 'failed',
+      heapGrowthPercent: 60,
       memberId: `${hostname()}-${process.pid}`,
       advertisedHost: hostname(),
     });
@@ -98,6 +99,7 @@ describe('loadAppConfig', () => {
         API_TOKEN: 's3cr3t-token-0123456789',
         LOG_LEVEL: 'debug',
         LOG_REQUESTS: 'all',
+        HEAP_GROWTH_PERCENT: '0',
       },
       SCHEDULER,
     );
@@ -117,6 +119,7 @@ describe('loadAppConfig', () => {
     expect(config.apiToken).toBe('s3cr3t-token-0123456789');
     expect(config.logLevel).toBe('debug');
     expect(config.logRequests).toBe('all');
+    expect(config.heapGrowthPercent).toBe(0);
     expect(Object.isFrozen(config.worker.labels)).toBe(true);
   });
 
@@ -171,6 +174,9 @@ describe('loadAppConfig', () => {
       'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
     ],
     [{ LOG_REQUESTS: 'some' }, 'LOG_REQUESTS must be one of failed, all'],
+    [{ HEAP_GROWTH_PERCENT: '301' }, 'HEAP_GROWTH_PERCENT must be at most 300'],
+    [{ HEAP_GROWTH_PERCENT: '-1' }, 'HEAP_GROWTH_PERCENT must be at least 0'],
+    [{ HEAP_GROWTH_PERCENT: '1.5' }, 'HEAP_GROWTH_PERCENT must be an integer'],
     [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL must be a URL'],
     [
       { DATABASE_URL: 'mysql://u@h/db' },

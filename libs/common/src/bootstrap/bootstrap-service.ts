@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig, type ServiceDescriptor } from '../config/app-config';
 import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
 import { loadApiAuthSettings } from '../auth/api-auth-settings';
+import { limitHeapGrowth } from './heap-growth';
 import { grpcServerCredentials, loadTlsSettings } from './tls-settings';
 
 /** A gRPC API served on GRPC_PORT (BIND_HOST, default all interfaces) beside HTTP: a hybrid application. */
@@ -108,7 +109,7 @@ export async function bootstrapService(
   // AppConfigModule validates the same environment again inside the container.
   let tls: ReturnType<typeof loadTlsSettings>;
   try {
-    loadAppConfig(process.env, service);
+    limitHeapGrowth(loadAppConfig(process.env, service).heapGrowthPercent);
     loadApiAuthSettings(process.env);
     tls = loadTlsSettings(process.env);
   } catch (error) {

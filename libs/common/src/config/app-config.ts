@@ -41,6 +41,8 @@ export interface AppConfigValues {
   readonly logLevel: LogLevel;
   /** LOG_REQUESTS: a line for every answered HTTP request, or for failed ones only. */
   readonly logRequests: RequestLogMode;
+  /** HEAP_GROWTH_PERCENT: how far V8's heap may grow past what is live (0: V8 decides). */
+  readonly heapGrowthPercent: number;
   /** This process's id in the cluster: its member node and audit actor. */
   readonly memberId: string;
   /** The host others reach this process at: the host part of its member endpoint. */
@@ -64,6 +66,7 @@ export class AppConfig implements AppConfigValues {
   readonly apiToken: string | undefined;
   readonly logLevel: LogLevel;
   readonly logRequests: RequestLogMode;
+  readonly heapGrowthPercent: number;
   readonly memberId: string;
   readonly advertisedHost: string;
   readonly bindHost: string | undefined;
@@ -81,6 +84,7 @@ export class AppConfig implements AppConfigValues {
     this.apiToken = values.apiToken;
     this.logLevel = values.logLevel;
     this.logRequests = values.logRequests;
+    this.heapGrowthPercent = values.heapGrowthPercent;
     this.memberId = values.memberId;
     this.advertisedHost = values.advertisedHost;
     this.bindHost = values.bindHost;

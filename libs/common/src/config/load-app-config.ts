@@ -86,6 +86,7 @@ export function loadAppConfig(given: Environment, service: ServiceDescriptor): A
     apiToken: vars.API_TOKEN,
     logLevel: vars.LOG_LEVEL,
     logRequests: vars.LOG_REQUESTS,
+    heapGrowthPercent: vars.HEAP_GROWTH_PERCENT,
     memberId: vars.MEMBER_ID ?? `${hostname()}-${process.pid}`,
     advertisedHost: vars.ADVERTISED_HOST ?? hostname(),
     bindHost: vars.BIND_HOST,
