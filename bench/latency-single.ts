@@ -60,8 +60,11 @@ export interface LatencyResult {
   /** The POST's own round trip (ms). */
   enqueueCallMs: Summary;
   /** From the records (ms): API write → leader's assignment → handler start. */
-  stagesMs: { createdToAssigned: Summary; assignedToStarted: Summary };
-  /** ZooKeeper's own view (mntr): two fsynced writes lie on the path (the API's, the leader's). */
+  stagesMs: { sentToCreated: Summary; createdToAssigned: Summary; assignedToStarted: Summary };
+  /**
+   * ZooKeeper's own view (mntr): one fsynced write lies on the path when the
+   * leader's API creates the task already assigned, two otherwise (the API's, the leader's).
+   */
   zk: { meanFsyncMs: number; meanWriteLatencyMs: number };
   bars: typeof BARS;
   meetsBars: boolean;
@@ -98,6 +101,7 @@ async function main(): Promise<void> {
 }
 
 interface Sample {
+  sentAt: number;
   latency: number;
   enqueueCall: number;
   record: TaskRecord;
@@ -118,7 +122,7 @@ async function measure(
     });
     const enqueueCall = Date.now() - sentAt;
     const record = await whenStarted(zk, submitted.id);
-    return { latency: record.startedAt! - sentAt, enqueueCall, record };
+    return { sentAt, latency: record.startedAt! - sentAt, enqueueCall, record };
   };
   const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, options.gap));
   log(`warm-up: ${options.warmup} tasks, one at a time…`);
@@ -148,6 +152,7 @@ async function measure(
     latencyMs,
     enqueueCallMs: summarize(samples.map((s) => s.enqueueCall)),
     stagesMs: {
+      sentToCreated: summarize(samples.map((s) => s.record.createdAt - s.sentAt)),
       createdToAssigned: summarize(samples.map((s) => s.record.assignedAt! - s.record.createdAt)),
       assignedToStarted: summarize(samples.map((s) => s.record.startedAt! - s.record.assignedAt!)),
     },
@@ -208,6 +213,7 @@ function format(r: LatencyResult): string {
       [
         row('POST → handler start', r.latencyMs),
         row('  POST round trip', r.enqueueCallMs),
+        row('  POST → created', r.stagesMs.sentToCreated),
         row('  created → assigned', r.stagesMs.createdToAssigned),
         row('  assigned → started', r.stagesMs.assignedToStarted),
       ],
@@ -215,7 +221,7 @@ function format(r: LatencyResult): string {
     keyValues([
       [
         'ZooKeeper (mntr)',
-        `mean fsync ${r.zk.meanFsyncMs} ms, mean server write latency ${r.zk.meanWriteLatencyMs} ms (two writes precede each start)`,
+        `mean fsync ${r.zk.meanFsyncMs} ms, mean server write latency ${r.zk.meanWriteLatencyMs} ms (one write precedes a start when the task is created assigned, two otherwise)`,
       ],
       [
         'bars (issue 11)',

@@ -11,6 +11,7 @@ import {
   ZkLayout,
   isTerminal,
   taskTemplateOf,
+  type AuditEvent,
   type JobRecord,
   type RetrySpec,
   type Selector,
@@ -20,7 +21,7 @@ import {
 import type { AuditWriter } from './audit-writer';
 import { cancelledEvent } from './task-events';
 import { holdersOf, toCancelled } from './task-transitions';
-import { TaskWrites, createTaskOps, type VersionedTask } from './task-writes';
+import { TaskWrites, assignmentWrites, createTaskOps, type VersionedTask } from './task-writes';
 import type { WriteBatcher } from './write-batcher';
 
 export interface TaskSubmission {
@@ -67,6 +68,22 @@ export interface LocalLeader {
   readonly writes: WriteBatcher;
   /** Takes a task this process has just created (version 0). */
   adopt(record: TaskRecord): void;
+  /**
+   * A worker for a task about to be created, when one has room now and no
+   * other task is waiting: the slot is held until `settle`.
+   */
+  place(record: TaskRecord): Placement | undefined;
+}
+
+/** A new task given to workers in the transaction that creates it (protocol steps 1 and 2 at once). */
+export interface Placement {
+  /** The record to create: already assigned. */
+  record: TaskRecord;
+  workers: string[];
+  /** The leader's `task.assigned` (with its fencing token). */
+  events: AuditEvent[];
+  /** Whether the creation landed; on any failure the slot is given back and the task read if it might exist. */
+  settle(outcome: { written: true } | { written: false; error: unknown }): void;
 }
 
 /** Task records one list call reads at most (a filter on state may match few of them). */
@@ -214,25 +231,32 @@ export class TaskStore {
   ): Promise<SubmittedTask> {
     let leader = localLeader?.();
     for (;;) {
-      const record = newTaskRecord(submission, this.now());
+      const created = newTaskRecord(submission, this.now());
+      // A worker with room now: the task is created already assigned to it (one write, not two).
+      const placement = leader?.place(created);
+      const record = placement?.record ?? created;
       const json = JSON.stringify(record);
-      const ops = createTaskOps(record, json);
+      const given = placement ? assignmentWrites(record, 0, placement.workers) : undefined;
       try {
         await (leader?.writes ?? this.writes).submit({
-          ops,
+          ops: [...createTaskOps(record, json), ...(given?.ops ?? [])],
           // The record rides in the queue note: the leader need not read it.
           ...(leader ? {} : { notify: [{ version: 0, json }] }),
+          ...(given ? { assignmentNotes: given.notes } : {}),
           events: [
             this.audit.event('task.created', {
               taskId: record.id,
               jobId: record.jobId,
               detail: { type: record.type, runAt: record.runAt },
             }),
+            ...(placement?.events ?? []),
           ],
         });
-        leader?.adopt(record);
-        return { id: record.id, state: 'pending', existing: false };
+        if (placement) placement.settle({ written: true });
+        else leader?.adopt(record);
+        return { id: record.id, state: record.state, existing: false };
       } catch (error) {
+        placement?.settle({ written: false, error });
         if (leader && error instanceof NotLeaderError) {
           // The term ended before the write landed (a refused fence writes nothing): the usual way.
           leader = undefined;

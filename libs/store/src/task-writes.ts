@@ -108,6 +108,27 @@ export function createTaskOps(record: TaskRecord, json = JSON.stringify(record))
   return ops;
 }
 
+/**
+ * Giving `record` (as written, at `version`) to `workers` (protocol step 2):
+ * an assignment node each, and the notes carrying the record. The record goes
+ * in the worker's note (AssignmentNote, one read per batch), not in each node:
+ * a worker that finds no note reads the node, then the record.
+ */
+export function assignmentWrites(
+  record: TaskRecord,
+  version: number,
+  workers: readonly string[],
+): { ops: ZkOp[]; notes: Array<{ workerId: string; json: string }> } {
+  if (workers.length === 0) return { ops: [], notes: [] };
+  const node: Assignment = { attempt: record.attempt, taskVersion: version };
+  const nodeJson = JSON.stringify(node);
+  const noteJson = JSON.stringify({ ...node, record });
+  return {
+    ops: workers.map((worker) => Op.create(ZkLayout.assignment(worker, record.id), nodeJson)),
+    notes: workers.map((workerId) => ({ workerId, json: noteJson })),
+  };
+}
+
 /** What the leader's queue note says of a task as written: all of it, or that it finished. */
 function noticeJson(record: TaskRecord, json: string): string {
   if (!isTerminal(record.state)) return json;
@@ -147,13 +168,9 @@ export class TaskWrites {
       head.push(own.delete ? Op.delete(path) : Op.check(path));
     }
     const assign = change.assign ?? [];
-    // The record goes in the worker's note (AssignmentNote, one read per batch),
-    // not in each node: a worker that finds no note reads the node, then the record.
-    const node: Assignment = { attempt: change.next.attempt, taskVersion: version };
-    const nodeJson = assign.length > 0 ? JSON.stringify(node) : '';
-    head.push(...assign.map((worker) => Op.create(ZkLayout.assignment(worker, id), nodeJson)));
-    const noteJson = assign.length > 0 ? JSON.stringify({ ...node, record: change.next }) : '';
-    const assignmentNotes = assign.map((workerId) => ({ workerId, json: noteJson }));
+    const given = assignmentWrites(change.next, version, assign);
+    head.push(...given.ops);
+    const assignmentNotes = given.notes;
     const release = (change.release ?? []).filter((worker) => worker !== own?.workerId);
     for (;;) {
       const ops = [...head, ...release.map((worker) => Op.delete(ZkLayout.assignment(worker, id)))];

@@ -1,4 +1,4 @@
-import { NotLeaderError, Op, isConnectionProblem } from '@app/zk';
+import { NotLeaderError, Op, isConnectionProblem, isRetryable } from '@app/zk';
 import {
   ZkLayout,
   isTerminal,
@@ -17,6 +17,7 @@ import {
   toFailedAttempt,
   toPending,
   type CommitOutcome,
+  type Placement,
 } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
 import { deadlineOf, nextStep } from './next-step';
@@ -61,6 +62,8 @@ export class Dispatcher {
   private readonly timers: Timers<TimerEntry>;
   private readonly workers: WorkerTracker;
   private pumpScheduled = false;
+  /** Every live task is known (rebuilt from `/tasks`): new ones may be placed at once. */
+  private loaded = false;
   private readonly queue: QueueIntake;
   private readonly departures: WorkerDepartures;
 
@@ -112,6 +115,7 @@ export class Dispatcher {
     await this.loadAllTasks();
     if (!this.ctx.active) return;
     this.workers.watchAssignments();
+    this.loaded = true;
     this.pump();
   }
 
@@ -139,6 +143,43 @@ export class Dispatcher {
   /** A task this leader just created (a job fire): track and dispatch it. */
   adopt(record: TaskRecord, version: number): void {
     this.reconcile(record, version);
+  }
+
+  /**
+   * A worker for a task this replica's API is about to create, when one has
+   * room now and no other task waits for one (no jumping the line): the task is
+   * then created already assigned, in one write. The slot is held until settled.
+   */
+  place(record: TaskRecord): Placement | undefined {
+    if (!this.loaded || !this.ctx.active || this.ready.size > 0) return undefined;
+    if (record.parallelism > 1) return undefined; // a gang's members meet at a barrier: the usual way
+    if (record.runAt - this.ctx.tuning.fireLeadMs > this.ctx.now()) return undefined;
+    const chosen = this.pool.choose(record.selector, 1);
+    if (!chosen) return undefined;
+    const next = toAssigned(record, [chosen[0].id], this.ctx.now());
+    const worker = chosen[0];
+    worker.assigned.add(next.id);
+    this.inFlight.add(next.id);
+    return {
+      record: next,
+      workers: [worker.id],
+      events: [taskEvent(this.ctx.event, 'task.assigned', next)],
+      settle: (outcome) => {
+        this.inFlight.delete(next.id);
+        if (outcome.written) {
+          this.ctx.metrics.assigned(0);
+          this.reconcile(next, 0);
+          this.workers.recheck(worker.id);
+          return;
+        }
+        worker.assigned.delete(next.id);
+        this.pump();
+        // Sent, and the connection dropped: it may have landed (assigned), so read it.
+        if (isRetryable(outcome.error) && this.ctx.active) {
+          setTimeout(() => void this.refresh(next.id), 500);
+        }
+      },
+    };
   }
 
   /** Cancels an unfinished task (concurrency `replace`, a paused or deleted job). */

@@ -77,6 +77,7 @@ export class LeaderTerm {
           () => this.dispatcher.adopt(record, 0),
           () => undefined,
         ),
+      place: (record) => this.dispatcher.place(record),
     };
     this.jobs = new JobScheduler(
       this.context,

@@ -79,23 +79,40 @@ async function queueChanges(zk: ZkClient): Promise<number> {
   return (await zk.exists(ZkLayout.queue))!.cversion;
 }
 
-test("a task submitted to the leader's own API goes to its dispatcher in memory, without a queue note; a standby's goes through the queue", async () => {
+/** The record and its znode version (0: never changed since it was created). */
+async function readVersioned(zk: ZkClient, id: string): Promise<[TaskRecord['state'], number]> {
+  const { data, stat } = await zk.get(ZkLayout.task(id));
+  return [decodeJson<TaskRecord>(data).state, stat.version];
+}
+
+test("the leader's own API creates a task already assigned when a worker has room, else hands it to the dispatcher in memory; no queue note either way; a standby's goes through the queue", async () => {
   const s1 = await scheduler('s1');
   await timing.waitFor(() => s1.leadership.localLeader() !== undefined, {
     message: 's1 did not lead',
   });
   const s2 = await scheduler('s2');
-  const a = await worker('a', { capacity: 4 }, () => 'hold');
+  const a = await worker('a', { capacity: 1 }, () => 'hold');
   const zk = await client();
   const task = { type: 'noop', payload: {} } as SubmitTaskDto;
 
   const before = await queueChanges(zk);
-  const [viaLeader] = await s1.app.get(TasksService).submitBatch([task]);
-  await timing.waitFor(() => a.held.has(viaLeader.id), { message: 'not assigned via the leader' });
+  const [placed] = await s1.app.get(TasksService).submitBatch([task]);
+  expect(placed.state).toBe('assigned');
+  await timing.waitFor(() => a.held.has(placed.id), { message: 'placed, never received' });
+  expect(await readVersioned(zk, placed.id)).toEqual(['assigned', 0]); // one write: created so
+
+  // No room left (capacity 1, held): created pending, known to the dispatcher, not assigned.
+  const [waiting] = await s1.app.get(TasksService).submitBatch([task]);
+  expect(waiting.state).toBe('pending');
   expect(await queueChanges(zk)).toBe(before); // no note was created (nor deleted)
+  const b = await worker('b', { capacity: 4 }, () => 'hold');
+  await timing.waitFor(() => b.held.has(waiting.id), { message: 'the waiting task never went' });
+  expect(await readVersioned(zk, waiting.id)).toEqual(['assigned', 1]);
+  expect(a.seen.map((held) => held.record.id)).toEqual([placed.id]); // capacity held
 
   const [viaStandby] = await s2.app.get(TasksService).submitBatch([task]);
-  await timing.waitFor(() => a.held.has(viaStandby.id), { message: 'not assigned via the queue' });
+  expect(viaStandby.state).toBe('pending');
+  await timing.waitFor(() => b.held.has(viaStandby.id), { message: 'not assigned via the queue' });
   expect(await queueChanges(zk)).toBe(before + 2); // its note, created, then taken by the leader
 });
 
@@ -107,6 +124,7 @@ test('a leader whose term ended before the write: the submission goes through th
   const endedTerm = {
     writes: new WriteBatcher({ commit: () => Promise.reject(new NotLeaderError()) }),
     adopt: (record: TaskRecord) => void adopted.push(record),
+    place: () => undefined,
   };
   const ids = (await store.submit(noop(5), () => endedTerm)).map((t) => t.id);
   await waitForStates(zk, ids, ['succeeded']);
