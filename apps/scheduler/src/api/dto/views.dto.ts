@@ -98,7 +98,12 @@ export class TriggeredDto {
 
 export class SubmittedTaskDto implements SubmittedTaskView {
   @ApiProperty() id!: string;
-  @ApiProperty({ enum: TASK_STATES }) state!: TaskState;
+  @ApiProperty({
+    enum: TASK_STATES,
+    description:
+      "`pending`; `assigned` when the leader gave it a worker as it was created; for a repeated idempotency key, the earlier task's state.",
+  })
+  state!: TaskState;
 }
 
 export class SubmittedTasksDto {
