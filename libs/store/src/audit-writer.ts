@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Op, type ZkOp } from '@app/zk';
-import { ZkLayout, type AuditEvent, type AuditEventType, type OutboxEntry } from '@app/contracts';
-import { encodeJson } from './json-codec';
+import { ZkLayout, type AuditEvent, type AuditEventType } from '@app/contracts';
 
 export type AuditFields = Omit<AuditEvent, 'id' | 'time' | 'type' | 'actor'>;
 
@@ -35,6 +34,14 @@ export class AuditWriter {
 
 /** The outbox node carrying `events`, created in the transaction that made them true. */
 export function outboxOp(events: readonly AuditEvent[]): ZkOp {
-  const entry: OutboxEntry = { events: [...events] };
-  return Op.create(ZkLayout.outboxEntryPrefix, encodeJson(entry), 'persistent_sequential');
+  return encodedOutboxOp(events.map((event) => JSON.stringify(event)));
+}
+
+/** The outbox node (an OutboxEntry) from events already encoded, each as its JSON text. */
+export function encodedOutboxOp(events: readonly string[]): ZkOp {
+  return Op.create(
+    ZkLayout.outboxEntryPrefix,
+    `{"events":[${events.join(',')}]}`,
+    'persistent_sequential',
+  );
 }

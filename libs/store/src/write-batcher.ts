@@ -1,6 +1,6 @@
 import { Op, ZkError, changeNoteOp, type ZkOp, type ZkOpResult } from '@app/zk';
 import { ZkLayout, type AuditEvent, type JobChange } from '@app/contracts';
-import { outboxOp } from './audit-writer';
+import { encodedOutboxOp } from './audit-writer';
 
 /** One logical change: applied atomically, alone or together with others. */
 export interface WriteUnit {
@@ -43,6 +43,8 @@ export interface WriteBatcherOptions {
 
 interface Queued {
   unit: WriteUnit;
+  /** `unit.events` as JSON texts (encoded once, for the size estimate and the outbox node). */
+  events: string[];
   /** `unit.jobChanges` as JSON array items (encoded once, for the size estimate and the note). */
   jobChanges: string;
   bytes: number;
@@ -79,11 +81,16 @@ export class WriteBatcher {
     const jobChanges = unit.jobChanges?.length
       ? unit.jobChanges.map((change) => JSON.stringify(change)).join(',')
       : '';
+    const events = (unit.events ?? []).map((event) => JSON.stringify(event));
     return new Promise((resolve, reject) => {
       this.queue.push({
         unit,
+        events,
         jobChanges,
-        bytes: estimateBytes(unit) + jobChanges.length,
+        bytes:
+          estimateBytes(unit) +
+          events.reduce((sum, event) => sum + event.length + 1, 0) +
+          jobChanges.length,
         resolve,
         reject,
       });
@@ -158,15 +165,15 @@ interface Range {
 function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
   const ops: ZkOp[] = [];
   const ranges: Range[] = [];
-  const events: AuditEvent[] = [];
+  const events: string[] = [];
   const ids: string[] = [];
   const records: string[] = [];
   const jobChanges: string[] = [];
   const assignmentNotes = new Map<string, string[]>();
-  for (const { unit, jobChanges: encoded } of items) {
+  for (const { unit, events: encodedEvents, jobChanges: encoded } of items) {
     ranges.push({ start: ops.length, end: ops.length + unit.ops.length });
     ops.push(...unit.ops);
-    if (unit.events) events.push(...unit.events);
+    events.push(...encodedEvents);
     for (const notice of unit.notify ?? []) {
       if (typeof notice === 'string') ids.push(notice);
       else records.push(`{"version":${notice.version},"record":${notice.json}}`);
@@ -193,7 +200,7 @@ function assemble(items: readonly Queued[]): { ops: ZkOp[]; ranges: Range[] } {
     const note = `{"changes":[${jobChanges.join(',')}]}`;
     ops.push(changeNoteOp(ZkLayout.jobChanges, note));
   }
-  if (events.length > 0) ops.push(outboxOp(events));
+  if (events.length > 0) ops.push(encodedOutboxOp(events));
   return { ops, ranges };
 }
 
@@ -208,7 +215,6 @@ function estimateBytes(unit: WriteUnit): number {
     bytes += 48 + op.path.length;
     if ((op.type === 'create' || op.type === 'set') && op.data) bytes += op.data.length;
   }
-  if (unit.events) bytes += JSON.stringify(unit.events).length;
   for (const notice of unit.notify ?? []) {
     bytes += typeof notice === 'string' ? notice.length + 3 : notice.json.length + 32;
   }
