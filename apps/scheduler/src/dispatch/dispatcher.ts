@@ -64,6 +64,8 @@ export class Dispatcher {
   private pumpScheduled = false;
   /** Every live task is known (rebuilt from `/tasks`): new ones may be placed at once. */
   private loaded = false;
+  /** Tasks adopted while the live tasks were being rebuilt. */
+  private adoptedEarly: LiveTask[] = [];
   private readonly queue: QueueIntake;
   private readonly departures: WorkerDepartures;
 
@@ -116,6 +118,7 @@ export class Dispatcher {
     if (!this.ctx.active) return;
     this.workers.watchAssignments();
     this.loaded = true;
+    for (const { record, version } of this.adoptedEarly.splice(0)) this.reconcile(record, version);
     this.pump();
   }
 
@@ -140,9 +143,13 @@ export class Dispatcher {
     return this.ready.size;
   }
 
-  /** A task this leader just created (a job fire): track and dispatch it. */
+  /**
+   * A task this leader just created (a job fire, its API's submission): track
+   * and dispatch it; before the live tasks are rebuilt, once they are.
+   */
   adopt(record: TaskRecord, version: number): void {
-    this.reconcile(record, version);
+    if (this.loaded) this.reconcile(record, version);
+    else this.adoptedEarly.push({ record, version });
   }
 
   /**

@@ -71,12 +71,7 @@ export class LeaderTerm {
     this.dispatching.catch(() => undefined); // start() reports it
     this.intake = {
       writes,
-      // Like a fire: taken once the dispatcher knows the live tasks.
-      adopt: (record) =>
-        void this.dispatching.then(
-          () => this.dispatcher.adopt(record, 0),
-          () => undefined,
-        ),
+      adopt: (record) => this.dispatcher.adopt(record, 0),
       place: (record) => this.dispatcher.place(record),
     };
     this.jobs = new JobScheduler(

@@ -313,13 +313,7 @@ export class JobScheduler {
         for (const instant of pending) {
           this.ctx.metrics.fired(committedAt - (instant - this.leadOf(entry)));
         }
-        // The dispatcher takes them once it knows the live tasks (it may still be loading them).
-        if (records.length > 0) {
-          void this.tasksLoaded.then(
-            () => records.forEach((record) => this.dispatcher.adopt(record, 0)),
-            () => undefined,
-          );
-        }
+        for (const record of records) this.dispatcher.adopt(record, 0);
         return;
       } catch (error) {
         if (error instanceof NoNodeError && error.opIndex === records.length + 1) return;
