@@ -9,6 +9,11 @@ const esmDependencies = [
   'uint8array-extras',
   '@tokenizer',
   'load-esm',
+  // Nest's Fastify adapter (@fastify/middie, and @fastify/static for the OpenAPI UI)
+  // requires these ES modules.
+  '@fastify',
+  'path-to-regexp',
+  'content-disposition',
 ];
 
 const shared = {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { openApiDocument, type BootstrapOptions } from '@app/common';
+import { httpAdapter, openApiDocument, type BootstrapOptions } from '@app/common';
 import { TestingServer } from '@app/zk/testing';
 import { SCHEDULER_API_BOOTSTRAP } from '../apps/scheduler/src/api/api-bootstrap';
 import { SchedulerModule } from '../apps/scheduler/src/scheduler.module';
@@ -25,7 +25,10 @@ async function write(
 ): Promise<void> {
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(module, { logger: false, abortOnError: false });
+    app = await NestFactory.create(module, httpAdapter(options), {
+      logger: false,
+      abortOnError: false,
+    });
     const document = openApiDocument(app, options.openApi!);
     const file = join(OUT_DIR, `${name}.json`);
     await writeFile(file, `${JSON.stringify(document, null, 2)}\n`);

@@ -17,6 +17,7 @@ import { TestingServer, freePort, timing } from '@app/zk/testing';
 import { createTestDatabase, type TestDatabase } from '@app/audit/testing';
 import { ZkLayout, type MemberInfo } from '@app/contracts';
 import type { ClusterView, TaskRatesView } from '@app/contracts/dto/registry-api';
+import { MAX_REQUEST_BYTES } from '@app/contracts/dto/scheduler-api';
 import { selfSignedCertificate } from '../../../test/support/self-signed-certificate';
 import { syntheticEvent } from './support/outbox-fixtures';
 import { startRegistryApp, zkSession, type RegistryApp } from './support/registry-app';
@@ -163,7 +164,25 @@ describe('the scheduler proxy', () => {
     });
     expect(plain.status).toBe(415);
     expect(await plain.json()).toMatchObject({ errors: [{ field: 'content-type' }] });
-    expect(upstream.seen).toHaveLength(3);
+
+    // The forwarder reads the body itself (before the registry's own body limit applies):
+    // any JSON body the scheduler takes goes on whole, a larger one is refused here.
+    const large = JSON.stringify({ name: 'n', payload: 'x'.repeat(200_000) });
+    const forwarded = await fetch(registry.url('/api/scheduler/v1/jobs'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: large,
+    });
+    expect(forwarded.status).toBe(201);
+    expect(upstream.seen[3].body).toBe(large);
+    const tooLarge = await fetch(registry.url('/api/scheduler/v1/jobs'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: 'x'.repeat(MAX_REQUEST_BYTES + 1),
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(await tooLarge.json()).toMatchObject({ errors: [{ field: 'body' }] });
+    expect(upstream.seen).toHaveLength(4);
   });
 });
 

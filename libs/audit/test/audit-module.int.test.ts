@@ -2,7 +2,13 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Client } from 'pg';
 import request from 'supertest';
-import { AppConfigModule, HealthModule, type ServiceDescriptor } from '@app/common';
+import {
+  AppConfigModule,
+  HealthModule,
+  httpAdapter,
+  initHttpApplication,
+  type ServiceDescriptor,
+} from '@app/common';
 import { freePort, timing } from '@app/zk/testing';
 import {
   AUDIT_MIGRATIONS,
@@ -48,8 +54,8 @@ async function boot(databaseUrl: string, logger?: LoggerService): Promise<INestA
         AuditModule.forRoot({ requiredForReadiness: true }),
       ],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: logger ?? false });
-    await app.init();
+    const app = moduleRef.createNestApplication(httpAdapter(), { logger: logger ?? false });
+    await initHttpApplication(app);
     return app;
   } finally {
     if (saved === undefined) delete process.env.DATABASE_URL;

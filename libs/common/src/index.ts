@@ -13,6 +13,7 @@ export * from './health/health.module';
 export * from './metrics/metrics.controller';
 export * from './metrics/metrics.module';
 export * from './bootstrap/bootstrap-service';
+export * from './bootstrap/http-adapter';
 export * from './bootstrap/tls-settings';
 export * from './zookeeper/zookeeper.module';
 export * from './auth';

@@ -5,6 +5,8 @@ import {
   AppConfigModule,
   ConfigValidationError,
   HealthModule,
+  httpAdapter,
+  initHttpApplication,
   ReadinessRegistry,
   type ServiceDescriptor,
 } from '@app/common';
@@ -33,8 +35,8 @@ describe('GET /health/ready', () => {
     const moduleRef = await Test.createTestingModule({
       imports: [AppConfigModule.forRoot(SERVICE), HealthModule],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = moduleRef.createNestApplication(httpAdapter(), { logger: false });
+    await initHttpApplication(app);
     readiness = app.get(ReadinessRegistry);
   });
 

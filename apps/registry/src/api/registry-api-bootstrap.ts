@@ -13,8 +13,6 @@ export const REGISTRY_API_BOOTSTRAP: BootstrapOptions = {
       'The cluster view, the audit history (PostgreSQL) and its live stream. Every error answers { statusCode, error, message, errors: [{ field, reason }] }. The same operations are served over gRPC (zkscheduler.registry.v1.RegistryService).',
     version: 'v1',
   },
-  // The console's forwarder passes JSON bodies on byte for byte (src/console/scheduler-proxy.ts).
-  rawBody: true,
   grpc: {
     package: REGISTRY_PROTO_PACKAGE,
     protoPath: REGISTRY_PROTO_PATH,

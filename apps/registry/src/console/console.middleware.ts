@@ -23,7 +23,14 @@ export class ConsoleMiddleware implements NestMiddleware {
     });
   }
 
-  use(request: IncomingMessage, response: ServerResponse, next: (error?: unknown) => void): void {
+  use(
+    request: IncomingMessage & { originalUrl?: string },
+    response: ServerResponse,
+    next: (error?: unknown) => void,
+  ): void {
+    // Fastify's middleware runner cuts the path it matched (all of it, for every
+    // path) from `url`; the forwarder and the files go by the whole one.
+    if (request.originalUrl !== undefined) request.url = request.originalUrl;
     this.proxy(request, response, () => this.assets(request, response, next));
   }
 }

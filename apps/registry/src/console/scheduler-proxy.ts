@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 import { STATUS_CODES } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { MAX_REQUEST_BYTES } from '@app/contracts/dto/scheduler-api';
 
 /** Requests under this prefix go to a scheduler: `/api/scheduler/v1/jobs` → `/v1/jobs`. */
 export const SCHEDULER_PROXY_PREFIX = '/api/scheduler';
@@ -29,7 +30,7 @@ type Next = (error?: unknown) => void;
 export function schedulerProxy(
   endpoints: () => readonly string[],
   options: { tls?: { cert: Buffer }; timeoutMs?: number } = {},
-): (request: IncomingMessage & { rawBody?: Buffer }, response: ServerResponse, next: Next) => void {
+): (request: IncomingMessage, response: ServerResponse, next: Next) => void {
   let turn = 0;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const send = options.tls === undefined ? httpRequest : httpsRequest;
@@ -41,8 +42,7 @@ export function schedulerProxy(
     }
     const path = url.slice(SCHEDULER_PROXY_PREFIX.length) || '/';
     const candidates = rotate(endpoints(), turn++);
-    const body = bodyOf(request);
-    if (body === undefined && hasBody(request)) {
+    if (hasBody(request) && !isJson(request)) {
       // Streamed on, a body the scheduler does not read races its answer: it may close
       // the connection while the rest is still on its way, and the answer is lost.
       refuse(
@@ -53,6 +53,7 @@ export function schedulerProxy(
       );
       return;
     }
+    let body: Buffer | undefined;
     const attempt = (index: number): void => {
       const endpoint = candidates[index];
       if (endpoint === undefined) {
@@ -91,22 +92,47 @@ export function schedulerProxy(
       });
       upstream.end(body);
     };
-    attempt(0);
+    if (!hasBody(request)) return attempt(0);
+    // Read whole before it goes on: a replica that refuses the connection is skipped
+    // for the next, which needs the same bytes.
+    readBody(request, MAX_REQUEST_BYTES).then(
+      (read) => {
+        if (read === undefined) {
+          refuse(response, 413, 'body', `must be at most ${MAX_REQUEST_BYTES} bytes`);
+          return;
+        }
+        body = read;
+        attempt(0);
+      },
+      () => response.destroy(),
+    );
   };
 }
 
 /**
- * The request body as bytes: the registry's body parser has already read a
- * JSON one (within its size limit), and kept its bytes (`rawBody`,
- * REGISTRY_API_BOOTSTRAP), which go on unchanged.
+ * The request body as bytes, passed on unchanged (the forwarder runs before
+ * the registry parses any body); undefined when it is over `limit`.
  */
-function bodyOf(request: IncomingMessage & { rawBody?: Buffer }): Buffer | undefined {
-  return request.readableEnded && request.rawBody !== undefined ? request.rawBody : undefined;
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Read to the end even when over the limit, so that the 413 reaches the client.
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    request.once('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks, size)));
+    request.once('error', reject);
+  });
 }
 
-/** A body the parser left unread (another content type). */
+function isJson(request: IncomingMessage): boolean {
+  const type = request.headers['content-type']?.split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || (type?.endsWith('+json') ?? false);
+}
+
 function hasBody(request: IncomingMessage): boolean {
-  if (request.readableEnded) return false;
   const length = request.headers['content-length'];
   return (
     request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')

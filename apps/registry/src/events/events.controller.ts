@@ -44,8 +44,8 @@ export class EventsController {
   @RegistryApiErrors(HttpStatus.BAD_REQUEST)
   async stream(
     @Query() query: LiveEventsQueryDto,
-    @Req() request: IncomingMessage,
-    @Res() response: ServerResponse,
+    @Req() { raw: request }: { raw: IncomingMessage },
+    @Res() reply: { raw: ServerResponse; hijack(): void },
   ): Promise<void> {
     const raw = request.headers['last-event-id'];
     const header = Array.isArray(raw) ? raw[0] : raw;
@@ -60,6 +60,9 @@ export class EventsController {
       query.lastEventId === undefined ? 'Last-Event-ID' : 'lastEventId',
       request.socket.remoteAddress,
     );
+    // The stream is written to the socket's response from here on, not through Fastify.
+    reply.hijack();
+    const response = reply.raw;
     response.statusCode = 200;
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     response.setHeader('Cache-Control', 'no-cache, no-transform');

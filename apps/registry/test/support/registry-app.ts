@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { AppConfig, prepareApplication } from '@app/common';
+import { AppConfig, httpAdapter, prepareApplication } from '@app/common';
 import { ERRORS_TRAILER } from '@app/common/api';
 import { AuditDatabase, AUDIT_STORE, type AuditStore } from '@app/audit';
 import { PROTO_LOADER_OPTIONS, REGISTRY_PROTO_PATH } from '@app/contracts/proto';
@@ -62,10 +62,7 @@ export async function startRegistryApp(
   let app: INestApplication | undefined;
   try {
     const moduleRef = await Test.createTestingModule({ imports: [RegistryModule] }).compile();
-    app = moduleRef.createNestApplication({
-      logger: false,
-      rawBody: REGISTRY_API_BOOTSTRAP.rawBody,
-    });
+    app = moduleRef.createNestApplication(httpAdapter(REGISTRY_API_BOOTSTRAP), { logger: false });
     app.enableShutdownHooks();
     const bootstrap = options.grpc
       ? REGISTRY_API_BOOTSTRAP

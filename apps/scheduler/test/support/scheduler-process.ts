@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import type { INestApplicationContext } from '@nestjs/common';
+import { httpAdapter, initHttpApplication } from '@app/common';
 import { createTestDatabase, type TestDatabase } from '@app/audit/testing';
 import { SchedulerModule } from '../../src/scheduler.module';
 import { SchedulerLeadership } from '../../src/leadership/scheduler-leadership';
@@ -26,8 +27,8 @@ export async function startScheduler(env: Record<string, string>): Promise<InPro
   });
   try {
     const moduleRef = await Test.createTestingModule({ imports: [SchedulerModule] }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = moduleRef.createNestApplication(httpAdapter(), { logger: false });
+    await initHttpApplication(app);
     const leadership = app.get(SchedulerLeadership);
     return { app, leadership, close: () => app.close() };
   } finally {

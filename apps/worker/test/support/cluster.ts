@@ -22,6 +22,7 @@ import {
   toAssigned,
   type TaskSubmission,
 } from '@app/store';
+import { httpAdapter, initHttpApplication } from '@app/common';
 import { WorkerModule } from '../../src/worker.module';
 import { TEST_HANDLERS } from './test-handlers';
 
@@ -79,8 +80,8 @@ export class Cluster {
       imports: [WorkerModule],
       providers: TEST_HANDLERS,
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = moduleRef.createNestApplication(httpAdapter(), { logger: false });
+    await initHttpApplication(app);
     this.apps.push(app);
     return app;
   }

@@ -37,8 +37,9 @@ interface HttpRequestLike {
   headers: Record<string, string | string[] | undefined>;
   body?: unknown;
 }
+/** Fastify's reply (httpAdapter). */
 interface HttpResponseLike {
-  setHeader(name: string, value: string): void;
+  header(name: string, value: string): unknown;
 }
 
 /**
@@ -179,8 +180,8 @@ function deny(
 ): Error {
   if (context.getType() !== 'http') return new ApiError(kind, message, [error]);
   const response = context.switchToHttp().getResponse<HttpResponseLike>();
-  if (kind === 'unauthenticated') response.setHeader('WWW-Authenticate', 'Bearer');
-  if (retryAfterSeconds !== undefined) response.setHeader('Retry-After', String(retryAfterSeconds));
+  if (kind === 'unauthenticated') response.header('WWW-Authenticate', 'Bearer');
+  if (retryAfterSeconds !== undefined) response.header('Retry-After', String(retryAfterSeconds));
   const status = HTTP_STATUS_OF[kind];
   return new HttpException(
     { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message, errors: [error] },

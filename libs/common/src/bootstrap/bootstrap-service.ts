@@ -1,13 +1,13 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Transport, type GrpcOptions, type MicroserviceOptions } from '@nestjs/microservices';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, type ServiceDescriptor } from '../config/app-config';
 import { ConfigValidationError, loadAppConfig } from '../config/load-app-config';
 import { loadApiAuthSettings } from '../auth/api-auth-settings';
 import { limitHeapGrowth } from './heap-growth';
+import { ALL_INTERFACES, httpAdapter, initHttpApplication } from './http-adapter';
 import { grpcServerCredentials, loadTlsSettings } from './tls-settings';
 
 /** A gRPC API served on GRPC_PORT (BIND_HOST, default all interfaces) beside HTTP: a hybrid application. */
@@ -25,19 +25,17 @@ export interface OpenApiOptions {
 export interface BootstrapOptions {
   grpc?: GrpcServiceOptions;
   openApi?: OpenApiOptions;
-  /** Largest JSON request body in bytes (a bigger one is answered 413); Express's default is 100 KiB. */
-  jsonBodyLimitBytes?: number;
   /**
-   * Keep each parsed body's bytes as `request.rawBody` (Nest's `rawBody`
-   * option; to be passed to NestFactory.create, so only bootstrapService and
-   * test harnesses apply it): for what forwards a request as it came.
+   * Largest request body in bytes (a bigger one is answered 413); default
+   * DEFAULT_JSON_BODY_LIMIT_BYTES. Applied by `httpAdapter(options)`, which
+   * creates the application (bootstrapService, test harnesses).
    */
-  rawBody?: boolean;
+  jsonBodyLimitBytes?: number;
 }
 
 /**
- * Applies `options` to an application that is not initialised yet: the JSON
- * body limit, the OpenAPI document, and the gRPC microservice (connected,
+ * Applies `options` to an application that is not initialised yet (created
+ * on `httpAdapter(options)`): the OpenAPI document, and the gRPC microservice (connected,
  * started after `init()`). Used by bootstrapService and by tests that build
  * the application themselves, so both run the same setup.
  */
@@ -46,9 +44,6 @@ export async function prepareApplication(
   config: AppConfig,
   options: BootstrapOptions,
 ): Promise<void> {
-  if (options.jsonBodyLimitBytes !== undefined) {
-    (app as NestExpressApplication).useBodyParser('json', { limit: options.jsonBodyLimitBytes });
-  }
   if (options.openApi) setupOpenApi(app, options.openApi);
   if (options.grpc) {
     if (config.grpcPort === undefined) {
@@ -69,7 +64,7 @@ export async function prepareApplication(
       { inheritAppConfig: false },
     );
   }
-  await app.init();
+  await initHttpApplication(app);
   if (options.grpc) await app.startAllMicroservices();
 }
 
@@ -118,20 +113,16 @@ export async function bootstrapService(
 
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(module, {
+    app = await NestFactory.create(module, httpAdapter({ ...options, tls }), {
       bufferLogs: true,
       abortOnError: false,
-      rawBody: options.rawBody === true,
-      ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
     });
     const logger = app.get(Logger);
     app.useLogger(logger);
     app.enableShutdownHooks();
     const config = app.get(AppConfig);
     await prepareApplication(app, config, options);
-    await (config.bindHost === undefined
-      ? app.listen(config.httpPort)
-      : app.listen(config.httpPort, config.bindHost));
+    await app.listen(config.httpPort, config.bindHost ?? ALL_INTERFACES);
     const grpc = options.grpc
       ? `, gRPC${tls ? ' (TLS)' : ''} on ${config.grpcListenAddress(config.grpcPort ?? 0)}`
       : '';

@@ -7,6 +7,7 @@ import {
   AppConfig,
   AppConfigModule,
   HealthModule,
+  httpAdapter,
   prepareApplication,
   type BootstrapOptions,
 } from '@app/common';
@@ -79,7 +80,7 @@ export async function startApiApp(
     const moduleRef = await Test.createTestingModule({
       imports: [options.module ?? ApiOnlyModule],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication(httpAdapter(SCHEDULER_API_BOOTSTRAP), { logger: false });
     const bootstrap: BootstrapOptions = options.grpc
       ? SCHEDULER_API_BOOTSTRAP
       : { ...SCHEDULER_API_BOOTSTRAP, grpc: undefined };

@@ -18,7 +18,7 @@ const API_PATH = /^\/v1(\/|\?|$)/;
 /**
  * Every error of a service's `/v1` API as one JSON shape, `{ statusCode, error,
  * message, errors: [{ field, reason }] }`: validation and store errors, Nest's
- * own (no such route) and Express's body parser (malformed JSON, body too
+ * own (no such route) and Fastify's body parsing (malformed JSON, body too
  * large), which Nest hands to global filters. Anything unexpected is a logged
  * 500 that reveals nothing. A service maps its own domain errors by overriding
  * `toApiError`.
@@ -39,7 +39,7 @@ export class ApiHttpExceptionFilter implements ExceptionFilter {
       this.fallback.catch(exception, host);
       return;
     }
-    const body = this.bodyFor(exception);
+    const body = this.bodyFor(exception, bodyLimitOf(http.getRequest()));
     const response: unknown = http.getResponse();
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) {
       adapter.setHeader(response, 'Retry-After', '1');
@@ -52,10 +52,10 @@ export class ApiHttpExceptionFilter implements ExceptionFilter {
     return toCommonApiError(exception);
   }
 
-  private bodyFor(exception: unknown): ApiErrorBody {
+  private bodyFor(exception: unknown, bodyLimit: number | undefined): ApiErrorBody {
     const api = this.toApiError(exception);
     if (api) return errorBody(HTTP_STATUS_OF[api.kind], api.message, [...api.errors]);
-    if (exception instanceof HttpException) return fromHttpException(exception);
+    if (exception instanceof HttpException) return fromHttpException(exception, bodyLimit);
     this.logger.error(exception);
     return errorBody(HttpStatus.INTERNAL_SERVER_ERROR, 'internal error', []);
   }
@@ -65,11 +65,19 @@ export function errorBody(statusCode: number, message: string, errors: FieldErro
   return { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, errors };
 }
 
-/** Nest's and Express's exceptions: the body parser's carry an http-errors `type`. */
-function fromHttpException(exception: HttpException): ApiErrorBody {
+/** The body limit of the route Fastify matched (httpAdapter's, unless a route sets its own). */
+function bodyLimitOf(request: unknown): number | undefined {
+  return (request as { routeOptions?: { bodyLimit?: number } } | undefined)?.routeOptions
+    ?.bodyLimit;
+}
+
+/**
+ * Nest's exceptions, and Fastify's body errors that Nest wraps in one (the
+ * original, a FastifyError, as `cause`).
+ */
+function fromHttpException(exception: HttpException, bodyLimit: number | undefined): ApiErrorBody {
   const status = exception.getStatus();
-  const cause = exception.cause as
-    { type?: unknown; limit?: unknown; length?: unknown } | undefined;
+  const cause = exception.cause as { code?: unknown } | undefined;
   const response = exception.getResponse();
   // Already in the API's shape (the auth guard's 401/403/429, which every route can answer).
   if (isApiErrorBody(response)) return response;
@@ -77,24 +85,29 @@ function fromHttpException(exception: HttpException): ApiErrorBody {
     typeof response === 'string'
       ? response
       : String((response as { message?: unknown }).message ?? exception.message);
-  switch (cause?.type) {
-    case 'entity.parse.failed':
-      return errorBody(status, `request body is not valid JSON: ${message}`, [
-        { field: 'body', reason: `is not valid JSON (${message})` },
-      ]);
-    case 'entity.too.large':
-      return errorBody(status, `request body is larger than ${String(cause.limit)} bytes`, [
-        { field: 'body', reason: `must be at most ${String(cause.limit)} bytes` },
-      ]);
-    default:
-      if (exception.cause instanceof URIError) {
-        return errorBody(status, 'the request path has invalid percent-encoding', [
-          { field: 'path', reason: 'has invalid percent-encoding' },
-        ]);
-      }
-      return errorBody(status, message, []);
+  if (
+    cause?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    cause?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+  ) {
+    return errorBody(status, `request body is not valid JSON: ${message}`, [
+      { field: 'body', reason: `is not valid JSON (${message})` },
+    ]);
   }
+  if (cause?.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    const limit = bodyLimit === undefined ? 'the limit' : `${bodyLimit} bytes`;
+    return errorBody(status, `request body is larger than ${limit}`, [
+      { field: 'body', reason: `must be at most ${limit}` },
+    ]);
+  }
+  return errorBody(status, message, []);
 }
+
+/** Fastify's answer to a path it cannot decode (before any route or filter runs). */
+export const BAD_PATH_ERROR_BODY: ApiErrorBody = errorBody(
+  HttpStatus.BAD_REQUEST,
+  'the request path has invalid percent-encoding',
+  [{ field: 'path', reason: 'has invalid percent-encoding' }],
+);
 
 function isApiErrorBody(value: unknown): value is ApiErrorBody {
   const body = value as Partial<ApiErrorBody> | null;
