@@ -26,10 +26,21 @@ export function normaliseRoot(root: string | undefined): string {
 
 /** The sequence number ZooKeeper appended to a sequential node's name. */
 export function sequenceOf(name: string): number {
-  const digits = /(\d{10})$/.exec(name);
-  if (!digits) throw new Error(`not a sequential node name: ${name}`);
-  return Number(digits[1]);
+  // By hand, not a regular expression: change-log followers parse every name of
+  // listings of thousands of notes.
+  const start = name.length - SEQUENCE_DIGITS;
+  if (start < 0) throw new Error(`not a sequential node name: ${name}`);
+  let value = 0;
+  for (let i = start; i < name.length; i++) {
+    const digit = name.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) throw new Error(`not a sequential node name: ${name}`);
+    value = value * 10 + digit;
+  }
+  return value;
 }
+
+/** ZooKeeper's sequence suffix: ten digits, zero-padded. */
+const SEQUENCE_DIGITS = 10;
 
 /** Sorts sequential node names by their sequence number, not by prefix. */
 export function sortBySequence(names: readonly string[]): string[] {

@@ -5,8 +5,8 @@ import { onConnectionStates } from '../client/connection-states';
 import { Lifecycle } from './lifecycle';
 
 export interface WatchedReadOptions {
-  /** Spaces reads out under heavy churn: at most one per this many ms. Default 0. */
-  minIntervalMs?: number;
+  /** Spaces reads out under heavy churn: at most one per this many ms (asked before each read). Default 0. */
+  minIntervalMs?: number | (() => number);
   /** Wait before another read after a failure while the connection is up. Default 100 ms. */
   retryDelayMs?: number;
   /** A read failed for a reason other than connection trouble (it is retried). */
@@ -86,7 +86,9 @@ export class WatchedRead {
       this.again = true;
       return;
     }
-    const wait = this.lastRead + (this.options.minIntervalMs ?? 0) - Date.now();
+    const { minIntervalMs = 0 } = this.options;
+    const interval = typeof minIntervalMs === 'number' ? minIntervalMs : minIntervalMs();
+    const wait = this.lastRead + interval - Date.now();
     if (wait > 0) {
       this.later(wait);
       return;
