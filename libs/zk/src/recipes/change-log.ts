@@ -57,10 +57,12 @@ export function changeNoteOp(parent: string, data: Buffer | string): ZkOp {
 const NOTE_PREFIX = 'c-';
 
 /**
- * Names listed per millisecond between reads, at most: 3,000 notes kept space
- * reads 150 ms apart, 200 or fewer leave the floor (`minIntervalMs`).
+ * Names listed per millisecond between reads, at most: 1,000 notes kept space
+ * reads 50 ms apart, 200 or fewer leave the floor (`minIntervalMs`)...
  */
 const NOTES_LISTED_PER_MS = 20;
+/** ...and 2,000 or more, MAX_SPACING_MS: how far a view may lag under a burst of writes. */
+const MAX_SPACING_MS = 100;
 
 interface Seen {
   seq: number;
@@ -85,17 +87,18 @@ export class ChangeLogFollower extends TypedEmitter<ChangeLogFollowerEvents> {
     private readonly now: () => number = Date.now,
     /**
      * Reads of the log at most this often, and less often the more notes it
-     * keeps (NOTES_LISTED_PER_MS): each read lists every note kept, so under a
-     * burst of writes a read takes many new notes at once instead of a few per
-     * listing of thousands (at 100 notes/s kept 30 s, a read every 10 ms listed
-     * 3,000 names per new note; see bench/README.md).
+     * keeps (NOTES_LISTED_PER_MS, up to MAX_SPACING_MS): each read lists every
+     * note kept, so under a burst of writes a read takes many new notes at once
+     * instead of a few per listing of thousands (at 100 notes/s kept 30 s, a
+     * read every 10 ms listed 3,000 names per new note).
      */
     minIntervalMs = 10,
   ) {
     super();
     this.log = new WatchedRead(client, (watcher) => this.round(watcher), {
       retryDelayMs: 200,
-      minIntervalMs: () => Math.max(minIntervalMs, this.seen.length / NOTES_LISTED_PER_MS),
+      minIntervalMs: () =>
+        Math.max(minIntervalMs, Math.min(MAX_SPACING_MS, this.seen.length / NOTES_LISTED_PER_MS)),
     });
   }
 
