@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentDeathGuard, trackProcess } from '@app/zk/testing/cleanup';
-import { freePort, timing } from '@app/zk/testing';
+import { freePorts, timing } from '@app/zk/testing';
 
 export type AppName = 'scheduler' | 'worker' | 'registry';
 
@@ -58,8 +58,11 @@ export class AppProcess {
     readyTimeoutMs = 30_000,
     entry?: string,
   ): Promise<AppProcess> {
-    const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
-    const grpcPort = env.GRPC_PORT ?? String(await freePort());
+    // Chosen together: two separate picks may get the same port back (bench:scale once
+    // saw "GRPC_PORT must differ from HTTP_PORT").
+    const [spare, other] = await freePorts(2);
+    const httpPort = env.HTTP_PORT ? Number(env.HTTP_PORT) : spare;
+    const grpcPort = env.GRPC_PORT ?? String(httpPort === spare ? other : spare);
     const memberId = env.MEMBER_ID ?? `${app}-${httpPort}`;
     const main = entry ?? join(ROOT, 'apps', app, 'src', 'main.ts');
     // A compiled entry (`dist/…/main.js`) runs as it is; sources through swc.
