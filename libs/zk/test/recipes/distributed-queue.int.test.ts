@@ -243,11 +243,13 @@ describe('DistributedQueue', () => {
       // Both handlers block on 'first' until the test lets them go.
       const inHandler = new EventQueue<string>();
       const gates = new Map<string, () => void>();
+      const signals = new Map<string, AbortSignal>();
       const blocking =
         (who: string) =>
         async (message: QueueMessage): Promise<void> => {
           log.push(`${who} handles ${String(message.value)}`);
           if (message.value !== 'first') return;
+          signals.set(who, message.signal);
           const gate = new Promise<void>((resolve) => gates.set(who, resolve));
           inHandler.push(who);
           await gate;
@@ -269,6 +271,11 @@ describe('DistributedQueue', () => {
       expect(await inHandler.next()).toBe('B');
       expect(await claimOf()).toBe(clientB.sessionInfo?.sessionId);
 
+      // A's handler is told once A's client learns of the expiry, which may come after
+      // B's claim (B's watch and A's reconnect race).
+      await timing.waitFor(() => signals.get('A')?.aborted === true, {
+        message: "A's handler was not told that its session expired",
+      });
       // A finishes now, while B holds the item: ZooKeeper refuses A's delete (the item's
       // version moved when B claimed it), so nothing of B's is touched.
       gates.get('A')?.();
