@@ -42,9 +42,10 @@ export function schedulerProxy(
     }
     const path = url.slice(SCHEDULER_PROXY_PREFIX.length) || '/';
     const candidates = rotate(endpoints(), turn++);
-    if (hasBody(request) && !isJson(request)) {
-      // Streamed on, a body the scheduler does not read races its answer: it may close
-      // the connection while the rest is still on its way, and the answer is lost.
+    const withBody = hasBody(request);
+    if (withBody && !isJson(request)) {
+      // The scheduler API reads JSON only; another body it would leave unread could race
+      // its answer (it may close the connection while the rest is on its way).
       refuse(
         response,
         415,
@@ -53,8 +54,7 @@ export function schedulerProxy(
       );
       return;
     }
-    let body: Buffer | undefined;
-    const attempt = (index: number): void => {
+    const attempt = (index: number, body?: Buffer): void => {
       const endpoint = candidates[index];
       if (endpoint === undefined) {
         unavailable(response, 'no scheduler can be reached: is one running?');
@@ -83,7 +83,9 @@ export function schedulerProxy(
       upstream.on('timeout', () => upstream.destroy(new Error('the scheduler did not answer')));
       upstream.on('error', (error: NodeJS.ErrnoException) => {
         if (response.headersSent) return response.destroy();
-        if (error.code !== undefined && NOT_REACHED.has(error.code)) return attempt(index + 1);
+        if (error.code !== undefined && NOT_REACHED.has(error.code)) {
+          return attempt(index + 1, body);
+        }
         unavailable(response, `the scheduler at ${endpoint} failed: ${error.message}`, 502);
       });
       // The browser went away (a request's own 'close' comes once its body is read: not that).
@@ -92,7 +94,7 @@ export function schedulerProxy(
       });
       upstream.end(body);
     };
-    if (!hasBody(request)) return attempt(0);
+    if (!withBody) return attempt(0);
     // Read whole before it goes on: a replica that refuses the connection is skipped
     // for the next, which needs the same bytes.
     readBody(request, MAX_REQUEST_BYTES).then(
@@ -101,8 +103,7 @@ export function schedulerProxy(
           refuse(response, 413, 'body', `must be at most ${MAX_REQUEST_BYTES} bytes`);
           return;
         }
-        body = read;
-        attempt(0);
+        attempt(0, read);
       },
       () => response.destroy(),
     );
