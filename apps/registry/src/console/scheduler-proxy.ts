@@ -1,6 +1,11 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { MAX_REQUEST_BYTES } from '@app/contracts/dto/scheduler-api';
 
@@ -34,6 +39,7 @@ export function schedulerProxy(
   let turn = 0;
   const timeoutMs = options.timeoutMs ?? 30_000;
   const send = options.tls === undefined ? httpRequest : httpsRequest;
+  const Agent = options.tls === undefined ? HttpAgent : HttpsAgent;
   const ca = options.tls === undefined ? undefined : [...rootCertificates, options.tls.cert];
   return (request, response, next) => {
     const url = request.url ?? '/';
@@ -67,10 +73,15 @@ export function schedulerProxy(
       }
       if (body !== undefined) headers['content-length'] = String(body.length);
       const [host, port] = splitEndpoint(endpoint);
+      // A connection per call: a kept-alive one can be closed by the scheduler just as a
+      // request goes out on it (its keep-alive timeout), failing a call that never reached it.
+      // Its own agent, not `agent: false`, which asks for `Connection: close`: a scheduler
+      // answering before the end of a body (an unknown path) then closes the connection on the
+      // rest of it, and the answer is lost to "write EPIPE" (the API fuzz, a 9 MB body); kept
+      // alive, it reads the rest and the answer comes through.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       const upstream = send(
-        // A connection per call: a kept-alive one can be closed by the scheduler just as a
-        // request goes out on it (its keep-alive timeout), failing a call that never reached it.
-        { host, port, path, method: request.method, headers, timeout: timeoutMs, ca, agent: false },
+        { host, port, path, method: request.method, headers, timeout: timeoutMs, ca, agent },
         (answer) => {
           response.statusCode = answer.statusCode ?? 502;
           for (const name of FORWARDED_RESPONSE) {
@@ -80,6 +91,7 @@ export function schedulerProxy(
           answer.pipe(response);
         },
       );
+      upstream.on('close', () => agent.destroy());
       upstream.on('timeout', () => upstream.destroy(new Error('the scheduler did not answer')));
       upstream.on('error', (error: NodeJS.ErrnoException) => {
         if (response.headersSent) return response.destroy();
