@@ -40,6 +40,7 @@ import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-
 import { BenchCluster, metricSum, request, zkRequestsOf } from './support/bench-cluster';
 import { OutboxDepth } from './support/outbox-depth';
 import { parseOptions } from './support/cli-options';
+import { STORE_WARMUP_OPTION } from './support/store-warmup';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
 import { round, summarize, thousands, type Summary } from './support/stats';
 import { keyValues, table } from './support/table';
@@ -49,6 +50,7 @@ import { zkActivity, type ZkActivity } from './support/zk-counters';
 
 const OPTIONS = [
   { name: 'tasks', help: 'tasks measured', fallback: 30_000, min: 1 },
+  STORE_WARMUP_OPTION,
   { name: 'batch', help: 'tasks per POST /v1/tasks/batch (at most 1000)', fallback: 1_000, min: 1 },
   { name: 'inflight', help: 'batch requests in flight', fallback: 4, min: 1 },
   { name: 'capacity', help: 'WORKER_CAPACITY of each worker', fallback: 256, min: 1 },
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
     : undefined;
   const bench = await BenchCluster.start({
     sessionTimeoutMs: options['session-timeout'],
+    storeWarmupS: options['store-warmup'],
     env: { WORKER_CAPACITY: String(options.capacity) },
     zkHeapMb: options['zk-heap'],
     profileDir,

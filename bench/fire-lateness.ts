@@ -24,6 +24,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-top';
 import { BenchCluster, request } from './support/bench-cluster';
 import { parseOptions } from './support/cli-options';
+import { STORE_WARMUP_OPTION } from './support/store-warmup';
 import { scanOutbox } from './support/outbox-reader';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
 import { round, summarize, thousands, type Summary } from './support/stats';
@@ -33,6 +34,7 @@ import { zkActivity, type ZkActivity, type ZkCounters } from './support/zk-count
 
 const OPTIONS = [
   { name: 'jobs', help: 'jobs firing every second', fallback: 1_000, min: 1 },
+  STORE_WARMUP_OPTION,
   { name: 'duration', help: 'measured window (s)', fallback: 60, min: 1 },
   { name: 'warmup', help: 'seconds after the last job is created before the window', fallback: 3 },
   { name: 'capacity', help: 'WORKER_CAPACITY of each worker', fallback: 1_024, min: 1 },
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     : undefined;
   const bench = await BenchCluster.start({
     sessionTimeoutMs: options['session-timeout'],
+    storeWarmupS: options['store-warmup'],
     env: {
       WORKER_CAPACITY: String(options.capacity),
       SCHEDULER_FIRE_LEAD_MS: String(options.lead),

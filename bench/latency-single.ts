@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchCluster, request, zkRequestsOf } from './support/bench-cluster';
 import { parseOptions } from './support/cli-options';
+import { STORE_WARMUP_OPTION } from './support/store-warmup';
 import { runMain } from './support/run-main';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-top';
@@ -36,6 +37,7 @@ import { zkActivity } from './support/zk-counters';
 
 const OPTIONS = [
   { name: 'tasks', help: 'tasks measured', fallback: 500, min: 1 },
+  STORE_WARMUP_OPTION,
   { name: 'warmup', help: 'tasks run (and not measured) first', fallback: 20 },
   { name: 'gap', help: 'pause between one task finishing and the next (ms)', fallback: 5 },
   { name: 'registry', help: '1: run a registry draining the audit outbox; 0: none', fallback: 1 },
@@ -60,7 +62,15 @@ export interface LatencyResult {
   /** The POST's own round trip (ms). */
   enqueueCallMs: Summary;
   /** From the records (ms): API write → leader's assignment → handler start. */
-  stagesMs: { sentToCreated: Summary; createdToAssigned: Summary; assignedToStarted: Summary };
+  stagesMs: {
+    sentToCreated: Summary;
+    createdToAssigned: Summary;
+    assignedToStarted: Summary;
+    /** The API's stamp → ZooKeeper's (the node's ctime): the request's way into ZooKeeper. */
+    createdToZkStamp: Summary;
+    /** ZooKeeper's stamp → handler start: commit (fsync), the watch event, the worker's reads. */
+    zkStampToStarted: Summary;
+  };
   /**
    * ZooKeeper's own view (mntr): one fsynced write lies on the path when the
    * leader's API creates the task already assigned, two otherwise (the API's, the leader's).
@@ -83,6 +93,7 @@ async function main(): Promise<void> {
     : undefined;
   const bench = await BenchCluster.start({
     sessionTimeoutMs: options['session-timeout'],
+    storeWarmupS: options['store-warmup'],
     profileDir,
     log,
   });
@@ -105,6 +116,8 @@ interface Sample {
   latency: number;
   enqueueCall: number;
   record: TaskRecord;
+  /** ZooKeeper's stamp of the task node's creation (its leader, as the write entered the pipeline). */
+  ctime: number;
 }
 
 async function measure(
@@ -121,8 +134,8 @@ async function measure(
       payload: {},
     });
     const enqueueCall = Date.now() - sentAt;
-    const record = await whenStarted(zk, submitted.id);
-    return { sentAt, latency: record.startedAt! - sentAt, enqueueCall, record };
+    const { record, ctime } = await whenStarted(zk, submitted.id);
+    return { sentAt, latency: record.startedAt! - sentAt, enqueueCall, record, ctime };
   };
   const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, options.gap));
   log(`warm-up: ${options.warmup} tasks, one at a time…`);
@@ -155,6 +168,8 @@ async function measure(
       sentToCreated: summarize(samples.map((s) => s.record.createdAt - s.sentAt)),
       createdToAssigned: summarize(samples.map((s) => s.record.assignedAt! - s.record.createdAt)),
       assignedToStarted: summarize(samples.map((s) => s.record.startedAt! - s.record.assignedAt!)),
+      createdToZkStamp: summarize(samples.map((s) => s.ctime - s.record.createdAt)),
+      zkStampToStarted: summarize(samples.map((s) => s.record.startedAt! - s.ctime)),
     },
     zk: { meanFsyncMs: activity.meanFsyncMs, meanWriteLatencyMs: activity.meanWriteLatencyMs },
     bars: BARS,
@@ -185,13 +200,16 @@ function perTask(
 }
 
 /** The record once its handler has started (a data watch on the node, read again on each change). */
-async function whenStarted(zk: ZkClient, id: string): Promise<TaskRecord> {
+async function whenStarted(
+  zk: ZkClient,
+  id: string,
+): Promise<{ record: TaskRecord; ctime: number }> {
   for (;;) {
     let changed!: () => void;
     const change = new Promise<void>((resolve) => (changed = resolve));
-    const { data } = await zk.get(ZkLayout.task(id), () => changed());
+    const { data, stat } = await zk.get(ZkLayout.task(id), () => changed());
     const record = decodeJson<TaskRecord>(data);
-    if (record.startedAt !== undefined) return record;
+    if (record.startedAt !== undefined) return { record, ctime: stat.ctime };
     if (record.state === 'failed' || record.state === 'cancelled')
       throw new Error(`task ${id} ended ${record.state} without starting`);
     await change;
@@ -216,6 +234,8 @@ function format(r: LatencyResult): string {
         row('  POST → created', r.stagesMs.sentToCreated),
         row('  created → assigned', r.stagesMs.createdToAssigned),
         row('  assigned → started', r.stagesMs.assignedToStarted),
+        row('  created → ZooKeeper stamp', r.stagesMs.createdToZkStamp),
+        row('  ZooKeeper stamp → started', r.stagesMs.zkStampToStarted),
       ],
     ),
     keyValues([

@@ -15,6 +15,7 @@ import { LocalCluster } from '../../test/support/local-cluster';
 import type { WatchedProcess } from './process-cpu';
 import { closeHttpClient, sendRequest } from './http-client';
 import { readConnections, type ConnectionCounters } from './zk-connections';
+import { warmStore } from './store-warmup';
 import { readZkCounters, type ZkCounters } from './zk-counters';
 
 export interface BenchClusterOptions {
@@ -26,6 +27,11 @@ export interface BenchClusterOptions {
   zkHeapMb?: number;
   /** Write V8 CPU profiles of the services here. */
   profileDir?: string;
+  /**
+   * Seconds of ZooKeeper requests from a session of the benchmark's own before
+   * any service starts (support/store-warmup.ts); 0 or unset: a cold server.
+   */
+  storeWarmupS?: number;
   /** Run the services compiled (`npm run build` first), as in production, not from sources. */
   compiled?: boolean;
   log?: (line: string) => void;
@@ -53,6 +59,10 @@ export class BenchCluster {
       heapMb: options.zkHeapMb ?? 512,
       jvmOptions: BENCH_JVM_OPTIONS,
     });
+    if (options.storeWarmupS) {
+      options.log?.(`warming ZooKeeper for ${options.storeWarmupS} s (its own session)…`);
+      await warmStore(server.connectString, options.storeWarmupS);
+    }
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
     const cluster = new LocalCluster({
       connectString: server.connectString,

@@ -123,6 +123,14 @@ export class TaskExecutor {
     }
   }
 
+  /**
+   * A note was just created in the inbox (its persistent watch said so): read
+   * now, beside the listing that the same change triggers, not after it.
+   */
+  onNoteCreated(name: string): void {
+    if (ZkLayout.isAssignmentNote(name) && !this.notesSeen.has(name)) this.readNotes([name]);
+  }
+
   /** The session ended: every task is given up; the leader reassigns them. */
   dropAll(): void {
     let dropped = 0;

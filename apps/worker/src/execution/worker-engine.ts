@@ -1,6 +1,14 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { posix } from 'node:path';
 import { Registry } from 'prom-client';
-import { NoNodeError, WatchedRead, ZkClient, type Watcher } from '@app/zk';
+import {
+  NoNodeError,
+  PersistentWatcher,
+  WatchedRead,
+  ZkClient,
+  type WatchEvent,
+  type Watcher,
+} from '@app/zk';
 import { AppConfig, MemberRegistration } from '@app/common';
 import { ZkLayout, type WorkerInfo } from '@app/contracts';
 import { AuditWriter, WriteBatcher } from '@app/store';
@@ -20,7 +28,21 @@ export class WorkerEngine implements OnApplicationBootstrap {
   private readonly executor: TaskExecutor;
   /** `/assign/<me>`, listed again whenever it changes (and after every new session). */
   private readonly inbox: WatchedRead;
+  /**
+   * Every creation and deletion in `/assign/<me>`, by name (ZooKeeper 3.6+):
+   * each triggers a listing, and a new note is read at once, in the same round
+   * trip as that listing (a listing tells which nodes exist, not what they hold).
+   */
+  private readonly inboxChanges: PersistentWatcher;
+  /**
+   * True once the persistent watch is set: listings then arm no watch of their
+   * own. ZooKeeper before 3.9 loses a session's one-shot watch on a path when
+   * the session adds a persistent one there (ZOOKEEPER-4466): the listing's
+   * children watch would stop firing after every new session.
+   */
+  private persistent = false;
   private started = false;
+  private closing = false;
 
   constructor(
     private readonly client: ZkClient,
@@ -51,6 +73,13 @@ export class WorkerEngine implements OnApplicationBootstrap {
       onError: (error) =>
         this.logger.warn({ msg: 'listing assignments failed; retrying', error: String(error) }),
     });
+    this.inboxChanges = new PersistentWatcher(client, ZkLayout.assignments(config.memberId), {
+      onError: (error) =>
+        this.logger.warn({ msg: 'watching the inbox failed; retrying', error: String(error) }),
+    });
+    this.inboxChanges.on('change', this.onInboxChange);
+    // Set again after connection trouble: what changed meanwhile was not reported.
+    this.inboxChanges.on('reset', () => this.inbox.trigger());
   }
 
   /** Tasks whose handler runs now. */
@@ -65,7 +94,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
     // whatever was assigned in between.
     await this.registration.register();
     this.client.on('lost', this.onSessionLost);
-    void this.inbox.start();
+    void this.watchInbox();
     this.started = true;
     this.logger.log({
       msg: 'worker registered and watching its assignments',
@@ -81,17 +110,37 @@ export class WorkerEngine implements OnApplicationBootstrap {
   async drain(graceMs: number): Promise<{ handedBack: number }> {
     if (!this.started) return { handedBack: 0 };
     const result = await this.executor.drain(graceMs);
-    await this.inbox.close();
+    this.closing = true;
+    await Promise.all([this.inbox.close(), this.inboxChanges.close()]);
     this.client.off('lost', this.onSessionLost);
     return result;
   }
 
   private readonly onSessionLost = (): void => this.executor.dropAll();
 
+  /** The persistent watch first (see `persistent`), then the listings. */
+  private async watchInbox(): Promise<void> {
+    this.persistent = await this.inboxChanges.start();
+    if (!this.persistent) {
+      this.logger.log({
+        msg: 'ZooKeeper older than 3.6: new assignments are read after a listing',
+      });
+    }
+    if (!this.closing) await this.inbox.start();
+  }
+
+  private readonly onInboxChange = (event: WatchEvent): void => {
+    const inbox = ZkLayout.assignments(this.config.memberId);
+    if (event.type === 'dataChanged' || posix.dirname(event.path) !== inbox) return;
+    if (event.type === 'created') this.executor.onNoteCreated(posix.basename(event.path));
+    this.inbox.trigger();
+  };
+
   private async listInbox(watcher: Watcher): Promise<void> {
     const path = ZkLayout.assignments(this.config.memberId);
     try {
-      this.executor.onListing((await this.client.children(path, watcher)).children);
+      const { children } = await this.client.children(path, this.persistent ? undefined : watcher);
+      this.executor.onListing(children);
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       // Our inbox was removed under us: make it again, then look.

@@ -2,7 +2,7 @@ import * as zookeeper from 'node-zookeeper-client';
 import { ZkCode, ZkError, errorForCode } from './errors';
 import { toNativeMode, toStat } from './native';
 import type { RootedPaths } from './client-root';
-import type { NodeData, Watcher, ZkOp, ZkOpResult } from './types';
+import type { NodeData, WatchEventType, Watcher, ZkOp, ZkOpResult } from './types';
 
 /**
  * Translation between ZkClient's typed shapes and the native client's: node
@@ -22,7 +22,7 @@ export interface NativeOpResult {
 const NATIVE_OP = { create: 1, delete: 2, set: 5, check: 13 } as const;
 const NATIVE_ERROR_OP = -1;
 
-const WATCH_TYPES: Record<number, 'created' | 'deleted' | 'dataChanged' | 'childrenChanged'> = {
+export const WATCH_TYPES: Record<number, WatchEventType> = {
   [zookeeper.Event.NODE_CREATED]: 'created',
   [zookeeper.Event.NODE_DELETED]: 'deleted',
   [zookeeper.Event.NODE_DATA_CHANGED]: 'dataChanged',

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import * as zookeeper from 'node-zookeeper-client';
+import type { NativeRun } from './operation-queue';
 import type { CreateMode, ZkStat } from './types';
 
 /**
@@ -19,8 +20,16 @@ interface SocketInternals {
   uncork(): void;
 }
 
+/** A watch event as the native client decodes it (before its WatcherManager dispatches it). */
+interface NativeWatchEvent {
+  type: number;
+  path: string;
+}
+
 interface ConnectionManagerInternals {
   state: number;
+  watcherManager: { emit(event: NativeWatchEvent): void };
+  queue(request: unknown, callback: (error: unknown) => void): void;
   socket?: SocketInternals;
   connectTimeoutHandler?: NodeJS.Timeout;
   packetQueue: {
@@ -67,6 +76,12 @@ export interface NativeSettings {
   reconnectDelayMs: number;
   digest: string | undefined;
   onState(state: zookeeper.State): void;
+  /**
+   * Every watch event the servers send (type as in zookeeper.Event, absolute
+   * path), before the native client hands it to its one-shot watchers: the
+   * persistent watches' listeners, which the native client does not know.
+   */
+  onWatchEvent(type: number, path: string): void;
 }
 
 export function createNative(settings: NativeSettings): NativeConnection {
@@ -142,8 +157,61 @@ export function createNative(settings: NativeSettings): NativeConnection {
     onSocketConnected.call(this);
   };
   batchWrites(manager);
+  const watchers = manager.watcherManager;
+  const emit = watchers.emit;
+  watchers.emit = function (this: typeof watchers, event: NativeWatchEvent) {
+    settings.onWatchEvent(event.type, event.path);
+    emit.call(this, event);
+  };
   native.on('state', settings.onState);
   return connection;
+}
+
+/** ZooKeeper's op code of addWatch (3.6+); the native client knows nothing newer than 3.4's. */
+const OP_ADD_WATCH = 106;
+/** AddWatchMode.PERSISTENT_RECURSIVE. */
+const PERSISTENT_RECURSIVE = 1;
+
+interface JuteRecord {
+  byteLength(): number;
+}
+interface JuteInternals {
+  OP_CODES: { SET_WATCHES: number };
+  protocol: {
+    RequestHeader: new () => JuteRecord & { type: number };
+    DeleteRequest: new () => JuteRecord & { path: string; version: number };
+  };
+  Request: new (header: unknown, payload: unknown) => { toBuffer(): Buffer };
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const jute = require('node-zookeeper-client/lib/jute') as JuteInternals;
+
+/**
+ * addWatch(path, PERSISTENT_RECURSIVE), sent through the native client's queue
+ * (so it keeps its place among the requests around it). AddWatchRequest is a
+ * path and an int, laid out as a DeleteRequest is; the header says addWatch on
+ * the wire, and SET_WATCHES (no reply body) to the native reply parser, which
+ * would otherwise drop the connection on an op code it does not know.
+ */
+export function addWatchRequest(): NativeRun<void> {
+  return (native, absolutePath, done) => {
+    const header = new jute.protocol.RequestHeader();
+    header.type = jute.OP_CODES.SET_WATCHES;
+    const payload = new jute.protocol.DeleteRequest();
+    payload.path = absolutePath;
+    payload.version = PERSISTENT_RECURSIVE;
+    const request = new jute.Request(header, payload);
+    const toBuffer = request.toBuffer;
+    request.toBuffer = function (this: typeof request) {
+      header.type = OP_ADD_WATCH;
+      try {
+        return toBuffer.call(this);
+      } finally {
+        header.type = jute.OP_CODES.SET_WATCHES;
+      }
+    };
+    internals(native).queue(request, (error) => done(error ?? null, undefined));
+  };
 }
 
 /** Watch events carry xid -1 (replies their request's xid). */

@@ -11,7 +11,7 @@ import { SessionExpiredError, ZkError, fromNative } from './errors';
  */
 
 export type ZkOperationName =
-  'create' | 'get' | 'exists' | 'children' | 'set' | 'delete' | 'multi' | 'getAcl';
+  'create' | 'get' | 'exists' | 'children' | 'set' | 'delete' | 'multi' | 'getAcl' | 'addWatch';
 
 export type NativeRun<T> = (
   native: zookeeper.Client,

@@ -28,7 +28,14 @@ import type { NativeRun, ZkOperationName } from './operation-queue';
 import { SessionWatchdog, housekeepingIntervalMs } from './session-watchdog';
 import { RetryPolicy, defaultRetryPolicy, withRetry } from './retry';
 import { TypedEmitter } from './typed-emitter';
-import { NativeConnection, abandonNative, createNative, toNativeAcl } from './native';
+import {
+  NativeConnection,
+  abandonNative,
+  addWatchRequest,
+  createNative,
+  toNativeAcl,
+} from './native';
+import { PersistentWatches } from './persistent-watches';
 import type {
   Children,
   CreateMode,
@@ -87,6 +94,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   private session: SessionInfo | undefined;
   private readonly paths: RootedPaths;
   private readonly watchers: WatcherWrappers;
+  private readonly persistentWatches: PersistentWatches;
   private readonly operations: OperationQueue;
   private readonly watchdog: SessionWatchdog;
 
@@ -96,6 +104,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     this.root = root;
     this.paths = new RootedPaths(root);
     this.watchers = new WatcherWrappers(this.paths);
+    this.persistentWatches = new PersistentWatches(this.paths);
     const sessionTimeoutMs = config.sessionTimeoutMs ?? 10_000;
     this.options = {
       connectString: hosts,
@@ -273,6 +282,24 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     return this.read('children', path, childrenRequest(this.watch(watcher)));
   }
 
+  /**
+   * A persistent recursive watch (ZooKeeper 3.6+; older servers refuse it,
+   * UNIMPLEMENTED): `listener` hears every creation, deletion and data change at
+   * or under `path`, not only the next one, until `removeWatch`. The servers keep
+   * the watch only while this connection lasts: after each `reconnected` and
+   * `connected`, add it again (PersistentWatcher does), and read what may have
+   * changed meanwhile. Idempotent, so retried across connection loss.
+   */
+  addWatch(path: string, listener: Watcher): Promise<void> {
+    this.persistentWatches.add(path, listener);
+    return this.read('addWatch', path, addWatchRequest());
+  }
+
+  /** Stops delivering `path`'s persistent-watch events to `listener` (the servers' watch lasts until the connection ends). */
+  removeWatch(path: string, listener: Watcher): void {
+    this.persistentWatches.remove(path, listener);
+  }
+
   set(path: string, data: NodeData, version = -1): Promise<ZkStat> {
     return this.call('set', path, setRequest(data, version));
   }
@@ -313,6 +340,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
       reconnectDelayMs: this.options.reconnectDelayMs,
       digest: this.config.digest,
       onState: (state) => this.onNativeState(generation, state),
+      onWatchEvent: (type, path) => this.persistentWatches.dispatch(type, path),
     });
     this.connection.native.connect();
   }

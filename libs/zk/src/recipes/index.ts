@@ -18,3 +18,4 @@ export {
 } from './group-view';
 export * from './watched-read';
 export * from './wakeup';
+export * from './persistent-watcher';
