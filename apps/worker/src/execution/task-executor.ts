@@ -128,7 +128,7 @@ export class TaskExecutor {
    * now, beside the listing that the same change triggers, not after it.
    */
   onNoteCreated(name: string): void {
-    if (ZkLayout.isAssignmentNote(name) && !this.notesSeen.has(name)) this.readNotes([name]);
+    if (!this.notesSeen.has(name)) this.readNotes([name]);
   }
 
   /** The session ended: every task is given up; the leader reassigns them. */

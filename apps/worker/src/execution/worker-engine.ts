@@ -129,11 +129,17 @@ export class WorkerEngine implements OnApplicationBootstrap {
     if (!this.closing) await this.inbox.start();
   }
 
+  /**
+   * An assignment created or deleted: a listing. A note created: read now (its
+   * assignments, created in the same transaction, trigger the listing); a note
+   * deleted (by this worker, once read) changes nothing.
+   */
   private readonly onInboxChange = (event: WatchEvent): void => {
     const inbox = ZkLayout.assignments(this.config.memberId);
     if (event.type === 'dataChanged' || posix.dirname(event.path) !== inbox) return;
-    if (event.type === 'created') this.executor.onNoteCreated(posix.basename(event.path));
-    this.inbox.trigger();
+    const name = posix.basename(event.path);
+    if (!ZkLayout.isAssignmentNote(name)) this.inbox.trigger();
+    else if (event.type === 'created') this.executor.onNoteCreated(name);
   };
 
   private async listInbox(watcher: Watcher): Promise<void> {
