@@ -110,6 +110,16 @@ async function earlyAnsweringScheduler(): Promise<{ port: number; connection: st
   return { port: (http.address() as { port: number }).port, connection };
 }
 
+/** Until the registry's cluster view lists `count` scheduler members. */
+async function schedulersSeen(count: number): Promise<void> {
+  await timing.waitFor(
+    async () =>
+      ((await (await fetch(registry.url('/v1/cluster'))).json()) as ClusterView).schedulers
+        .length === count,
+    { message: `${count} scheduler member(s) seen` },
+  );
+}
+
 describe('the console files', () => {
   it('serves index.html at / and the bundle, never shadowing the API', async () => {
     const index = await fetch(registry.url('/'));
@@ -130,14 +140,6 @@ describe('the scheduler proxy', () => {
     const upstream = await earlyAnsweringScheduler();
     const member = await schedulerMember('sched-early', `127.0.0.1:${upstream.port}`);
     closers.push(() => member.close());
-    const schedulersSeen = async (count: number): Promise<void> => {
-      await timing.waitFor(
-        async () =>
-          ((await (await fetch(registry.url('/v1/cluster'))).json()) as ClusterView).schedulers
-            .length === count,
-        { message: `${count} scheduler member(s) seen` },
-      );
-    };
     await schedulersSeen(1);
     // Larger than loopback buffers: most of it is still on its way when the answer comes.
     // Asked to close the connection, a server closes it on that rest, and the forwarder's
@@ -182,12 +184,7 @@ describe('the scheduler proxy', () => {
       () => dead.close(),
       () => live.close(),
     );
-    await timing.waitFor(
-      async () =>
-        ((await (await fetch(registry.url('/v1/cluster'))).json()) as ClusterView).schedulers
-          .length === 2,
-      { message: 'both scheduler members seen' },
-    );
+    await schedulersSeen(2);
     // Every replica is tried in turn whatever the rotation: several calls all reach the live one.
     for (let call = 0; call < 3; call++) {
       const response = await fetch(registry.url('/api/scheduler/v1/jobs?name=x'), {

@@ -26,6 +26,8 @@ import { WorkerMetrics } from './worker-metrics';
 export class WorkerEngine implements OnApplicationBootstrap {
   private readonly logger = new Logger(WorkerEngine.name);
   private readonly executor: TaskExecutor;
+  /** `/assign/<me>`. */
+  private readonly inboxPath: string;
   /** `/assign/<me>`, listed again whenever it changes (and after every new session). */
   private readonly inbox: WatchedRead;
   /**
@@ -53,6 +55,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
     handlers: HandlerRegistry,
     registry: Registry,
   ) {
+    this.inboxPath = ZkLayout.assignments(config.memberId);
     this.executor = new TaskExecutor({
       workerId: config.memberId,
       capacity: config.worker.capacity,
@@ -73,7 +76,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
       onError: (error) =>
         this.logger.warn({ msg: 'listing assignments failed; retrying', error: String(error) }),
     });
-    this.inboxChanges = new PersistentWatcher(client, ZkLayout.assignments(config.memberId), {
+    this.inboxChanges = new PersistentWatcher(client, this.inboxPath, {
       onError: (error) =>
         this.logger.warn({ msg: 'watching the inbox failed; retrying', error: String(error) }),
     });
@@ -88,7 +91,7 @@ export class WorkerEngine implements OnApplicationBootstrap {
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.client.mkdirp(ZkLayout.assignments(this.config.memberId));
+    await this.client.mkdirp(this.inboxPath);
     // Registered first: if the id is taken by a live worker, this one fails to
     // start before it has touched that worker's inbox. The first listing sees
     // whatever was assigned in between.
@@ -135,22 +138,21 @@ export class WorkerEngine implements OnApplicationBootstrap {
    * deleted (by this worker, once read) changes nothing.
    */
   private readonly onInboxChange = (event: WatchEvent): void => {
-    const inbox = ZkLayout.assignments(this.config.memberId);
-    if (event.type === 'dataChanged' || posix.dirname(event.path) !== inbox) return;
+    if (event.type === 'dataChanged' || posix.dirname(event.path) !== this.inboxPath) return;
     const name = posix.basename(event.path);
     if (!ZkLayout.isAssignmentNote(name)) this.inbox.trigger();
     else if (event.type === 'created') this.executor.onNoteCreated(name);
   };
 
   private async listInbox(watcher: Watcher): Promise<void> {
-    const path = ZkLayout.assignments(this.config.memberId);
     try {
-      const { children } = await this.client.children(path, this.persistent ? undefined : watcher);
+      const own = this.persistent ? undefined : watcher;
+      const { children } = await this.client.children(this.inboxPath, own);
       this.executor.onListing(children);
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       // Our inbox was removed under us: make it again, then look.
-      await this.client.mkdirp(path);
+      await this.client.mkdirp(this.inboxPath);
       this.inbox.trigger();
     }
   }
