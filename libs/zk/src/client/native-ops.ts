@@ -1,6 +1,7 @@
 import * as zookeeper from 'node-zookeeper-client';
 import { ZkCode, ZkError, errorForCode } from './errors';
-import { toNativeMode, toStat } from './native';
+import { toNativeMode } from './native';
+import { OP, type WireAcl, type WireOp, type WireResult } from './wire';
 import type { RootedPaths } from './client-root';
 import type { NodeData, WatchEventType, Watcher, ZkOp, ZkOpResult } from './types';
 
@@ -10,17 +11,6 @@ import type { NodeData, WatchEventType, Watcher, ZkOp, ZkOpResult } from './type
  * mapping, no state beyond the watcher wrappers, so the client itself reads as
  * the session and operation logic only.
  */
-
-export interface NativeOpResult {
-  type: number;
-  err?: number;
-  path?: string;
-  stat?: zookeeper.Stat;
-}
-
-/** Wire op codes (jute.OP_CODES) of the multi sub-operations. */
-const NATIVE_OP = { create: 1, delete: 2, set: 5, check: 13 } as const;
-const NATIVE_ERROR_OP = -1;
 
 export const WATCH_TYPES: Record<number, WatchEventType> = {
   [zookeeper.Event.NODE_CREATED]: 'created',
@@ -34,36 +24,36 @@ export function toBuffer(data: NodeData): Buffer | undefined {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }
 
-export function toNativeOp(
-  op: ZkOp,
-  paths: RootedPaths,
-  acl: zookeeper.ACL[],
-): Record<string, unknown> {
+export function toWireOp(op: ZkOp, paths: RootedPaths, acl: readonly WireAcl[]): WireOp {
   const path = paths.absolute(op.path);
+  // An absent version is -1 (any); 0 stays 0, a compare-and-set on a fresh node.
   switch (op.type) {
     case 'create':
       return {
-        type: NATIVE_OP.create,
+        type: 'create',
         path,
-        data: toBuffer(op.data),
-        acls: acl,
-        mode: toNativeMode(op.mode ?? 'persistent'),
+        data: wireData(op.data),
+        acl,
+        flags: toNativeMode(op.mode ?? 'persistent'),
       };
     case 'set':
-      return { type: NATIVE_OP.set, path, data: toBuffer(op.data), version: op.version ?? -1 };
+      return { type: 'set', path, data: wireData(op.data), version: op.version ?? -1 };
     case 'delete':
-      return { type: NATIVE_OP.delete, path, version: op.version ?? -1 };
     case 'check':
-      return { type: NATIVE_OP.check, path, version: op.version ?? -1 };
+      return { type: op.type, path, version: op.version ?? -1 };
   }
 }
 
-export function toOpResult(op: ZkOp, result: NativeOpResult, paths: RootedPaths): ZkOpResult {
+function wireData(data: NodeData): Buffer | string | undefined {
+  return data === null || data === undefined ? undefined : data;
+}
+
+export function toOpResult(op: ZkOp, result: WireResult, paths: RootedPaths): ZkOpResult {
   switch (op.type) {
     case 'create':
       return { type: 'create', path: paths.relative(result.path ?? paths.absolute(op.path)) };
     case 'set':
-      return { type: 'set', stat: toStat(result.stat as zookeeper.Stat) };
+      return { type: 'set', stat: result.stat! };
     case 'delete':
       return { type: 'delete' };
     case 'check':
@@ -77,12 +67,11 @@ export function toOpResult(op: ZkOp, result: NativeOpResult, paths: RootedPaths)
  */
 export function multiFailure(
   ops: readonly ZkOp[],
-  results: readonly NativeOpResult[] | undefined,
+  results: readonly WireResult[] | undefined,
 ): ZkError | undefined {
   if (!results || results.length !== ops.length) return undefined;
   const failed = results.findIndex(
-    (r) =>
-      r.type === NATIVE_ERROR_OP && r.err !== ZkCode.OK && r.err !== ZkCode.RUNTIME_INCONSISTENCY,
+    (r) => r.type === OP.error && r.err !== ZkCode.OK && r.err !== ZkCode.RUNTIME_INCONSISTENCY,
   );
   if (failed < 0) return undefined;
   const failure = errorForCode(results[failed].err ?? ZkCode.SYSTEM_ERROR, ops[failed].path);

@@ -1,7 +1,7 @@
 import type * as zookeeper from 'node-zookeeper-client';
-import { toNativeMode, toStat } from './native';
-import { multiFailure, toBuffer, toNativeOp, toOpResult } from './native-ops';
-import type { NativeOpResult } from './native-ops';
+import { sendEncoded, toNativeMode, toStat } from './native';
+import { multiFailure, toBuffer, toOpResult, toWireOp } from './native-ops';
+import { encodeAddWatch, encodeMulti, decodeMultiReply, type WireAcl } from './wire';
 import type { RootedPaths } from './client-root';
 import type { NativeRun } from './operation-queue';
 import type {
@@ -23,6 +23,9 @@ import type {
  */
 
 type NativeWatcher = (event: zookeeper.Event) => void;
+
+/** AddWatchMode.PERSISTENT_RECURSIVE. */
+const PERSISTENT_RECURSIVE = 1;
 
 export function createRequest(
   data: NodeData,
@@ -100,31 +103,25 @@ export function deleteRequest(version: number): NativeRun<void> {
 
 export function multiRequest(
   ops: readonly ZkOp[],
-  acl: zookeeper.ACL[],
+  acl: readonly WireAcl[],
   paths: RootedPaths,
 ): NativeRun<ZkOpResult[]> {
-  return (native, _abs, done) => {
-    const transaction = native.transaction();
-    // Ops are pushed directly: the native builders turn version 0 into -1 (any
-    // version), which would silently drop a compare-and-set on a fresh node.
-    const nativeOps = (transaction as unknown as { ops: unknown[] }).ops;
-    for (const op of ops) nativeOps.push(toNativeOp(op, paths, acl));
-    transaction.commit(
-      (error: Error | zookeeper.Exception | null, results: NativeOpResult[] | undefined) => {
-        const failure = multiFailure(ops, results);
-        if (failure) {
-          done(failure, undefined);
-          return;
-        }
-        if (error) {
-          done(error, undefined);
-          return;
-        }
-        done(
-          null,
-          (results ?? []).map((result, i) => toOpResult(ops[i], result, paths)),
-        );
-      },
-    );
-  };
+  const wireOps = ops.map((op) => toWireOp(op, paths, acl));
+  return sendEncoded(
+    () => encodeMulti(wireOps),
+    (reply) => {
+      const results = decodeMultiReply(reply);
+      const failure = multiFailure(ops, results);
+      if (failure) throw failure;
+      return results.map((result, i) => toOpResult(ops[i], result, paths));
+    },
+  );
+}
+
+/** A persistent recursive watch on the path (ZooKeeper 3.6+); no reply body. */
+export function addWatchRequest(): NativeRun<void> {
+  return sendEncoded(
+    (absolutePath) => encodeAddWatch(absolutePath, PERSISTENT_RECURSIVE),
+    () => undefined,
+  );
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import * as zookeeper from 'node-zookeeper-client';
 import type { NativeRun } from './operation-queue';
 import type { CreateMode, ZkStat } from './types';
+import { setXid, type WireAcl } from './wire';
 
 /**
  * Everything that touches `node-zookeeper-client` internals lives here. The pure
@@ -127,7 +128,12 @@ export function createNative(settings: NativeSettings): NativeConnection {
       connection.lastHeardAt = Date.now();
       connection.answeredRequestSentAt = Math.max(connection.answeredRequestSentAt ?? 0, sentAt);
     }
-    onSocketData.call(manager, frame);
+    replyFrames.set(manager, frame);
+    try {
+      onSocketData.call(manager, frame);
+    } finally {
+      replyFrames.delete(manager);
+    }
   });
   const onSocketData = manager.onSocketData;
   manager.onSocketData = function (this: ConnectionManagerInternals, buffer: Buffer) {
@@ -167,50 +173,59 @@ export function createNative(settings: NativeSettings): NativeConnection {
   return connection;
 }
 
-/** ZooKeeper's op code of addWatch (3.6+); the native client knows nothing newer than 3.4's. */
-const OP_ADD_WATCH = 106;
-/** AddWatchMode.PERSISTENT_RECURSIVE. */
-const PERSISTENT_RECURSIVE = 1;
-
-interface JuteRecord {
-  byteLength(): number;
-}
-interface JuteInternals {
-  OP_CODES: { SET_WATCHES: number };
-  protocol: {
-    RequestHeader: new () => JuteRecord & { type: number };
-    DeleteRequest: new () => JuteRecord & { path: string; version: number };
-  };
-  Request: new (header: unknown, payload: unknown) => { toBuffer(): Buffer };
-}
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const jute = require('node-zookeeper-client/lib/jute') as JuteInternals;
+/** What the native reply parser is told a request of ours was: SET_WATCHES has no reply body. */
+const SET_WATCHES = 101;
+/** The reply frame being parsed, per connection, while the native parser runs on it. */
+const replyFrames = new WeakMap<ConnectionManagerInternals, Buffer>();
 
 /**
- * addWatch(path, PERSISTENT_RECURSIVE), sent through the native client's queue
- * (so it keeps its place among the requests around it). AddWatchRequest is a
- * path and an int, laid out as a DeleteRequest is; the header says addWatch on
- * the wire, and SET_WATCHES (no reply body) to the native reply parser, which
- * would otherwise drop the connection on an op code it does not know.
+ * Sends a request ZkClient encodes itself (wire.ts: `multi`, `addWatch`),
+ * through the native client's queue so it keeps its place among the requests
+ * around it. The native client assigns the xid and pairs the reply; its parser
+ * is told SET_WATCHES, so it neither parses the body nor drops the connection
+ * on an op code it does not know, and `decode` reads the reply frame itself.
  */
-export function addWatchRequest(): NativeRun<void> {
+export function sendEncoded<T>(
+  encode: (absolutePath: string) => Buffer,
+  decode: (reply: Buffer) => T,
+): NativeRun<T> {
   return (native, absolutePath, done) => {
-    const header = new jute.protocol.RequestHeader();
-    header.type = jute.OP_CODES.SET_WATCHES;
-    const payload = new jute.protocol.DeleteRequest();
-    payload.path = absolutePath;
-    payload.version = PERSISTENT_RECURSIVE;
-    const request = new jute.Request(header, payload);
-    const toBuffer = request.toBuffer;
-    request.toBuffer = function (this: typeof request) {
-      header.type = OP_ADD_WATCH;
-      try {
-        return toBuffer.call(this);
-      } finally {
-        header.type = jute.OP_CODES.SET_WATCHES;
-      }
+    const manager = internals(native);
+    let frame: Buffer;
+    try {
+      frame = encode(absolutePath);
+    } catch (error) {
+      done(error, undefined);
+      return;
+    }
+    const header = { xid: 0, type: SET_WATCHES };
+    const request = {
+      header,
+      payload: null,
+      toBuffer: (): Buffer => {
+        setXid(frame, header.xid);
+        return frame;
+      },
     };
-    internals(native).queue(request, (error) => done(error ?? null, undefined));
+    manager.queue(request, (error) => {
+      if (error) {
+        done(error, undefined);
+        return;
+      }
+      const reply = replyFrames.get(manager);
+      if (reply === undefined) {
+        done(new Error('the reply frame was not at hand'), undefined);
+        return;
+      }
+      let result: T;
+      try {
+        result = decode(reply);
+      } catch (decodeError) {
+        done(decodeError, undefined);
+        return;
+      }
+      done(null, result);
+    });
   };
 }
 
@@ -376,6 +391,15 @@ export function toNativeAcl(authenticated: boolean): zookeeper.ACL[] {
     zookeeper.ACL[]
   >;
   return authenticated ? acls.CREATOR_ALL_ACL : acls.OPEN_ACL_UNSAFE;
+}
+
+/** The same ACL for requests encoded by wire.ts (the native ACL keeps its permissions in `permission`). */
+export function toWireAcl(acl: readonly zookeeper.ACL[]): WireAcl[] {
+  return acl.map((entry) => ({
+    perms: (entry as unknown as { permission: number }).permission,
+    scheme: entry.id.scheme,
+    id: entry.id.id,
+  }));
 }
 
 export function toStat(stat: zookeeper.Stat): ZkStat {

@@ -13,6 +13,7 @@ import { parentOf } from './paths';
 import { RootedPaths, openAclProblem, pathProblem, resolveRoot } from './client-root';
 import { WatcherWrappers } from './native-ops';
 import {
+  addWatchRequest,
   childrenRequest,
   createRequest,
   deleteRequest,
@@ -28,13 +29,8 @@ import type { NativeRun, ZkOperationName } from './operation-queue';
 import { SessionWatchdog, housekeepingIntervalMs } from './session-watchdog';
 import { RetryPolicy, defaultRetryPolicy, withRetry } from './retry';
 import { TypedEmitter } from './typed-emitter';
-import {
-  NativeConnection,
-  abandonNative,
-  addWatchRequest,
-  createNative,
-  toNativeAcl,
-} from './native';
+import { NativeConnection, abandonNative, createNative, toNativeAcl, toWireAcl } from './native';
+import type { WireAcl } from './wire';
 import { PersistentWatches } from './persistent-watches';
 import type {
   Children,
@@ -88,6 +84,8 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
   >;
   private readonly retryPolicy: RetryPolicy;
   private readonly acl: zookeeper.ACL[];
+  /** `acl` for the requests ZkClient encodes itself (`multi`). */
+  private readonly wireAcl: WireAcl[];
   private stateValue: ZkClientState = 'latent';
   private connection: NativeConnection | undefined;
   private generation = 0;
@@ -115,6 +113,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
     };
     this.retryPolicy = { ...defaultRetryPolicy, ...config.retry };
     this.acl = toNativeAcl(config.digest !== undefined);
+    this.wireAcl = toWireAcl(this.acl);
     this.operations = new OperationQueue({
       native: () => this.requireConnection().native,
       absolute: (path) => this.paths.absolute(path),
@@ -322,7 +321,7 @@ export class ZkClient extends TypedEmitter<ZkClientEvents> {
         return Promise.reject(error);
       }
     }
-    return this.call('multi', ops[0].path, multiRequest(ops, this.acl, this.paths));
+    return this.call('multi', ops[0].path, multiRequest(ops, this.wireAcl, this.paths));
   }
 
   /** Runs `operation`, retrying it after connection loss: only for idempotent work. */
