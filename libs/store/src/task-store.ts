@@ -236,7 +236,7 @@ export class TaskStore {
       const placement = leader?.place(created);
       const record = placement?.record ?? created;
       const json = JSON.stringify(record);
-      const given = placement ? assignmentWrites(record, 0, placement.workers) : undefined;
+      const given = placement ? assignmentWrites(record, json, 0, placement.workers) : undefined;
       try {
         await (leader?.writes ?? this.writes).submit({
           ops: [...createTaskOps(record, json), ...(given?.ops ?? [])],

@@ -112,17 +112,20 @@ export function createTaskOps(record: TaskRecord, json = JSON.stringify(record))
  * Giving `record` (as written, at `version`) to `workers` (protocol step 2):
  * an assignment node each, and the notes carrying the record. The record goes
  * in the worker's note (AssignmentNote, one read per batch), not in each node:
- * a worker that finds no note reads the node, then the record.
+ * a worker that finds no note reads the node, then the record. `recordJson`
+ * is the record as the same write stores it: encoded once.
  */
 export function assignmentWrites(
   record: TaskRecord,
+  recordJson: string,
   version: number,
   workers: readonly string[],
 ): { ops: ZkOp[]; notes: Array<{ workerId: string; json: string }> } {
   if (workers.length === 0) return { ops: [], notes: [] };
   const node: Assignment = { attempt: record.attempt, taskVersion: version };
   const nodeJson = JSON.stringify(node);
-  const noteJson = JSON.stringify({ ...node, record });
+  // What JSON.stringify({ ...node, record }) would give.
+  const noteJson = `${nodeJson.slice(0, -1)},"record":${recordJson}}`;
   return {
     ops: workers.map((worker) => Op.create(ZkLayout.assignment(worker, record.id), nodeJson)),
     notes: workers.map((workerId) => ({ workerId, json: noteJson })),
@@ -168,7 +171,7 @@ export class TaskWrites {
       head.push(own.delete ? Op.delete(path) : Op.check(path));
     }
     const assign = change.assign ?? [];
-    const given = assignmentWrites(change.next, version, assign);
+    const given = assignmentWrites(change.next, json, version, assign);
     head.push(...given.ops);
     const assignmentNotes = given.notes;
     const release = (change.release ?? []).filter((worker) => worker !== own?.workerId);
