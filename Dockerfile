@@ -45,5 +45,6 @@ EXPOSE 3000 3001 3002 50051 50052
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "scripts/container/healthcheck.js"]
 # exec: node is PID 1's only child (or PID 1) and gets SIGTERM itself, so Nest's
-# shutdown hooks run (a worker hands its tasks back).
-CMD ["sh", "-c", "exec node dist/apps/${APP}/apps/${APP}/src/main.js"]
+# shutdown hooks run (a worker hands its tasks back). The flags are those of
+# libs/common/src/bootstrap/service-node-flags.ts.
+CMD ["sh", "-c", "exec node --max-semi-space-size=32 dist/apps/${APP}/apps/${APP}/src/main.js"]

@@ -11,6 +11,7 @@ import type { ConsoleOutput } from './console-output';
 import { readableLine } from './log-line';
 import { describeExit, ManagedProcess, type StopResult } from './managed-process';
 import { pollUntil } from './poll';
+import { SERVICE_NODE_FLAGS } from '@app/common/bootstrap/service-node-flags';
 import type { ServiceSpec } from './topology';
 
 export interface ServiceLaunch {
@@ -44,6 +45,7 @@ export class ServiceProcess {
       spec.memberId,
       process.execPath,
       [
+        ...SERVICE_NODE_FLAGS,
         '-r',
         '@swc-node/register',
         join('apps', spec.app, 'src', 'main.ts'),

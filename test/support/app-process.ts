@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentDeathGuard, trackProcess } from '@app/zk/testing/cleanup';
 import { freePorts, timing } from '@app/zk/testing';
+import { SERVICE_NODE_FLAGS } from '@app/common/bootstrap/service-node-flags';
 
 export type AppName = 'scheduler' | 'worker' | 'registry';
 
@@ -67,7 +68,14 @@ export class AppProcess {
     const main = entry ?? join(ROOT, 'apps', app, 'src', 'main.ts');
     // A compiled entry (`dist/…/main.js`) runs as it is; sources through swc.
     const loader = main.endsWith('.js') ? [] : ['-r', '@swc-node/register'];
-    const command = [...parentDeathGuard(), process.execPath, ...REPORT_FLAGS, ...loader, main];
+    const command = [
+      ...parentDeathGuard(),
+      process.execPath,
+      ...SERVICE_NODE_FLAGS,
+      ...REPORT_FLAGS,
+      ...loader,
+      main,
+    ];
     const child = spawn(command[0], command.slice(1), {
       cwd: ROOT,
       env: {
