@@ -167,40 +167,58 @@ export function auditEventProblem(event: AuditEvent): string | undefined {
   return undefined;
 }
 
-/** Column arrays for the `unnest` insert of `audit_events`, in the order of its parameters. */
-export function eventColumns(events: readonly AuditEvent[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 10 }, () => new Array<unknown>(events.length));
-  events.forEach((event, i) => {
+/**
+ * The events as one JSON array for the `json_to_recordset` insert of
+ * `audit_events` (keys: see INSERT_EVENTS): one native encoding instead of ten
+ * array literals built and escaped element by element. Times are ISO text, as
+ * exact as the epoch ms for every date (a float division in SQL is not).
+ * Throws InvalidAuditEventError for the first event PostgreSQL would refuse.
+ */
+export function eventsJson(events: readonly AuditEvent[]): string {
+  const rows = events.map((event, i) => {
     const problem = auditEventProblem(event);
     if (problem !== undefined) throw new InvalidAuditEventError(i, event?.id, problem);
-    columns[0][i] = event.id;
-    columns[1][i] = isoTime(event.time);
-    columns[2][i] = withoutNul(event.type);
-    columns[3][i] = optionalText(event.jobId);
-    columns[4][i] = optionalText(event.taskId);
-    columns[5][i] = optionalText(event.workerId);
-    columns[6][i] = event.attempt ?? null;
-    columns[7][i] = withoutNul(event.actor);
-    columns[8][i] = optionalText(event.fencingToken);
-    columns[9][i] = jsonParameter(event.detail);
+    return {
+      i: event.id,
+      t: isoTime(event.time),
+      y: withoutNul(event.type),
+      j: optionalText(event.jobId),
+      k: optionalText(event.taskId),
+      w: optionalText(event.workerId),
+      a: event.attempt ?? null,
+      c: withoutNul(event.actor),
+      f: optionalText(event.fencingToken),
+      d: event.detail ?? null,
+    };
   });
-  return columns;
+  return jsonWithoutNul(rows);
 }
 
-/** Column arrays for the `unnest` upsert of folded `task_history` rows. */
-export function historyColumns(rows: readonly HistoryRow[]): unknown[][] {
-  const time = (value: number | null): string | null => (value === null ? null : isoTime(value));
-  return [
-    rows.map((row) => row.taskId),
-    rows.map((row) => row.jobId),
-    rows.map((row) => (row.type === null ? null : withoutNul(row.type))),
-    rows.map((row) => row.state),
-    rows.map((row) => row.attempt),
-    rows.map((row) => row.workerId),
-    rows.map((row) => time(row.createdAt)),
-    rows.map((row) => time(row.startedAt)),
-    rows.map((row) => time(row.finishedAt)),
-    rows.map((row) => jsonParameter(row.error ?? undefined)),
-    rows.map((row) => row.lastSeq.toString()),
-  ];
+/** The folded `task_history` rows as one JSON array for their `json_to_recordset` upsert. */
+export function historyJson(rows: readonly HistoryRow[]): string {
+  return jsonWithoutNul(
+    rows.map((row) => ({
+      task_id: row.taskId,
+      job_id: row.jobId,
+      kind: row.type === null ? null : withoutNul(row.type),
+      state: row.state,
+      attempt: row.attempt,
+      worker_id: row.workerId,
+      created_at: row.createdAt === null ? null : isoTime(row.createdAt),
+      started_at: row.startedAt === null ? null : isoTime(row.startedAt),
+      finished_at: row.finishedAt === null ? null : isoTime(row.finishedAt),
+      error: row.error,
+      last_seq: row.lastSeq.toString(),
+    })),
+  );
+}
+
+/**
+ * JSON with NUL in string values replaced (see withoutNul). JSON writes NUL as
+ * `\u0000`, so the text tells whether the slower pass is needed (a literal
+ * backslash before `u0000` sends it there too, harmlessly).
+ */
+function jsonWithoutNul(value: unknown): string {
+  const json = JSON.stringify(value);
+  return json.includes('\\u0000') ? jsonParameter(value)! : json;
 }

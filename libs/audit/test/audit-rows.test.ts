@@ -5,7 +5,7 @@ import {
   InvalidAuditEventError,
   isUnavailable,
 } from '@app/audit';
-import { eventColumns, jsonParameter, toStoredEvent } from '../src/audit-rows';
+import { eventsJson, historyJson, jsonParameter, toStoredEvent } from '../src/audit-rows';
 import { asUnavailable } from '../src/unavailable';
 
 const valid: AuditEvent = {
@@ -27,10 +27,10 @@ describe('auditEventProblem', () => {
     ).toMatch(/detail/);
   });
 
-  it('eventColumns throws InvalidAuditEventError naming the position and id', () => {
-    expect(() => eventColumns([valid, { ...valid, id: 'nope' }])).toThrow(InvalidAuditEventError);
+  it('eventsJson throws InvalidAuditEventError naming the position and id', () => {
+    expect(() => eventsJson([valid, { ...valid, id: 'nope' }])).toThrow(InvalidAuditEventError);
     try {
-      eventColumns([valid, { ...valid, id: 'nope' }]);
+      eventsJson([valid, { ...valid, id: 'nope' }]);
     } catch (error) {
       expect(error).toMatchObject({ index: 1, eventId: 'nope' });
     }
@@ -41,8 +41,42 @@ describe('row conversions', () => {
   it('replaces NUL, which PostgreSQL refuses in text and jsonb', () => {
     expect(jsonParameter({ message: 'a\u0000b' })).toBe('{"message":"a\uFFFDb"}');
     expect(jsonParameter(undefined)).toBeNull();
-    const [, , , , , , , actor] = eventColumns([{ ...valid, actor: 'x\u0000' }]);
-    expect(actor).toEqual(['x\uFFFD']);
+    const [event] = JSON.parse(
+      eventsJson([{ ...valid, actor: 'x\u0000', detail: { message: 'a\u0000b', n: 1 } }]),
+    ) as Array<Record<string, unknown>>;
+    expect(event).toMatchObject({ c: 'x\uFFFD', d: { message: 'a\uFFFDb', n: 1 } });
+    const [row] = JSON.parse(
+      historyJson([
+        {
+          taskId: 't',
+          jobId: null,
+          type: 'x\u0000',
+          state: 'failed',
+          attempt: 1,
+          workerId: null,
+          createdAt: 1,
+          startedAt: null,
+          finishedAt: 2,
+          error: { code: 'c', message: 'm\u0000' },
+          lastSeq: 9n,
+        },
+      ]),
+    ) as Array<Record<string, unknown>>;
+    expect(row).toMatchObject({ kind: 'x\uFFFD', error: { message: 'm\uFFFD' }, last_seq: '9' });
+  });
+
+  it('leaves text without NUL as it is, backslashes included', () => {
+    const [event] = JSON.parse(
+      eventsJson([{ ...valid, detail: { path: 'C:\\u0000\\x', quote: '"' } }]),
+    ) as Array<Record<string, unknown>>;
+    expect(event.d).toEqual({ path: 'C:\\u0000\\x', quote: '"' });
+    expect(event).toMatchObject({
+      i: valid.id,
+      t: new Date(valid.time).toISOString(),
+      y: valid.type,
+      j: null,
+      a: null,
+    });
   });
 
   it('reads a row back into the appended shape, optional fields left out', () => {
