@@ -258,7 +258,7 @@ async function measure(
   );
   const zkBefore = await bench.counters();
   const consBefore = await bench.connections();
-  const cpu = new CpuMeter(bench.watched());
+  const cpu = new CpuMeter(bench.watched(), { postgres: options.registry === 1 });
   bench.startProfiles();
   outbox.start();
   const startedAt = Date.now();

@@ -36,7 +36,7 @@ import { InternPool } from '../apps/scheduler/src/catalog/intern-pool';
 import { Timers } from '../apps/scheduler/src/dispatch/timers';
 import { scheduleForJob } from '../apps/scheduler/src/timing/schedule-factory';
 import type { AppProcess } from '../test/support/app-process';
-import { BenchCluster, benchDatabaseUrl, metricSum, request } from './support/bench-cluster';
+import { BenchCluster, metricSum, request } from './support/bench-cluster';
 import { parseOptions } from './support/cli-options';
 import { poll, sleep } from './support/poll';
 import { formatProfile, summarizeProfile } from './profile-top';
@@ -210,7 +210,7 @@ async function run(
     heapPerJob,
     list,
     takeovers,
-    probes: await probeInstants(probes),
+    probes: await probeInstants(bench.database.url, probes),
   };
 }
 
@@ -377,8 +377,11 @@ async function takeover(
 }
 
 /** Instants of the probes from the history: gaps between the first and last fire, and repeats. */
-async function probeInstants(probes: readonly string[]): Promise<ScaleResult['probes']> {
-  const client = new Client({ connectionString: benchDatabaseUrl() });
+async function probeInstants(
+  databaseUrl: string,
+  probes: readonly string[],
+): Promise<ScaleResult['probes']> {
+  const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     let instants = 0;

@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { createTestDatabase } from '@app/audit/testing';
 import { TestingServer } from '@app/zk/testing';
 import type { AppName, AppProcess } from '../../test/support/app-process';
 import { LocalCluster } from '../../test/support/local-cluster';
@@ -50,6 +51,8 @@ export class BenchCluster {
     readonly server: TestingServer,
     readonly cluster: LocalCluster,
     private readonly options: BenchClusterOptions,
+    /** The services' audit database (see `benchDatabase`). */
+    readonly database: BenchDatabase,
   ) {}
 
   /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
@@ -64,12 +67,13 @@ export class BenchCluster {
       await warmStore(server.connectString, options.storeWarmupS);
     }
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
+    const database = await benchDatabase();
     const cluster = new LocalCluster({
       connectString: server.connectString,
       ...(options.compiled ? { entries: compiledEntries() } : {}),
       sessionTimeoutMs: options.sessionTimeoutMs,
       env: {
-        DATABASE_URL: benchDatabaseUrl(),
+        DATABASE_URL: database.url,
         ...options.env,
         ...(options.profileDir
           ? {
@@ -79,7 +83,7 @@ export class BenchCluster {
           : {}),
       },
     });
-    return new BenchCluster(server, cluster, options);
+    return new BenchCluster(server, cluster, options, database);
   }
 
   /** Starts `schedulers` schedulers (the first one leads), then `workers` workers. */
@@ -166,6 +170,7 @@ export class BenchCluster {
     closeHttpClient();
     await this.cluster.close();
     await this.server.close();
+    await this.database.drop();
   }
 }
 
@@ -181,18 +186,25 @@ function compiledEntries(): Record<AppName, string> {
   return entries;
 }
 
+export interface BenchDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
 /**
  * PostgreSQL for the services' audit history (the scheduler's readiness waits
- * for it; bench:e2e runs a registry that drains the outbox into it): BENCH_DATABASE_URL,
- * else DATABASE_URL, else the development server on 127.0.0.1:5432 (trust
- * auth), database `zks_bench`, created by the services if missing.
+ * for it; bench:e2e runs a registry that drains the outbox into it):
+ * BENCH_DATABASE_URL or DATABASE_URL as given (kept), else a fresh database
+ * on the development server (127.0.0.1:5432, trust auth), dropped at the end.
+ * Fresh, as the peers' harness starts each run from an empty queue: an audit
+ * history left by earlier runs (millions of rows, beyond PostgreSQL's buffers)
+ * made every later run's drain dearer than the one before.
  */
-export function benchDatabaseUrl(): string {
-  return (
-    process.env.BENCH_DATABASE_URL ??
-    process.env.DATABASE_URL ??
-    'postgres://postgres@127.0.0.1:5432/zks_bench'
-  );
+export async function benchDatabase(): Promise<BenchDatabase> {
+  const given = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
+  if (given !== undefined) return { url: given, drop: async () => undefined };
+  const fresh = await createTestDatabase('zks_bench');
+  return { url: fresh.url, drop: fresh.drop };
 }
 
 /** A JSON request to a service's HTTP API; a non-2xx answer throws with its body. */

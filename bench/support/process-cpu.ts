@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { table } from './table';
 
 /** Clock ticks per second of /proc times (sysconf(_SC_CLK_TCK), 100 on Linux in practice). */
@@ -30,14 +30,41 @@ export function processCpuMs(pid: number): number | undefined {
   return ((utime + stime) * 1_000) / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU time (ms) of every process named `command` so far, with what the children
+ * they reaped had used (PostgreSQL's backends: a connection that ended counts).
+ */
+export function commandCpuMs(command: string): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== command) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  }
+  return (ticks * 1_000) / TICKS_PER_SECOND;
+}
+
+/** Interrupt time of the whole machine so far (irq + softirq, ms): loopback traffic is handled there. */
+export function machineInterruptMs(): number {
+  const [, , , , , irq, softirq] = cpuLine();
+  return ((irq + softirq) * 1_000) / TICKS_PER_SECOND;
+}
+
+function cpuLine(): number[] {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]; // "cpu  user nice system idle iowait irq softirq steal…"
+  return line.trim().split(/\s+/).slice(1).map(Number);
+}
+
 /** Busy CPU time of the whole machine so far (ms, every core), from /proc/stat. */
 export function machineBusyMs(): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]; // "cpu  user nice system idle iowait irq softirq steal…"
-  const [user, nice, system, , , irq, softirq, steal] = line
-    .trim()
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = cpuLine();
   return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1_000) / TICKS_PER_SECOND;
 }
 
@@ -62,14 +89,23 @@ export class CpuMeter {
   private readonly before: Map<number, number>;
   private readonly selfBefore = process.cpuUsage();
   private readonly machineBefore = machineBusyMs();
+  private readonly interruptsBefore = machineInterruptMs();
+  private readonly postgresBefore: number | undefined;
 
-  constructor(private readonly processes: readonly WatchedProcess[]) {
+  /** `postgres`: also PostgreSQL's processes together (when the benchmark's services use it). */
+  constructor(
+    private readonly processes: readonly WatchedProcess[],
+    options: { postgres?: boolean } = {},
+  ) {
     this.before = new Map(processes.map((p) => [p.pid, processCpuMs(p.pid) ?? 0]));
+    if (options.postgres) this.postgresBefore = commandCpuMs('postgres');
   }
 
   /**
-   * Per process, then this benchmark process, then everything else the machine
-   * ran meanwhile (other users' work: noise in the figures), with the wall time.
+   * Per process, then this benchmark process, PostgreSQL's processes and the
+   * machine's interrupt handling (loopback traffic) when asked, then everything
+   * else the machine ran meanwhile (other users' work: noise in the figures),
+   * with the wall time. PostgreSQL serves other users too: read it as an upper bound.
    */
   usage(): { wallSeconds: number; processes: CpuUsage[] } {
     const wallMs = performance.now() - this.startedAt;
@@ -81,12 +117,22 @@ export class CpuMeter {
     rows.push(
       usageRow('bench (this process)', process.pid, (self.user + self.system) / 1_000, wallMs),
     );
+    if (this.postgresBefore !== undefined) {
+      const ms = commandCpuMs('postgres') - this.postgresBefore;
+      rows.push(usageRow('postgresql (every process)', POSTGRES_ROW, ms, wallMs));
+      const interrupts = machineInterruptMs() - this.interruptsBefore;
+      rows.push(usageRow('kernel interrupts (irq + softirq)', INTERRUPTS_ROW, interrupts, wallMs));
+    }
     const ours = rows.reduce((sum, row) => sum + row.cpuSeconds * 1_000, 0);
     const others = Math.max(0, machineBusyMs() - this.machineBefore - ours);
     rows.push(usageRow('other processes on the machine', 0, others, wallMs));
     return { wallSeconds: Math.round(wallMs) / 1_000, processes: rows };
   }
 }
+
+/** Rows that are no one process: their `pid` says which. */
+const POSTGRES_ROW = -1;
+const INTERRUPTS_ROW = -2;
 
 function usageRow(name: string, pid: number, cpuMs: number, wallMs: number): CpuUsage {
   return {
@@ -122,7 +168,12 @@ export function cpuTable(report: CpuReport): string {
     [
       ...report.processes
         .filter((p) => p.pid !== 0)
-        .map((p) => [p.name, String(p.pid), String(p.cpuSeconds), String(p.percentOfCore)]),
+        .map((p) => [
+          p.name,
+          p.pid > 0 ? String(p.pid) : '',
+          String(p.cpuSeconds),
+          String(p.percentOfCore),
+        ]),
       ['total of the benchmark', '', '', String(report.totalPercentOfCore)],
       ['other processes on the machine (noise)', '', '', String(report.othersPercentOfCore)],
     ],
