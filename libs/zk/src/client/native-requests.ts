@@ -106,9 +106,8 @@ export function multiRequest(
   acl: readonly WireAcl[],
   paths: RootedPaths,
 ): NativeRun<ZkOpResult[]> {
-  const wireOps = ops.map((op) => toWireOp(op, paths, acl));
   return sendEncoded(
-    () => encodeMulti(wireOps),
+    () => encodeMulti(ops.map((op) => toWireOp(op, paths, acl))),
     (reply) => {
       const results = decodeMultiReply(reply);
       const failure = multiFailure(ops, results);
