@@ -191,13 +191,8 @@ export function sendEncoded<T>(
 ): NativeRun<T> {
   return (native, absolutePath, done) => {
     const manager = internals(native);
-    let frame: Buffer;
-    try {
-      frame = encode(absolutePath);
-    } catch (error) {
-      done(error, undefined);
-      return;
-    }
+    // Thrown here, an encoding error fails the call (OperationQueue catches what a run throws).
+    const frame = encode(absolutePath);
     const header = { xid: 0, type: SET_WATCHES };
     const request = {
       header,
@@ -212,19 +207,13 @@ export function sendEncoded<T>(
         done(error, undefined);
         return;
       }
-      const reply = replyFrames.get(manager);
-      if (reply === undefined) {
-        done(new Error('the reply frame was not at hand'), undefined);
-        return;
-      }
-      let result: T;
       try {
-        result = decode(reply);
-      } catch (decodeError) {
-        done(decodeError, undefined);
-        return;
+        const reply = replyFrames.get(manager);
+        if (reply === undefined) throw new Error('the reply frame was not at hand');
+        done(null, decode(reply));
+      } catch (failure) {
+        done(failure, undefined); // the queue's `done` keeps the first outcome only
       }
-      done(null, result);
     });
   };
 }
