@@ -5,3 +5,4 @@ export * from './task';
 export * from './task-state';
 export * from './zk-layout';
 export * from './calendar-names';
+export * from './ids';

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Op, type ZkOp } from '@app/zk';
-import { ZkLayout, type AuditEvent, type AuditEventType } from '@app/contracts';
+import { ZkLayout, newId, type AuditEvent, type AuditEventType } from '@app/contracts';
 
 export type AuditFields = Omit<AuditEvent, 'id' | 'time' | 'type' | 'actor'>;
 
@@ -19,7 +18,7 @@ export class AuditWriter {
 
   event(type: AuditEventType, fields: AuditFields = {}): AuditEvent {
     const event: AuditEvent = {
-      id: randomUUID(),
+      id: newId(),
       time: this.now(),
       type,
       actor: this.actor,

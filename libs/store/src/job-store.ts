@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   BadVersionError,
   NoNodeError,
@@ -9,6 +8,7 @@ import {
 } from '@app/zk';
 import {
   ZkLayout,
+  newId,
   type JobRecord,
   type JobSpec,
   type JobState,
@@ -57,7 +57,7 @@ export class JobStore {
     const now = this.now();
     const record: JobRecord = {
       ...spec,
-      id: randomUUID(),
+      id: newId(),
       ...(owner === undefined ? {} : { owner }),
       createdAt: now,
       updatedAt: now,

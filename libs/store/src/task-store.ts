@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   NoNodeError,
   NodeExistsError,
@@ -10,6 +9,7 @@ import {
   DEFAULT_RETRY,
   ZkLayout,
   isTerminal,
+  newId,
   taskTemplateOf,
   type AuditEvent,
   type JobRecord,
@@ -118,7 +118,7 @@ export function jobTaskSubmission(job: JobRecord): TaskSubmission {
 /** Builds a new pending task record. */
 export function newTaskRecord(submission: TaskSubmission, now: number): TaskRecord {
   return {
-    id: submission.id ?? randomUUID(),
+    id: submission.id ?? newId(),
     ...(submission.jobId === undefined ? {} : { jobId: submission.jobId }),
     ...(submission.fireTime === undefined ? {} : { fireTime: submission.fireTime }),
     type: submission.type,

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { newId } from '@app/contracts';
 import { PgCalls } from '../pg-calls';
 import { PING_EVENT, type WebhookEventSelector, type WebhookFilter } from './webhook-events';
 import {
@@ -45,7 +45,7 @@ export class WebhookStore {
 
   /** Creates a subscription; it is matched against events stored from now on. */
   async create(webhook: NewWebhook): Promise<WebhookView> {
-    const id = randomUUID();
+    const id = newId();
     const rows = await this.calls.query<SubscriptionRow>(
       `INSERT INTO webhook_subscriptions
          (id, url, events, job_id, task_type, secret_sealed, matched_seq, created_at, updated_at)
@@ -140,7 +140,7 @@ export class WebhookStore {
 
   /** Queues a `ping` delivery to the subscription (POST /v1/webhooks/:id/test); its event id. */
   async enqueuePing(id: string): Promise<string | undefined> {
-    const eventId = randomUUID();
+    const eventId = newId();
     const now = new Date();
     const body = JSON.stringify({
       id: eventId,

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { newId } from '@app/contracts';
 import { DEFAULT_PAGE_LIMIT, type JobView, type Page } from '@app/contracts/dto/scheduler-api';
 import { JobNotFoundError, JobStore, TaskStore, jobTaskSubmission } from '@app/store';
 import { isPlanCurrent, recordOf, type CatalogEntry } from '../../catalog/catalog-entry';
@@ -113,7 +113,7 @@ export class JobsService {
       this.tasks.submit([
         {
           ...jobTaskSubmission(job),
-          id: `${id}@manual-${randomUUID()}`,
+          id: `${id}@manual-${newId()}`,
           owner,
         },
       ]),
