@@ -1,5 +1,6 @@
 import { InvalidAuditQueryError } from './audit-errors';
-import { AUDIT_EVENT_COLUMNS, isoTime, isValidEpochMs, TASK_HISTORY_COLUMNS } from './audit-rows';
+import { AUDIT_EVENT_COLUMNS, isValidEpochMs, TASK_HISTORY_COLUMNS } from './audit-rows';
+import { isoTime } from './iso-time';
 import type { AuditQuery, TaskHistoryFilter } from './audit-store';
 
 /**

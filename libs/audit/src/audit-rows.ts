@@ -2,6 +2,7 @@ import type { AuditEvent, AuditEventType, TaskError, TaskRecord, TaskState } fro
 import type { StoredAuditEvent, TaskHistory } from './audit-store';
 import { InvalidAuditEventError } from './audit-errors';
 import type { HistoryRow } from './task-history-fold';
+import { isoTime } from './iso-time';
 
 /**
  * Conversions between the contract's shapes and PostgreSQL rows: seq as a
@@ -132,10 +133,6 @@ export function jsonParameter(value: unknown): string | null {
 
 function optionalText(value: unknown): string | null {
   return typeof value === 'string' ? withoutNul(value) : null;
-}
-
-export function isoTime(epochMs: number): string {
-  return new Date(epochMs).toISOString();
 }
 
 export function isValidEpochMs(value: unknown): value is number {

@@ -6,11 +6,11 @@ import {
   pageLimit,
   taskHistoryStatement,
 } from './audit-query-sql';
+import { isoTime } from './iso-time';
 import {
   AUDIT_EVENT_COLUMNS,
   eventsJson,
   historyJson,
-  isoTime,
   isValidEpochMs,
   jsonParameter,
   TASK_HISTORY_COLUMNS,
