@@ -1,4 +1,13 @@
-import { NoNodeError, Op, WatchedRead, sortBySequence, type Watcher } from '@app/zk';
+import { posix } from 'node:path';
+import {
+  NoNodeError,
+  Op,
+  PersistentWatcher,
+  WatchedRead,
+  sortBySequence,
+  type WatchEvent,
+  type Watcher,
+} from '@app/zk';
 import { ZkLayout, type QueueNote } from '@app/contracts';
 import { decodeJson } from '@app/store';
 import type { LeaderContext } from '../leadership/leader-context';
@@ -8,34 +17,67 @@ import type { LeaderContext } from '../leadership/leader-context';
  * look at (new ones, handed back, finished, cancelled), most with their
  * records; each entry is read, handed to `look`, then deleted (fenced). An
  * entry is taken once per term; one already gone was taken by an earlier term.
+ *
+ * A persistent watch (ZooKeeper 3.6+) names each new entry, which is read at
+ * once; the queue is listed only at the start and after connection trouble
+ * (`reset`). A children watch instead cost two listings per entry, one for
+ * its creation and one for the leader's own delete: with one task at a time
+ * a third of the leader's ZooKeeper requests, which cost the server far more
+ * than the watch's notifications. Older servers keep the children watch.
  */
 export class QueueIntake {
   private readonly taken = new Set<string>();
   private readonly reader: WatchedRead;
+  private readonly changes: PersistentWatcher;
+  /**
+   * True once the persistent watch is set: listings then arm no watch of
+   * their own (servers before 3.9 drop a session's one-shot watch on a path
+   * when it adds a persistent one there, ZOOKEEPER-4466).
+   */
+  private persistent = false;
 
   constructor(
     private readonly ctx: LeaderContext,
     private readonly look: (note: QueueNote) => Promise<void>,
   ) {
+    const retrying =
+      (what: string) =>
+      (error: unknown): void =>
+        ctx.logger.warn(`could not ${what}; retrying`, { error: String(error) });
     this.reader = new WatchedRead(ctx.client, (watcher) => this.read(watcher), {
       retryDelayMs: 500,
-      onError: (error) =>
-        ctx.logger.warn('could not read the queue; retrying', { error: String(error) }),
+      onError: retrying('read the queue'),
     });
+    this.changes = new PersistentWatcher(ctx.client, ZkLayout.queue, {
+      onError: retrying('watch the queue'),
+    });
+    this.changes.on('change', this.onChange);
+    // Set again after connection trouble: entries made meanwhile were not reported.
+    this.changes.on('reset', () => this.reader.trigger());
   }
 
   /** Resolves once the queue has been read (and watched) a first time. */
-  start(): Promise<void> {
-    return this.reader.start();
+  async start(): Promise<void> {
+    this.persistent = await this.changes.start();
+    await this.reader.start();
   }
 
-  close(): Promise<void> {
-    return this.reader.close();
+  async close(): Promise<void> {
+    await Promise.all([this.changes.close(), this.reader.close()]);
   }
+
+  private readonly onChange = (event: WatchEvent): void => {
+    if (event.type !== 'created' || posix.dirname(event.path) !== ZkLayout.queue) return;
+    const name = posix.basename(event.path);
+    if (!this.ctx.active || this.taken.has(name)) return;
+    // A failed take is left to a listing, which retries it with its delay.
+    this.take(name).catch(() => this.reader.trigger());
+  };
 
   private async read(watcher: Watcher): Promise<void> {
     if (!this.ctx.active) return;
-    const { children } = await this.ctx.client.children(ZkLayout.queue, watcher);
+    const own = this.persistent ? undefined : watcher;
+    const { children } = await this.ctx.client.children(ZkLayout.queue, own);
     const fresh = sortBySequence(children).filter((name) => !this.taken.has(name));
     await Promise.all(fresh.map((name) => this.take(name)));
   }

@@ -1,5 +1,5 @@
 import { NotLeaderError, ZkClient, sortBySequence } from '@app/zk';
-import { timing } from '@app/zk/testing';
+import { TcpProxy, timing } from '@app/zk/testing';
 import {
   PERSISTENT_PARENTS,
   ZkLayout,
@@ -152,6 +152,39 @@ test("a finished task's queue note names it and its state only, and the leader l
   await waitForStates(zk, [other.id], ['succeeded']);
   expect(a.seen.map((held) => held.record.id)).toEqual([other.id]);
   expect((await readTask(zk, task.id)).state).toBe('cancelled');
+});
+
+test('queue notes reach the leader through its persistent watch, without listings; one made while its connection was down is found by the listing after it comes back', async () => {
+  const proxy = new TcpProxy(fixture.server.port);
+  await proxy.start();
+  try {
+    const s1 = await scheduler('s1', { ZK_CONNECT: proxy.connectString });
+    await timing.waitFor(() => s1.leadership.isLeader, { message: 's1 did not lead' });
+    await worker('a', { capacity: 4 });
+    const leaderClient = s1.app.get(ZkClient);
+    const children = jest.spyOn(leaderClient, 'children');
+    const queueListings = (): number =>
+      children.mock.calls.filter(([path]) => path === ZkLayout.queue).length;
+    const { store, zk } = await submitter();
+
+    for (let i = 0; i < 10; i++) {
+      const [task] = await store.submit(noop(1)); // a note in /queue, then one from the worker
+      await waitForStates(zk, [task.id], ['succeeded']);
+    }
+    expect(queueListings()).toBe(0);
+
+    // Events to the leader are lost, then its connection drops: the note below
+    // is never reported, and the session (and its tasks) live on.
+    proxy.setDownstream('discard');
+    const [missed] = await store.submit(noop(1));
+    proxy.dropConnections();
+    proxy.setDownstream('forward');
+    await waitForStates(zk, [missed.id], ['succeeded']);
+    expect(queueListings()).toBeGreaterThan(0);
+    expect((await zk.children(ZkLayout.queue)).children).toEqual([]);
+  } finally {
+    await proxy.close();
+  }
 });
 
 // The race behind a stall seen with separate worker processes (a listing that
