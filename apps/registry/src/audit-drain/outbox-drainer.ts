@@ -205,7 +205,9 @@ export class OutboxDrainer {
     this.deleting = this.deleteNodes(nodes)
       .then(() => {
         this.options.metrics.batchDuration.observe((performance.now() - started) / 1000);
-        return this.refreshDepth();
+        // With nothing left listed, the next step lists the outbox and reports its depth:
+        // a look now would be one more request per batch, per change when changes come one at a time.
+        return this.queue.size > 0 ? this.refreshDepth() : undefined;
       })
       .then(
         () => undefined,
