@@ -14,6 +14,15 @@ export interface WorkerTrackerEvents {
   strayAssignments(worker: PoolWorker, taskIds: string[]): void;
 }
 
+/**
+ * Listings of one worker's assignments start at least this far apart. One
+ * task's assignment changes the children four times within a few ms (the
+ * leader's create and its own look after the reply, the worker's deletes of
+ * the note and of the assignment): one listing then covers two. A finished
+ * task's slot is freed by its queue note as well, so nothing waits for this.
+ */
+const LIST_SPACING_MS = 10;
+
 interface Watched {
   reader: WatchedRead;
   firstLook: boolean;
@@ -88,6 +97,7 @@ export class WorkerTracker {
     const entry: Watched = {
       firstLook: true,
       reader: new WatchedRead(this.ctx.client, (watcher) => this.look(workerId, entry, watcher), {
+        minIntervalMs: LIST_SPACING_MS,
         retryDelayMs: 500,
         onError: (error) =>
           this.ctx.logger.warn('could not read assignments', { workerId, error: String(error) }),
