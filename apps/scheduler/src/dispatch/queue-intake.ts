@@ -90,9 +90,12 @@ export class QueueIntake {
       await this.look(decodeJson<QueueNote>(data));
       await this.ctx.writes.submit({ ops: [Op.delete(path)] });
     } catch (error) {
-      if (error instanceof NoNodeError) return; // taken by an earlier term already
+      if (!(error instanceof NoNodeError)) throw error; // else taken by an earlier term already
+    } finally {
+      // Deleted (or left for the next listing to take again): a listing answered after
+      // the delete cannot show it, and a sequential name is never made twice. Kept, the
+      // names would grow by one per entry for the whole term.
       this.taken.delete(name);
-      throw error;
     }
   }
 }
