@@ -25,7 +25,7 @@ import { createTestDatabase } from '@app/audit/testing';
 import { newId, type AuditEvent } from '@app/contracts';
 import { parseOptions } from './support/cli-options';
 import { runMain } from './support/run-main';
-import { round } from './support/stats';
+import { distribution, round } from './support/stats';
 import { table } from './support/table';
 
 const TASK_EVENTS = ['task.created', 'task.assigned', 'task.started', 'task.succeeded'] as const;
@@ -144,11 +144,11 @@ async function main(): Promise<void> {
     await audit.close();
     await database.drop();
   }
-  const median = (ids: IdKind, key: 'microsPerEvent' | 'walBytesPerEvent'): number => {
-    const values = rounds.filter((r) => r.ids === ids).map((r) => r[key]);
-    values.sort((a, b) => a - b);
-    return values[Math.floor(values.length / 2)];
-  };
+  const median = (ids: IdKind, key: 'microsPerEvent' | 'walBytesPerEvent'): number =>
+    distribution(
+      rounds.filter((r) => r.ids === ids).map((r) => r[key]),
+      1,
+    ).median;
   const medians = {
     random: {
       microsPerEvent: median('random', 'microsPerEvent'),

@@ -2,8 +2,7 @@ import { posix } from 'node:path';
 import {
   NoNodeError,
   Op,
-  PersistentWatcher,
-  WatchedRead,
+  PersistentListing,
   sortBySequence,
   type WatchEvent,
   type Watcher,
@@ -27,43 +26,37 @@ import type { LeaderContext } from '../leadership/leader-context';
  */
 export class QueueIntake {
   private readonly taken = new Set<string>();
-  private readonly reader: WatchedRead;
-  private readonly changes: PersistentWatcher;
-  /**
-   * True once the persistent watch is set: listings then arm no watch of
-   * their own (servers before 3.9 drop a session's one-shot watch on a path
-   * when it adds a persistent one there, ZOOKEEPER-4466).
-   */
-  private persistent = false;
+  private readonly queue: PersistentListing;
 
   constructor(
     private readonly ctx: LeaderContext,
     private readonly look: (note: QueueNote) => Promise<void>,
   ) {
-    const retrying =
-      (what: string) =>
-      (error: unknown): void =>
-        ctx.logger.warn(`could not ${what}; retrying`, { error: String(error) });
-    this.reader = new WatchedRead(ctx.client, (watcher) => this.read(watcher), {
-      retryDelayMs: 500,
-      onError: retrying('read the queue'),
-    });
-    this.changes = new PersistentWatcher(ctx.client, ZkLayout.queue, {
-      onError: retrying('watch the queue'),
-    });
-    this.changes.on('change', this.onChange);
-    // Set again after connection trouble: entries made meanwhile were not reported.
-    this.changes.on('reset', () => this.reader.trigger());
+    this.queue = new PersistentListing(
+      ctx.client,
+      ZkLayout.queue,
+      (watcher) => this.read(watcher),
+      {
+        retryDelayMs: 500,
+        onError: (error, during) =>
+          ctx.logger.warn(
+            `could not ${during === 'listing' ? 'read' : 'watch'} the queue; retrying`,
+            {
+              error: String(error),
+            },
+          ),
+      },
+    );
+    this.queue.on('change', this.onChange);
   }
 
   /** Resolves once the queue has been read (and watched) a first time. */
   async start(): Promise<void> {
-    this.persistent = await this.changes.start();
-    await this.reader.start();
+    await this.queue.start();
   }
 
-  async close(): Promise<void> {
-    await Promise.all([this.changes.close(), this.reader.close()]);
+  close(): Promise<void> {
+    return this.queue.close();
   }
 
   private readonly onChange = (event: WatchEvent): void => {
@@ -71,13 +64,12 @@ export class QueueIntake {
     const name = posix.basename(event.path);
     if (!this.ctx.active || this.taken.has(name)) return;
     // A failed take is left to a listing, which retries it with its delay.
-    this.take(name).catch(() => this.reader.trigger());
+    this.take(name).catch(() => this.queue.trigger());
   };
 
-  private async read(watcher: Watcher): Promise<void> {
+  private async read(watcher: Watcher | undefined): Promise<void> {
     if (!this.ctx.active) return;
-    const own = this.persistent ? undefined : watcher;
-    const { children } = await this.ctx.client.children(ZkLayout.queue, own);
+    const { children } = await this.ctx.client.children(ZkLayout.queue, watcher);
     const fresh = sortBySequence(children).filter((name) => !this.taken.has(name));
     await Promise.all(fresh.map((name) => this.take(name)));
   }

@@ -1,14 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { posix } from 'node:path';
 import { Registry } from 'prom-client';
-import {
-  NoNodeError,
-  PersistentWatcher,
-  WatchedRead,
-  ZkClient,
-  type WatchEvent,
-  type Watcher,
-} from '@app/zk';
+import { NoNodeError, PersistentListing, ZkClient, type WatchEvent, type Watcher } from '@app/zk';
 import { AppConfig, MemberRegistration } from '@app/common';
 import { ZkLayout, type WorkerInfo } from '@app/contracts';
 import { AuditWriter, WriteBatcher } from '@app/store';
@@ -28,21 +21,14 @@ export class WorkerEngine implements OnApplicationBootstrap {
   private readonly executor: TaskExecutor;
   /** `/assign/<me>`. */
   private readonly inboxPath: string;
-  /** `/assign/<me>`, listed again whenever it changes (and after every new session). */
-  private readonly inbox: WatchedRead;
   /**
-   * Every creation and deletion in `/assign/<me>`, by name (ZooKeeper 3.6+):
-   * each triggers a listing, and a new note is read at once, in the same round
-   * trip as that listing (a listing tells which nodes exist, not what they hold).
+   * `/assign/<me>`, listed again whenever it changes (and after every new
+   * session). Its persistent watch (ZooKeeper 3.6+) names every creation and
+   * deletion: each triggers a listing, and a new note is read at once, in the
+   * same round trip as that listing (a listing tells which nodes exist, not
+   * what they hold).
    */
-  private readonly inboxChanges: PersistentWatcher;
-  /**
-   * True once the persistent watch is set: listings then arm no watch of their
-   * own. ZooKeeper before 3.9 loses a session's one-shot watch on a path when
-   * the session adds a persistent one there (ZOOKEEPER-4466): the listing's
-   * children watch would stop firing after every new session.
-   */
-  private persistent = false;
+  private readonly inbox: PersistentListing;
   private started = false;
   private closing = false;
 
@@ -71,18 +57,23 @@ export class WorkerEngine implements OnApplicationBootstrap {
       // Called only once running, after the watcher below exists.
       relist: () => this.inbox.trigger(),
     });
-    this.inbox = new WatchedRead(client, (watcher) => this.listInbox(watcher), {
-      retryDelayMs: 200,
-      onError: (error) =>
-        this.logger.warn({ msg: 'listing assignments failed; retrying', error: String(error) }),
-    });
-    this.inboxChanges = new PersistentWatcher(client, this.inboxPath, {
-      onError: (error) =>
-        this.logger.warn({ msg: 'watching the inbox failed; retrying', error: String(error) }),
-    });
-    this.inboxChanges.on('change', this.onInboxChange);
-    // Set again after connection trouble: what changed meanwhile was not reported.
-    this.inboxChanges.on('reset', () => this.inbox.trigger());
+    this.inbox = new PersistentListing(
+      client,
+      this.inboxPath,
+      (watcher) => this.listInbox(watcher),
+      {
+        retryDelayMs: 200,
+        onError: (error, during) =>
+          this.logger.warn({
+            msg:
+              during === 'listing'
+                ? 'listing assignments failed; retrying'
+                : 'watching the inbox failed; retrying',
+            error: String(error),
+          }),
+      },
+    );
+    this.inbox.on('change', this.onInboxChange);
   }
 
   /** Tasks whose handler runs now. */
@@ -114,22 +105,19 @@ export class WorkerEngine implements OnApplicationBootstrap {
     if (!this.started) return { handedBack: 0 };
     const result = await this.executor.drain(graceMs);
     this.closing = true;
-    await Promise.all([this.inbox.close(), this.inboxChanges.close()]);
+    await this.inbox.close();
     this.client.off('lost', this.onSessionLost);
     return result;
   }
 
   private readonly onSessionLost = (): void => this.executor.dropAll();
 
-  /** The persistent watch first (see `persistent`), then the listings. */
   private async watchInbox(): Promise<void> {
-    this.persistent = await this.inboxChanges.start();
-    if (!this.persistent) {
+    if (!(await this.inbox.start()) && !this.closing) {
       this.logger.log({
         msg: 'ZooKeeper older than 3.6: new assignments are read after a listing',
       });
     }
-    if (!this.closing) await this.inbox.start();
   }
 
   /**
@@ -144,10 +132,9 @@ export class WorkerEngine implements OnApplicationBootstrap {
     else if (event.type === 'created') this.executor.onNoteCreated(name);
   };
 
-  private async listInbox(watcher: Watcher): Promise<void> {
+  private async listInbox(watcher: Watcher | undefined): Promise<void> {
     try {
-      const own = this.persistent ? undefined : watcher;
-      const { children } = await this.client.children(this.inboxPath, own);
+      const { children } = await this.client.children(this.inboxPath, watcher);
       this.executor.onListing(children);
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;

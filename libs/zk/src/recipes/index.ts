@@ -19,3 +19,4 @@ export {
 export * from './watched-read';
 export * from './wakeup';
 export * from './persistent-watcher';
+export * from './persistent-listing';
