@@ -91,7 +91,28 @@ export function toTaskHistory(row: TaskHistoryRow): TaskHistory {
   return history;
 }
 
-export function toHistoryRow(row: TaskHistoryRow): HistoryRow {
+/**
+ * What the fold reads back of a `task_history` row: its folded columns only
+ * (not the final record), times as epoch ms (no Date to build and take apart).
+ */
+export type FoldedHistoryRow = Pick<
+  TaskHistoryRow,
+  'task_id' | 'job_id' | 'type' | 'state' | 'attempt' | 'worker_id' | 'error' | 'last_seq'
+> & { created_ms: number | null; started_ms: number | null; finished_ms: number | null };
+
+/** Stored times are whole ms (isoTime), so the rounding only drops float noise. */
+const epochMs = (column: string): string =>
+  `round(extract(epoch FROM ${column}) * 1000)::float8 AS ${column.replace('_at', '_ms')}`;
+
+export const FOLDED_HISTORY_COLUMNS = [
+  'task_id, job_id, "type", state, attempt, worker_id',
+  epochMs('created_at'),
+  epochMs('started_at'),
+  epochMs('finished_at'),
+  'error, last_seq',
+].join(', ');
+
+export function toHistoryRow(row: FoldedHistoryRow): HistoryRow {
   return {
     taskId: row.task_id,
     jobId: row.job_id,
@@ -99,9 +120,9 @@ export function toHistoryRow(row: TaskHistoryRow): HistoryRow {
     state: row.state as TaskState,
     attempt: row.attempt,
     workerId: row.worker_id,
-    createdAt: epoch(row.created_at) ?? null,
-    startedAt: epoch(row.started_at) ?? null,
-    finishedAt: epoch(row.finished_at) ?? null,
+    createdAt: row.created_ms,
+    startedAt: row.started_ms,
+    finishedAt: row.finished_ms,
     error: row.error,
     lastSeq: BigInt(row.last_seq),
   };

@@ -10,6 +10,7 @@ import { isoTime } from './iso-time';
 import {
   AUDIT_EVENT_COLUMNS,
   eventsJson,
+  FOLDED_HISTORY_COLUMNS,
   historyJson,
   isValidEpochMs,
   jsonParameter,
@@ -19,6 +20,7 @@ import {
   toTaskHistory,
   withoutNul,
   type AuditEventRow,
+  type FoldedHistoryRow,
   type TaskHistoryRow,
 } from './audit-rows';
 import type {
@@ -69,7 +71,7 @@ const INSERT_EVENTS = `
   RETURNING seq, event_id`;
 
 const LOCK_HISTORY = `
-  SELECT ${TASK_HISTORY_COLUMNS} FROM task_history WHERE task_id = ANY($1::text[]) FOR UPDATE`;
+  SELECT ${FOLDED_HISTORY_COLUMNS} FROM task_history WHERE task_id = ANY($1::text[]) FOR UPDATE`;
 
 /** `$1`: historyJson. */
 const UPSERT_HISTORY = `
@@ -111,9 +113,10 @@ const SAVE_FINAL_RECORD = `
  * SELECT FROM json_to_recordset(…) ON CONFLICT (event_id) DO NOTHING RETURNING`
  * per chunk (the rows as one JSON parameter: no parameter limit, one plan, and
  * a quarter less of the drain's CPU than ten array parameters), then the
- * tasks of the newly inserted events are locked, read, folded in memory
+ * rows of the newly inserted events' tasks are locked and read (their folded
+ * columns only, and none for a task created in the batch), folded in memory
  * (task-history-fold.ts) and written back with one such upsert, guarded by
- * `last_seq`. Four statements per batch, whatever its size.
+ * `last_seq`. Four statements per batch at most, whatever its size.
  *
  * Errors: a database that cannot be reached rejects with AuditUnavailableError
  * (promptly: connections time out after the data source's connect timeout);
@@ -291,7 +294,14 @@ export class TypeOrmAuditStore implements AuditStore {
       else byTask.set(folded.taskId, [folded]);
     }
     if (byTask.size === 0) return;
-    const existing = (await runner.query(LOCK_HISTORY, [[...byTask.keys()]])) as TaskHistoryRow[];
+    // A task's first event is its `task.created`, stored once (ON CONFLICT):
+    // a task whose first new event it is has no row to read yet.
+    const known: string[] = [];
+    for (const [taskId, taskEvents] of byTask) {
+      if (taskEvents[0].type !== 'task.created') known.push(taskId);
+    }
+    const existing =
+      known.length === 0 ? [] : ((await runner.query(LOCK_HISTORY, [known])) as FoldedHistoryRow[]);
     const rows = new Map<string, HistoryRow>(
       existing.map((row) => [row.task_id, toHistoryRow(row)]),
     );

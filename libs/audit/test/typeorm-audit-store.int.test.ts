@@ -211,6 +211,36 @@ describe('task_history', () => {
     );
   });
 
+  it('reads its rows back to the ms across batches, from year 1 to 9999', async () => {
+    const times = {
+      first: new Date('0001-01-01T00:00:00.001Z').getTime(),
+      last: Date.UTC(9999, 11, 31, 23, 59, 59, 998),
+      now: 1_796_680_000_999,
+    };
+    const ids = Object.keys(times) as Array<keyof typeof times>;
+    await store.append(
+      ids.map((id) => auditEvent('task.created', { taskId: id, time: times[id] })),
+    );
+    await store.append(
+      ids.flatMap((id) => [
+        auditEvent('task.assigned', { taskId: id, workerId: 'w-1', attempt: 1 }),
+        auditEvent('task.started', {
+          taskId: id,
+          workerId: 'w-1',
+          attempt: 1,
+          time: times[id] + 1,
+        }),
+      ]),
+    );
+    for (const id of ids) {
+      expect(await store.taskHistory(id)).toMatchObject({
+        state: 'running',
+        createdAt: times[id],
+        startedAt: times[id] + 1,
+      });
+    }
+  });
+
   it('saveFinalRecord stores the record and the row matches it', async () => {
     await store.append(succeedingTask('final-1', 'job-f', 'w-9'));
     const record: TaskRecord = {

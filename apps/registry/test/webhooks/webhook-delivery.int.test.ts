@@ -283,7 +283,9 @@ test('a receiver down for 30 s: every event delivered afterwards, in order, once
     sealSecret: (id) => box.seal(secret, id),
   });
   // The window must outlast the outage: this subscription's is the configured
-  // 3 s, so it is given a day by moving its deliveries' queue time forward as they come.
+  // 3 s, so it is given a day by moving its deliveries' queue time a day ahead
+  // as they come (moving it only to now() raced: a stall of the test's loop
+  // longer than the window, a long GC in a loaded run, let an attempt fail it).
   const events = Array.from({ length: 5 }, (_, i) =>
     event('task.failed', { taskId: `d-${i}`, detail: { state: 'failed' } }),
   );
@@ -293,7 +295,7 @@ test('a receiver down for 30 s: every event delivered afterwards, in order, once
     await registry.app
       .get(AuditDatabase)
       .dataSource.query(
-        `UPDATE webhook_deliveries SET created_at = now() WHERE subscription_id = $1`,
+        `UPDATE webhook_deliveries SET created_at = now() + interval '1 day' WHERE subscription_id = $1`,
         [view.id],
       );
     await timing.sleep(500);
