@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { LeaderElection, Op, ZkClient, type ZkOp } from '@app/zk';
 import { FixtureProcess, TestingServer, type TestingServerOptions } from '@app/zk/testing';
 import type { FailoverLeaderMessage } from './fixtures/failover-leader';
+import { serverJvmOptions } from './support/server-jvm';
 
 export interface ZkBaselineOptions {
   /** Measure an existing server instead of starting one (its nodes are removed afterwards). */
@@ -96,15 +97,14 @@ export interface FailoverResult {
 
 const FIXTURE = join(__dirname, 'fixtures', 'failover-leader.ts');
 const CLIENT_SESSION_TIMEOUT_MS = 10_000;
-/** A production-like JVM: the harness default stops at C1, which a throughput figure should not. */
-const BENCH_JVM_OPTIONS = ['-XX:TieredStopAtLevel=4'];
 const PAYLOAD = Buffer.from('0123456789abcdef');
+const BASELINE_HEAP_MB = 256;
 
 export async function measureZkBaseline(options: ZkBaselineOptions = {}): Promise<ZkBaseline> {
   const log = options.log ?? (() => undefined);
   const serverOptions: TestingServerOptions = {
-    heapMb: 256,
-    jvmOptions: BENCH_JVM_OPTIONS,
+    heapMb: BASELINE_HEAP_MB,
+    jvmOptions: serverJvmOptions(options.server?.heapMb ?? BASELINE_HEAP_MB),
     ...options.server,
   };
   let server: TestingServer | undefined;

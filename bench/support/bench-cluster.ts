@@ -17,6 +17,7 @@ import type { WatchedProcess } from './process-cpu';
 import { closeHttpClient, sendRequest } from './http-client';
 import { readConnections, type ConnectionCounters } from './zk-connections';
 import { warmStore } from './store-warmup';
+import { serverJvmOptions } from './server-jvm';
 import { readZkCounters, type ZkCounters } from './zk-counters';
 
 export interface BenchClusterOptions {
@@ -38,9 +39,6 @@ export interface BenchClusterOptions {
   log?: (line: string) => void;
 }
 
-/** Like bench/zk-baseline.ts: the harness default stops at C1, which a throughput figure should not. */
-const BENCH_JVM_OPTIONS = ['-XX:TieredStopAtLevel=4'];
-
 export class BenchCluster {
   readonly schedulers: AppProcess[] = [];
   readonly workers: AppProcess[] = [];
@@ -57,11 +55,9 @@ export class BenchCluster {
 
   /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
   static async start(options: BenchClusterOptions): Promise<BenchCluster> {
-    options.log?.(`starting ZooKeeper (fsync on, ${options.zkHeapMb ?? 512} MB heap)…`);
-    const server = await TestingServer.start({
-      heapMb: options.zkHeapMb ?? 512,
-      jvmOptions: BENCH_JVM_OPTIONS,
-    });
+    const heapMb = options.zkHeapMb ?? 512;
+    options.log?.(`starting ZooKeeper (fsync on, ${heapMb} MB heap)…`);
+    const server = await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) });
     if (options.storeWarmupS) {
       options.log?.(`warming ZooKeeper for ${options.storeWarmupS} s (its own session)…`);
       await warmStore(server.connectString, options.storeWarmupS);
