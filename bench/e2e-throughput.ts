@@ -41,6 +41,7 @@ import { BenchCluster, metricSum, request, zkRequestsOf } from './support/bench-
 import { OutboxDepth } from './support/outbox-depth';
 import { parseOptions } from './support/cli-options';
 import { STORE_WARMUP_OPTION } from './support/store-warmup';
+import { jvmThreadCpu, jvmThreadCpuSince, type JvmThreadCpu } from './support/jvm-threads';
 import { CpuMeter, cpuReport, cpuTable, type CpuReport } from './support/process-cpu';
 import { round, summarize, thousands, type Summary } from './support/stats';
 import { keyValues, table } from './support/table';
@@ -133,6 +134,8 @@ export interface E2eResult {
     tasksPerPipelinedCreate: number;
   };
   cpu: CpuReport;
+  /** ZooKeeper's JIT compiler and collector over the measurement (a warm server spends little on either). */
+  zkJvm: JvmThreadCpu;
   /** Warnings and errors the services logged (last lines of their output). */
   serviceWarnings: Record<string, string[]>;
   /** With `--profile 1`: the hottest functions of each service over the measurement. */
@@ -259,6 +262,7 @@ async function measure(
   const zkBefore = await bench.counters();
   const consBefore = await bench.connections();
   const cpu = new CpuMeter(bench.watched(), { postgres: options.registry === 1 });
+  const zkJvmBefore = jvmThreadCpu(bench.server.pid!);
   bench.startProfiles();
   outbox.start();
   const startedAt = Date.now();
@@ -277,6 +281,7 @@ async function measure(
     );
   }
   const cpuUsage = cpu.usage();
+  const zkJvm = jvmThreadCpuSince(bench.server.pid!, zkJvmBefore);
   const requestsAfter = await Promise.all(services.map(zkRequestsOf));
   const profiles = await bench.stopProfiles();
   const zkAfter = await bench.counters();
@@ -379,6 +384,7 @@ async function measure(
         }
       : null,
     cpu: cpuReport(cpuUsage),
+    zkJvm,
     serviceWarnings: bench.warnings(),
     cpuProfiles: profiles.map((file) => summarizeProfile(file)),
   };
@@ -536,6 +542,9 @@ function format(r: E2eResult): string {
   );
   lines.push('', `CPU over the measurement (${r.cpu.wallSeconds} s wall, 2 cores = 200 %):`);
   lines.push(cpuTable(r.cpu));
+  lines.push(
+    `  of ZooKeeper's: its JIT compiler ${r.zkJvm.compilerMs} ms, its collector ${r.zkJvm.collectorMs} ms (of ${r.zkJvm.totalMs} ms)`,
+  );
   for (const [name, warnings] of Object.entries(r.serviceWarnings)) {
     lines.push(
       '',

@@ -23,6 +23,11 @@ export function processCpuMs(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+  return statCpuMs(stat);
+}
+
+/** User + system CPU (ms) in the text of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat. */
+export function statCpuMs(stat: string): number {
   // The command name (field 2) may hold spaces: count fields after its closing ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]); // field 14 of the whole line
