@@ -197,7 +197,7 @@ function format(r: CompareResult, e2e: JsonLine[]): string {
     `zk-scheduler runs with the audit drain on; each bench:e2e run: ${e2e
       .map(
         (line) =>
-          `${String(pick(line, 'tasksPerSecond'))} tasks/s, ${String(pick(line, 'requestsPerTask'))} ZooKeeper requests per task, outbox near empty ${String(pick(line, 'drain.drainedSecondsAfterLastTask'))} s after the last task (deepest ${String(pick(line, 'drain.maxOutboxDepth'))} nodes), registry ${String(pick(line, 'drain.registryCpuPercentOfCore'))} % of a core`,
+          `${String(pick(line, 'tasksPerSecond'))} tasks/s, ${String(pick(line, 'requestsPerTask'))} ZooKeeper requests per task, outbox near empty ${String(pick(line, 'drain.drainedSecondsAfterLastTask'))} s after the last task (deepest ${String(pick(line, 'drain.maxOutboxDepth'))} nodes), registry ${String(pick(line, 'drain.registryCpuPercentOfCore'))} % of a core, ZooKeeper's JIT compiler ${String(pick(line, 'zkJvm.compilerMs'))} ms of its ${String(pick(line, 'zkJvm.totalMs'))} ms`,
       )
       .join('; ')}.`,
   ];
