@@ -102,9 +102,10 @@ const BASELINE_HEAP_MB = 256;
 
 export async function measureZkBaseline(options: ZkBaselineOptions = {}): Promise<ZkBaseline> {
   const log = options.log ?? (() => undefined);
+  const heapMb = options.server?.heapMb ?? BASELINE_HEAP_MB;
   const serverOptions: TestingServerOptions = {
-    heapMb: BASELINE_HEAP_MB,
-    jvmOptions: serverJvmOptions(options.server?.heapMb ?? BASELINE_HEAP_MB),
+    heapMb,
+    jvmOptions: serverJvmOptions(heapMb),
     ...options.server,
   };
   let server: TestingServer | undefined;
