@@ -1,6 +1,7 @@
 /**
  * What every scheduling benchmark runs: one ZooKeeper server (fsync on, a
- * production-like JVM with the C2 compiler) and the services as real child
+ * production server's JVM flags; its own, or one shared by every run of
+ * bench:compare, see support/shared-zookeeper.ts) and the services as real child
  * processes started from their TypeScript sources (test/support), plus the
  * counters a report needs (ZooKeeper's own, CPU per process).
  *
@@ -18,6 +19,7 @@ import { closeHttpClient, sendRequest } from './http-client';
 import { readConnections, type ConnectionCounters } from './zk-connections';
 import { warmStore } from './store-warmup';
 import { serverJvmOptions } from './server-jvm';
+import { sharedZooKeeper, type BenchZooKeeper } from './shared-zookeeper';
 import { readZkCounters, type ZkCounters } from './zk-counters';
 
 export interface BenchClusterOptions {
@@ -46,7 +48,7 @@ export class BenchCluster {
   readonly registries: AppProcess[] = [];
 
   private constructor(
-    readonly server: TestingServer,
+    readonly server: BenchZooKeeper,
     readonly cluster: LocalCluster,
     private readonly options: BenchClusterOptions,
     /** The services' audit database (see `benchDatabase`). */
@@ -55,10 +57,14 @@ export class BenchCluster {
 
   /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
   static async start(options: BenchClusterOptions): Promise<BenchCluster> {
+    const shared = sharedZooKeeper();
     const heapMb = options.zkHeapMb ?? 512;
-    options.log?.(`starting ZooKeeper (fsync on, ${heapMb} MB heap)…`);
-    const server = await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) });
-    if (options.storeWarmupS) {
+    if (shared) options.log?.(`using the shared ZooKeeper at ${shared.connectString}…`);
+    else options.log?.(`starting ZooKeeper (fsync on, ${heapMb} MB heap)…`);
+    const server =
+      shared ?? (await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) }));
+    // A shared server was warmed once, by whoever started it.
+    if (!shared && options.storeWarmupS) {
       options.log?.(`warming ZooKeeper for ${options.storeWarmupS} s (its own session)…`);
       await warmStore(server.connectString, options.storeWarmupS);
     }
@@ -161,7 +167,7 @@ export class BenchCluster {
     return profiles;
   }
 
-  /** Kills the services, then stops ZooKeeper. */
+  /** Kills the services, then stops ZooKeeper (unless it is shared). */
   async close(): Promise<void> {
     closeHttpClient();
     await this.cluster.close();
