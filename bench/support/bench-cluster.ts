@@ -53,6 +53,8 @@ export class BenchCluster {
     private readonly options: BenchClusterOptions,
     /** The services' audit database (see `benchDatabase`). */
     readonly database: BenchDatabase,
+    /** The server serves other runs too (support/shared-zookeeper.ts). */
+    private readonly shared: boolean,
   ) {}
 
   /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
@@ -85,7 +87,7 @@ export class BenchCluster {
           : {}),
       },
     });
-    return new BenchCluster(server, cluster, options, database);
+    return new BenchCluster(server, cluster, options, database, shared !== undefined);
   }
 
   /** Starts `schedulers` schedulers (the first one leads), then `workers` workers. */
@@ -170,6 +172,12 @@ export class BenchCluster {
   /** Kills the services, then stops ZooKeeper (unless it is shared). */
   async close(): Promise<void> {
     closeHttpClient();
+    if (this.shared) {
+      // Stopped as in production, closing their sessions: killed, they would
+      // expire during the next run on the same server.
+      const running = this.cluster.processes.filter((p) => p.isRunning);
+      await Promise.all(running.map((p) => p.signal('SIGTERM').catch(() => undefined)));
+    }
     await this.cluster.close();
     await this.server.close();
     await this.database.drop();
