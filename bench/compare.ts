@@ -116,14 +116,14 @@ async function main(): Promise<void> {
   try {
     const ourBench = (script: string, args: Array<string | number>): Promise<JsonLine> =>
       runOurBench(script, args, zookeeper.env);
+    const e2e = (): Promise<JsonLine> =>
+      ourBench('bench/e2e-throughput.ts', ['--tasks', options.tasks, '--baseline', 0]);
     // As the peers' harness fills its queue once before it measures: a pass not counted.
     log('ours, a pass of bench:e2e to warm the shared ZooKeeper (not counted)…');
-    await ourBench('bench/e2e-throughput.ts', ['--tasks', options.tasks, '--baseline', 0]);
+    await e2e();
     for (let run = 1; run <= options.runs; run++) {
       log(`ours, run ${run} of ${options.runs}: bench:e2e…`);
-      ours.e2e.push(
-        await ourBench('bench/e2e-throughput.ts', ['--tasks', options.tasks, '--baseline', 0]),
-      );
+      ours.e2e.push(await e2e());
       log(`ours, run ${run}: bench:latency…`);
       ours.latency.push(
         await ourBench('bench/latency-single.ts', ['--tasks', options['latency-tasks']]),

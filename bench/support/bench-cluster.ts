@@ -11,15 +11,12 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase } from '@app/audit/testing';
-import { TestingServer } from '@app/zk/testing';
 import type { AppName, AppProcess } from '../../test/support/app-process';
 import { LocalCluster } from '../../test/support/local-cluster';
 import type { WatchedProcess } from './process-cpu';
 import { closeHttpClient, sendRequest } from './http-client';
 import { readConnections, type ConnectionCounters } from './zk-connections';
-import { warmStore } from './store-warmup';
-import { serverJvmOptions } from './server-jvm';
-import { sharedZooKeeper, type BenchZooKeeper } from './shared-zookeeper';
+import { sharedZooKeeper, startBenchZooKeeper, type BenchZooKeeper } from './shared-zookeeper';
 import { readZkCounters, type ZkCounters } from './zk-counters';
 
 export interface BenchClusterOptions {
@@ -59,17 +56,13 @@ export class BenchCluster {
 
   /** Starts the ZooKeeper server only; services come with `startServices`/`add`. */
   static async start(options: BenchClusterOptions): Promise<BenchCluster> {
-    const shared = sharedZooKeeper();
-    const heapMb = options.zkHeapMb ?? 512;
-    if (shared) options.log?.(`using the shared ZooKeeper at ${shared.connectString}…`);
-    else options.log?.(`starting ZooKeeper (fsync on, ${heapMb} MB heap)…`);
-    const server =
-      shared ?? (await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) }));
+    const log = options.log ?? (() => undefined);
     // A shared server was warmed once, by whoever started it.
-    if (!shared && options.storeWarmupS) {
-      options.log?.(`warming ZooKeeper for ${options.storeWarmupS} s (its own session)…`);
-      await warmStore(server.connectString, options.storeWarmupS);
-    }
+    const shared = sharedZooKeeper();
+    if (shared) log(`using the shared ZooKeeper at ${shared.connectString}…`);
+    const server =
+      shared ??
+      (await startBenchZooKeeper(options.zkHeapMb ?? 512, options.storeWarmupS ?? 0, log));
     if (options.profileDir) mkdirSync(options.profileDir, { recursive: true });
     const database = await benchDatabase();
     const cluster = new LocalCluster({
@@ -169,7 +162,7 @@ export class BenchCluster {
     return profiles;
   }
 
-  /** Kills the services, then stops ZooKeeper (unless it is shared). */
+  /** Ends the services (on a shared ZooKeeper, with SIGTERM first), then stops ZooKeeper unless it is shared. */
   async close(): Promise<void> {
     closeHttpClient();
     if (this.shared) {

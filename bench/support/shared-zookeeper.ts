@@ -34,18 +34,31 @@ export function sharedZooKeeper(): BenchZooKeeper | undefined {
   };
 }
 
+/**
+ * A benchmark's own ZooKeeper, with a production server's JVM flags, warmed
+ * for `storeWarmupS` seconds by a session of its own (0: a cold server).
+ */
+export async function startBenchZooKeeper(
+  heapMb: number,
+  storeWarmupS: number,
+  log: (line: string) => void,
+): Promise<TestingServer> {
+  log(`starting ZooKeeper (fsync on, ${heapMb} MB heap)…`);
+  const server = await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) });
+  if (storeWarmupS > 0) {
+    log(`warming ZooKeeper for ${storeWarmupS} s (its own session)…`);
+    await warmStore(server.connectString, storeWarmupS);
+  }
+  return server;
+}
+
 /** A long-running ZooKeeper for the benchmarks a process starts (env: what to give them). */
 export async function startSharedZooKeeper(
   heapMb: number,
   storeWarmupS: number,
   log: (line: string) => void,
 ): Promise<{ server: TestingServer; env: Record<string, string> }> {
-  log(`starting the ZooKeeper every run of ours shares (fsync on, ${heapMb} MB heap)…`);
-  const server = await TestingServer.start({ heapMb, jvmOptions: serverJvmOptions(heapMb) });
-  if (storeWarmupS > 0) {
-    log(`warming it for ${storeWarmupS} s (its own session)…`);
-    await warmStore(server.connectString, storeWarmupS);
-  }
+  const server = await startBenchZooKeeper(heapMb, storeWarmupS, log);
   return {
     server,
     env: { [SHARED]: `${server.host}:${server.port}:${server.pid ?? 0}` },
