@@ -186,29 +186,35 @@ export function auditEventProblem(event: AuditEvent): string | undefined {
 }
 
 /**
- * The events as one JSON array for the `json_to_recordset` insert of
- * `audit_events` (keys: see INSERT_EVENTS): one native encoding instead of ten
- * array literals built and escaped element by element. Times are ISO text, as
- * exact as the epoch ms for every date (a float division in SQL is not).
- * Throws InvalidAuditEventError for the first event PostgreSQL would refuse.
+ * Throws InvalidAuditEventError for the first of `events` PostgreSQL would
+ * refuse, naming its position in `events`.
  */
-export function eventsJson(events: readonly AuditEvent[]): string {
-  const rows = events.map((event, i) => {
+export function assertAppendable(events: readonly AuditEvent[]): void {
+  events.forEach((event, i) => {
     const problem = auditEventProblem(event);
     if (problem !== undefined) throw new InvalidAuditEventError(i, event?.id, problem);
-    return {
-      i: event.id,
-      t: isoTime(event.time),
-      y: withoutNul(event.type),
-      j: optionalText(event.jobId),
-      k: optionalText(event.taskId),
-      w: optionalText(event.workerId),
-      a: event.attempt ?? null,
-      c: withoutNul(event.actor),
-      f: optionalText(event.fencingToken),
-      d: event.detail ?? null,
-    };
   });
+}
+
+/**
+ * The events (checked: assertAppendable) as one JSON array for the
+ * `json_to_recordset` insert of `audit_events` (keys: see INSERT_EVENTS): one
+ * native encoding instead of ten array literals built and escaped element by
+ * element. Times are ISO text, as exact as the epoch ms for every date.
+ */
+export function eventsJson(events: readonly AuditEvent[]): string {
+  const rows = events.map((event) => ({
+    i: event.id,
+    t: isoTime(event.time),
+    y: withoutNul(event.type),
+    j: optionalText(event.jobId),
+    k: optionalText(event.taskId),
+    w: optionalText(event.workerId),
+    a: event.attempt ?? null,
+    c: withoutNul(event.actor),
+    f: optionalText(event.fencingToken),
+    d: event.detail ?? null,
+  }));
   return jsonWithoutNul(rows);
 }
 

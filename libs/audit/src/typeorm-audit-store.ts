@@ -8,6 +8,7 @@ import {
 } from './audit-query-sql';
 import { isoTime } from './iso-time';
 import {
+  assertAppendable,
   AUDIT_EVENT_COLUMNS,
   eventsJson,
   FOLDED_HISTORY_COLUMNS,
@@ -139,6 +140,8 @@ export class TypeOrmAuditStore implements AuditStore {
 
   async append(events: readonly AuditEvent[]): Promise<number> {
     if (events.length === 0) return 0;
+    // All checked first: a refused event is named by its place in `events`, not in its chunk.
+    assertAppendable(events);
     const chunks: string[] = [];
     for (let i = 0; i < events.length; i += this.insertChunk) {
       chunks.push(eventsJson(events.slice(i, i + this.insertChunk)));

@@ -5,7 +5,13 @@ import {
   InvalidAuditEventError,
   isUnavailable,
 } from '@app/audit';
-import { eventsJson, historyJson, jsonParameter, toStoredEvent } from '../src/audit-rows';
+import {
+  assertAppendable,
+  eventsJson,
+  historyJson,
+  jsonParameter,
+  toStoredEvent,
+} from '../src/audit-rows';
 import { asUnavailable } from '../src/unavailable';
 
 const valid: AuditEvent = {
@@ -27,12 +33,13 @@ describe('auditEventProblem', () => {
     ).toMatch(/detail/);
   });
 
-  it('eventsJson throws InvalidAuditEventError naming the position and id', () => {
-    expect(() => eventsJson([valid, { ...valid, id: 'nope' }])).toThrow(InvalidAuditEventError);
+  it('assertAppendable throws InvalidAuditEventError naming the position and id', () => {
+    const events = [...Array.from({ length: 1_500 }, () => valid), { ...valid, id: 'nope' }];
+    expect(() => assertAppendable(events)).toThrow(InvalidAuditEventError);
     try {
-      eventsJson([valid, { ...valid, id: 'nope' }]);
+      assertAppendable(events);
     } catch (error) {
-      expect(error).toMatchObject({ index: 1, eventId: 'nope' });
+      expect(error).toMatchObject({ index: 1_500, eventId: 'nope' });
     }
   });
 });

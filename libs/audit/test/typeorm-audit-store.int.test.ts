@@ -96,11 +96,17 @@ describe('append', () => {
     expect((await store.listTaskHistory({ limit: 1_000 })).tasks).toHaveLength(1_000);
   });
 
-  it('refuses an event PostgreSQL could not store before writing anything', async () => {
+  it('refuses an event PostgreSQL could not store before writing anything, naming its place in the batch', async () => {
     const good = auditEvent('job.created', { jobId: 'job-1' });
     await expect(store.append([good, { ...good, id: 'not-a-uuid' }])).rejects.toBeInstanceOf(
       InvalidAuditEventError,
     );
+    // Past the first INSERT chunk (1,000 events): the drain sets aside the node holding that place.
+    const many = Array.from({ length: 1_500 }, () => auditEvent('job.created'));
+    await expect(store.append([...many, { ...good, id: 'not-a-uuid' }])).rejects.toMatchObject({
+      index: 1_500,
+      eventId: 'not-a-uuid',
+    });
     expect(await allRows()).toEqual([]);
   });
 });
