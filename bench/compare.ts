@@ -220,7 +220,7 @@ function format(r: CompareResult, e2e: JsonLine[]): string {
     `zk-scheduler runs with the audit drain on; each bench:e2e run: ${e2e
       .map(
         (line) =>
-          `${String(pick(line, 'tasksPerSecond'))} tasks/s, ${String(pick(line, 'requestsPerTask'))} ZooKeeper requests per task, outbox near empty ${String(pick(line, 'drain.drainedSecondsAfterLastTask'))} s after the last task (deepest ${String(pick(line, 'drain.maxOutboxDepth'))} nodes), registry ${String(pick(line, 'drain.registryCpuPercentOfCore'))} % of a core, ZooKeeper's JIT compiler ${String(pick(line, 'zkJvm.compilerMs'))} ms of its ${String(pick(line, 'zkJvm.totalMs'))} ms`,
+          `${String(pick(line, 'tasksPerSecond'))} tasks/s, ${String(pick(line, 'requestsPerTask'))} ZooKeeper requests per task, outbox near empty ${String(pick(line, 'drain.drainedSecondsAfterLastTask'))} s after the last task (deepest ${String(pick(line, 'drain.maxOutboxDepth'))} nodes), registry ${String(pick(line, 'drain.registryCpuPercentOfCore'))} % of a core, ZooKeeper's JIT compiler ${String(pick(line, 'zkJvm.compilerMs'))} ms of its ${String(pick(line, 'zkJvm.totalMs'))} ms, CPU per task ${cpuPerTask(line)}`,
       )
       .join('; ')}.`,
   ];
@@ -309,6 +309,31 @@ function runJsonLines(
       resolvePromise(lines);
     });
   });
+}
+
+/**
+ * CPU per task of each kind of process in an e2e run (µs; the workers, and
+ * PostgreSQL's processes, together): where a task's cost goes, to set beside
+ * the peers' whole-system cost.
+ */
+function cpuPerTask(line: JsonLine): string {
+  const tasks = Number(pick(line, 'tasks'));
+  const processes = (pick(line, 'cpu.processes') ?? []) as Array<{
+    name: string;
+    pid: number;
+    cpuSeconds: number;
+  }>;
+  const byKind = new Map<string, number>();
+  // pid 0: the rest of the machine (noise), not the benchmark's.
+  for (const { name, cpuSeconds } of processes.filter((p) => p.pid !== 0)) {
+    // `scheduler-1`, `worker-2` → scheduler, worker; `zookeeper (JVM)` → zookeeper.
+    const kind = name.split(' ')[0].replace(/-\d+$/, '');
+    byKind.set(kind, (byKind.get(kind) ?? 0) + cpuSeconds);
+  }
+  const total = [...byKind.values()].reduce((sum, seconds) => sum + seconds, 0);
+  return [...byKind, ['total', total] as const]
+    .map(([kind, seconds]) => `${kind} ${Math.round((seconds * 1e6) / tasks)} µs`)
+    .join(', ');
 }
 
 function pick(value: unknown, path: string): unknown {

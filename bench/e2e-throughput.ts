@@ -541,7 +541,7 @@ function format(r: E2eResult): string {
     ),
   );
   lines.push('', `CPU over the measurement (${r.cpu.wallSeconds} s wall, 2 cores = 200 %):`);
-  lines.push(cpuTable(r.cpu));
+  lines.push(cpuTable(r.cpu, r.tasks));
   lines.push(
     `  of ZooKeeper's: its JIT compiler ${r.zkJvm.compilerMs} ms, its collector ${r.zkJvm.collectorMs} ms (of ${r.zkJvm.totalMs} ms)`,
   );

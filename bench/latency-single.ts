@@ -262,7 +262,7 @@ function format(r: LatencyResult): string {
     ),
     '',
     `CPU over the measurement (${r.cpu.wallSeconds} s wall, 2 cores = 200 %):`,
-    cpuTable(r.cpu),
+    cpuTable(r.cpu, r.config.tasks),
     ...r.cpuProfiles.flatMap((profile) => ['', formatProfile(profile)]),
   ].join('\n');
 }

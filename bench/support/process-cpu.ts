@@ -167,19 +167,26 @@ export function cpuReport(usage: ReturnType<CpuMeter['usage']>): CpuReport {
   };
 }
 
-export function cpuTable(report: CpuReport): string {
+/**
+ * The report as a table; with `tasks`, each process's CPU per task too (µs),
+ * the figure to compare across runs and with the peers' whole-system cost.
+ */
+export function cpuTable(report: CpuReport, tasks?: number): string {
+  const ours = report.processes.filter((p) => p.pid !== 0);
+  const perTask = (cpuSeconds: number): string[] =>
+    tasks === undefined ? [] : [String(Math.round((cpuSeconds * 1e6) / tasks))];
+  const total = ours.reduce((sum, p) => sum + p.cpuSeconds, 0);
   return table(
-    ['process', 'pid', 'CPU s', '% of a core'],
+    ['process', 'pid', 'CPU s', '% of a core', ...(tasks === undefined ? [] : ['µs per task'])],
     [
-      ...report.processes
-        .filter((p) => p.pid !== 0)
-        .map((p) => [
-          p.name,
-          p.pid > 0 ? String(p.pid) : '',
-          String(p.cpuSeconds),
-          String(p.percentOfCore),
-        ]),
-      ['total of the benchmark', '', '', String(report.totalPercentOfCore)],
+      ...ours.map((p) => [
+        p.name,
+        p.pid > 0 ? String(p.pid) : '',
+        String(p.cpuSeconds),
+        String(p.percentOfCore),
+        ...perTask(p.cpuSeconds),
+      ]),
+      ['total of the benchmark', '', '', String(report.totalPercentOfCore), ...perTask(total)],
       ['other processes on the machine (noise)', '', '', String(report.othersPercentOfCore)],
     ],
   );
