@@ -36,6 +36,7 @@ import { accessSync, constants, cpSync, existsSync, mkdirSync, statSync } from '
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseOptions } from './support/cli-options';
+import { microsPerTask } from './support/process-cpu';
 import { runMain } from './support/run-main';
 import { startSharedZooKeeper } from './support/shared-zookeeper';
 import { STORE_WARMUP_OPTION } from './support/store-warmup';
@@ -332,7 +333,7 @@ function cpuPerTask(line: JsonLine): string {
   }
   const total = [...byKind.values()].reduce((sum, seconds) => sum + seconds, 0);
   return [...byKind, ['total', total] as const]
-    .map(([kind, seconds]) => `${kind} ${Math.round((seconds * 1e6) / tasks)} µs`)
+    .map(([kind, seconds]) => `${kind} ${microsPerTask(seconds, tasks)} µs`)
     .join(', ');
 }
 

@@ -167,6 +167,11 @@ export function cpuReport(usage: ReturnType<CpuMeter['usage']>): CpuReport {
   };
 }
 
+/** CPU seconds spread over `tasks`, in whole µs per task. */
+export function microsPerTask(cpuSeconds: number, tasks: number): number {
+  return Math.round((cpuSeconds * 1e6) / tasks);
+}
+
 /**
  * The report as a table; with `tasks`, each process's CPU per task too (µs),
  * the figure to compare across runs and with the peers' whole-system cost.
@@ -174,7 +179,7 @@ export function cpuReport(usage: ReturnType<CpuMeter['usage']>): CpuReport {
 export function cpuTable(report: CpuReport, tasks?: number): string {
   const ours = report.processes.filter((p) => p.pid !== 0);
   const perTask = (cpuSeconds: number): string[] =>
-    tasks === undefined ? [] : [String(Math.round((cpuSeconds * 1e6) / tasks))];
+    tasks === undefined ? [] : [String(microsPerTask(cpuSeconds, tasks))];
   const total = ours.reduce((sum, p) => sum + p.cpuSeconds, 0);
   return table(
     ['process', 'pid', 'CPU s', '% of a core', ...(tasks === undefined ? [] : ['µs per task'])],
