@@ -36,7 +36,7 @@ import { accessSync, constants, cpSync, existsSync, mkdirSync, statSync } from '
 import { tmpdir, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseOptions } from './support/cli-options';
-import { microsPerTask } from './support/process-cpu';
+import { benchmarkProcesses, microsPerTask, type CpuReport } from './support/process-cpu';
 import { runMain } from './support/run-main';
 import { startSharedZooKeeper } from './support/shared-zookeeper';
 import { STORE_WARMUP_OPTION } from './support/store-warmup';
@@ -319,14 +319,9 @@ function runJsonLines(
  */
 function cpuPerTask(line: JsonLine): string {
   const tasks = Number(pick(line, 'tasks'));
-  const processes = (pick(line, 'cpu.processes') ?? []) as Array<{
-    name: string;
-    pid: number;
-    cpuSeconds: number;
-  }>;
+  const cpu = pick(line, 'cpu') as CpuReport;
   const byKind = new Map<string, number>();
-  // pid 0: the rest of the machine (noise), not the benchmark's.
-  for (const { name, cpuSeconds } of processes.filter((p) => p.pid !== 0)) {
+  for (const { name, cpuSeconds } of benchmarkProcesses(cpu)) {
     // `scheduler-1`, `worker-2` → scheduler, worker; `zookeeper (JVM)` → zookeeper.
     const kind = name.split(' ')[0].replace(/-\d+$/, '');
     byKind.set(kind, (byKind.get(kind) ?? 0) + cpuSeconds);

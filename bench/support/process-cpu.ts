@@ -157,8 +157,13 @@ export interface CpuReport {
   othersPercentOfCore: number;
 }
 
+/** The benchmark's own processes: all but pid 0, the rest of the machine (noise). */
+export function benchmarkProcesses(report: Pick<CpuReport, 'processes'>): CpuUsage[] {
+  return report.processes.filter((p) => p.pid !== 0);
+}
+
 export function cpuReport(usage: ReturnType<CpuMeter['usage']>): CpuReport {
-  const ours = usage.processes.filter((p) => p.pid !== 0);
+  const ours = benchmarkProcesses(usage);
   const others = usage.processes.find((p) => p.pid === 0);
   return {
     ...usage,
@@ -177,7 +182,7 @@ export function microsPerTask(cpuSeconds: number, tasks: number): number {
  * the figure to compare across runs and with the peers' whole-system cost.
  */
 export function cpuTable(report: CpuReport, tasks?: number): string {
-  const ours = report.processes.filter((p) => p.pid !== 0);
+  const ours = benchmarkProcesses(report);
   const perTask = (cpuSeconds: number): string[] =>
     tasks === undefined ? [] : [String(microsPerTask(cpuSeconds, tasks))];
   const total = ours.reduce((sum, p) => sum + p.cpuSeconds, 0);
